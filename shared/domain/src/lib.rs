@@ -1,0 +1,2 @@
+//! picsync's pure core. No I/O, no async, no AWS or HTTP.
+pub mod time;
