@@ -1,1 +1,6 @@
-pub mod onefile; pub mod pics;
+//! Simulators of OneFile and PICS for tests, the `picsync demo` command and benchmarks.
+//! Each runs as an axum server on 127.0.0.1 at a random port over an in-memory store.
+
+pub mod faults;
+pub mod onefile;
+pub mod pics;
