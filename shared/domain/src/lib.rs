@@ -1,2 +1,19 @@
-//! picsync's pure core. No I/O, no async, no AWS or HTTP.
+//! picsync's pure core: records, settings, rules and the planners. No I/O, no async, no AWS or
+//! HTTP. Rule ids (R3, R25, …) refer to SPEC.md.
+
+pub mod apply;
+pub mod baseline;
+pub mod enrol;
+pub mod ids;
+pub mod plan;
+pub mod records;
+pub mod settings;
 pub mod time;
+pub mod value;
+
+pub use baseline::Baseline;
+pub use ids::*;
+pub use plan::{Context, Mode, OneFileOp, PicsOp, Plan, plan};
+pub use records::*;
+pub use settings::Settings;
+pub use value::{Rule, Value};

@@ -81,7 +81,11 @@ fn split_zone(s: &str) -> Option<(&str, i32)> {
 }
 
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
-    const FORMATS: [&str; 3] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"];
+    const FORMATS: [&str; 3] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ];
     for f in FORMATS {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Some(t);
@@ -114,10 +118,19 @@ mod tests {
     #[test]
     fn summer_midnight_reads_as_next_day_in_london() {
         // OneFile stores local midnight: 1 June 2024 00:00 BST = 31 May 23:00Z
-        assert_eq!(parse_onefile_date("2024-05-31T23:00:00Z"), Some(d(2024, 6, 1)));
-        assert_eq!(parse_onefile_date("2024-05-31T23:00:00.000Z"), Some(d(2024, 6, 1)));
+        assert_eq!(
+            parse_onefile_date("2024-05-31T23:00:00Z"),
+            Some(d(2024, 6, 1))
+        );
+        assert_eq!(
+            parse_onefile_date("2024-05-31T23:00:00.000Z"),
+            Some(d(2024, 6, 1))
+        );
         // in winter UTC and London agree
-        assert_eq!(parse_onefile_date("2024-01-15T00:00:00Z"), Some(d(2024, 1, 15)));
+        assert_eq!(
+            parse_onefile_date("2024-01-15T00:00:00Z"),
+            Some(d(2024, 1, 15))
+        );
     }
 
     #[test]
@@ -158,18 +171,39 @@ mod tests {
 
     #[test]
     fn london_round_trip_across_bst() {
-        let summer = NaiveDate::from_ymd_opt(2024, 7, 1).unwrap().and_hms_opt(10, 0, 0).unwrap();
+        let summer = NaiveDate::from_ymd_opt(2024, 7, 1)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
         let u = london_to_utc(summer);
         assert_eq!(u, Utc.with_ymd_and_hms(2024, 7, 1, 9, 0, 0).unwrap());
         assert_eq!(utc_to_london(u), summer);
-        let winter = NaiveDate::from_ymd_opt(2024, 12, 1).unwrap().and_hms_opt(10, 0, 0).unwrap();
-        assert_eq!(london_to_utc(winter), Utc.with_ymd_and_hms(2024, 12, 1, 10, 0, 0).unwrap());
+        let winter = NaiveDate::from_ymd_opt(2024, 12, 1)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        assert_eq!(
+            london_to_utc(winter),
+            Utc.with_ymd_and_hms(2024, 12, 1, 10, 0, 0).unwrap()
+        );
         // spring gap: 01:30 on 31 March 2024 does not exist → 02:30 BST = 01:30Z
-        let gap = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap().and_hms_opt(1, 30, 0).unwrap();
-        assert_eq!(london_to_utc(gap), Utc.with_ymd_and_hms(2024, 3, 31, 1, 30, 0).unwrap());
+        let gap = NaiveDate::from_ymd_opt(2024, 3, 31)
+            .unwrap()
+            .and_hms_opt(1, 30, 0)
+            .unwrap();
+        assert_eq!(
+            london_to_utc(gap),
+            Utc.with_ymd_and_hms(2024, 3, 31, 1, 30, 0).unwrap()
+        );
         // autumn overlap: 01:30 on 27 Oct 2024 happens twice → the earlier (BST) one
-        let overlap = NaiveDate::from_ymd_opt(2024, 10, 27).unwrap().and_hms_opt(1, 30, 0).unwrap();
-        assert_eq!(london_to_utc(overlap), Utc.with_ymd_and_hms(2024, 10, 27, 0, 30, 0).unwrap());
+        let overlap = NaiveDate::from_ymd_opt(2024, 10, 27)
+            .unwrap()
+            .and_hms_opt(1, 30, 0)
+            .unwrap();
+        assert_eq!(
+            london_to_utc(overlap),
+            Utc.with_ymd_and_hms(2024, 10, 27, 0, 30, 0).unwrap()
+        );
     }
 
     #[test]

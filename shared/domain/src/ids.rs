@@ -1,0 +1,94 @@
+//! Identifier newtypes: PICS ids are GUID-like strings, OneFile ids are integers.
+//! A PICS id can never be passed where a OneFile id is expected, nor a review id for a learner id.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! pics_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Self { Self(s.into()) }
+            pub fn as_str(&self) -> &str { &self.0 }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.0) }
+        }
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self { Self(s.to_string()) }
+        }
+    };
+}
+
+macro_rules! onefile_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { write!(f, "{}", self.0) }
+        }
+    };
+}
+
+pics_id!(
+    /// A PICS learner (`LearnerId`).
+    LearnerId
+);
+pics_id!(
+    /// A qualification in a PICS learner's Delivery Plan.
+    QualificationId
+);
+pics_id!(
+    /// A PICS review.
+    ReviewId
+);
+pics_id!(
+    /// A PICS officer.
+    OfficerId
+);
+pics_id!(
+    /// A PICS organisation (employer).
+    OrganisationId
+);
+pics_id!(
+    /// A tenant: one training provider.
+    TenantId
+);
+
+onefile_id!(
+    /// A OneFile user of any role (learner, assessor, employer…).
+    OfUserId
+);
+onefile_id!(
+    /// A OneFile learning aim (a standard assigned to a learner).
+    OfAimId
+);
+onefile_id!(
+    /// A OneFile review.
+    OfReviewId
+);
+onefile_id!(
+    /// A OneFile standard (learning aim available to a centre).
+    OfStandardId
+);
+onefile_id!(
+    /// A pathway of a OneFile standard.
+    OfPathwayId
+);
+onefile_id!(
+    /// A OneFile organisation: a centre.
+    OfCentreId
+);
+onefile_id!(
+    /// A OneFile placement (employer).
+    OfPlacementId
+);
+onefile_id!(
+    /// A OneFile classroom.
+    OfClassroomId
+);
