@@ -1,0 +1,320 @@
+//! The behaviour every state backend must show, as one async test suite run against each
+//! backend (embedded here; DynamoDB Local with the Lambda functions). Panics on the first
+//! difference, naming it.
+
+use chrono::{Duration, TimeZone, Utc};
+use picsync_domain::{Baseline, LearnerId, Mode, Rule, TenantId, Value};
+
+use crate::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 7, 1, 2, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// Runs every check against `s`, inside tenant `tenant` (use a fresh one per backend run).
+pub async fn run_all<S: State>(s: &S, tenant: &str) {
+    let t = TenantId::from(tenant);
+    leases(s, &t).await;
+    intents(s, &t).await;
+    learner_states(s, &t).await;
+    runs(s, &t).await;
+    audit(s, &t).await;
+    tenants(s, &t).await;
+}
+
+pub async fn leases<S: State>(s: &S, t: &TenantId) {
+    let ttl = Duration::minutes(10);
+    assert_eq!(
+        s.acquire_lease(t, "a", "run-1", t0(), ttl).await.unwrap(),
+        LeaseOutcome::Acquired
+    );
+    // R39: a second routine is refused while the lease is live, and told who holds it
+    match s
+        .acquire_lease(t, "b", "run-2", t0() + Duration::minutes(1), ttl)
+        .await
+        .unwrap()
+    {
+        LeaseOutcome::Held(l) => {
+            assert_eq!(l.holder, "a");
+            assert_eq!(l.run_id, "run-1");
+        }
+        other => panic!("lease held by a was given to b: {other:?}"),
+    }
+    // the holder may take it again (a redelivered scheduler call)
+    assert_eq!(
+        s.acquire_lease(t, "a", "run-1", t0() + Duration::minutes(2), ttl)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
+    assert!(
+        s.renew_lease(t, "a", t0() + Duration::minutes(5), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.renew_lease(t, "b", t0() + Duration::minutes(5), ttl)
+            .await
+            .unwrap(),
+        "b cannot renew a's lease"
+    );
+    // still held at +14 (renewed at +5 for 10 minutes)
+    assert!(matches!(
+        s.acquire_lease(t, "b", "run-2", t0() + Duration::minutes(14), ttl)
+            .await
+            .unwrap(),
+        LeaseOutcome::Held(_)
+    ));
+    // expiry is decided by the condition: at +16 it is free
+    assert_eq!(
+        s.acquire_lease(t, "b", "run-2", t0() + Duration::minutes(16), ttl)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
+    // releasing someone else's lease does nothing; releasing one's own frees it
+    s.release_lease(t, "a").await.unwrap();
+    assert!(matches!(
+        s.acquire_lease(t, "c", "run-3", t0() + Duration::minutes(17), ttl)
+            .await
+            .unwrap(),
+        LeaseOutcome::Held(_)
+    ));
+    s.release_lease(t, "b").await.unwrap();
+    assert_eq!(
+        s.acquire_lease(t, "c", "run-3", t0() + Duration::minutes(17), ttl)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
+    s.release_lease(t, "c").await.unwrap();
+}
+
+pub async fn intents<S: State>(s: &S, t: &TenantId) {
+    let ttl = Duration::minutes(5);
+    let l = LearnerId::from("L1");
+    let k = "review:L1:R1";
+    assert_eq!(
+        s.claim_intent(t, k, Some(&l), "review", "w1", t0(), ttl)
+            .await
+            .unwrap(),
+        Claim::Fresh
+    );
+    // another worker while w1 is in progress: busy
+    match s
+        .claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w2",
+            t0() + Duration::minutes(1),
+            ttl,
+        )
+        .await
+        .unwrap()
+    {
+        Claim::Busy { holder, .. } => assert_eq!(holder, "w1"),
+        other => panic!("expected busy, got {other:?}"),
+    }
+    // after w1's claim expired (w1 crashed), w2 resumes and must search first
+    assert_eq!(
+        s.claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w2",
+            t0() + Duration::minutes(6),
+            ttl
+        )
+        .await
+        .unwrap(),
+        Claim::Resumed { attempts: 1 }
+    );
+    // the same holder claiming again also resumes (it may have crashed and come back)
+    assert_eq!(
+        s.claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w2",
+            t0() + Duration::minutes(7),
+            ttl
+        )
+        .await
+        .unwrap(),
+        Claim::Resumed { attempts: 2 }
+    );
+    assert_eq!(s.list_intents(t, true).await.unwrap().len(), 1);
+    s.complete_intent(t, k, 4242).await.unwrap();
+    assert_eq!(
+        s.claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w3",
+            t0() + Duration::minutes(8),
+            ttl
+        )
+        .await
+        .unwrap(),
+        Claim::Done { id: 4242 }
+    );
+    assert!(s.list_intents(t, true).await.unwrap().is_empty());
+    let all = s.list_intents(t, false).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].created_id, Some(4242));
+    assert_eq!(all[0].learner, Some(l));
+    // completing an intent nobody claimed is refused
+    assert!(matches!(
+        s.complete_intent(t, "never", 1).await,
+        Err(StateError::Conflict(_))
+    ));
+}
+
+pub async fn learner_states<S: State>(s: &S, t: &TenantId) {
+    let l = LearnerId::from("L1");
+    assert!(s.get_learner_state(t, &l).await.unwrap().is_none());
+    let mut st = LearnerState {
+        learner: l.clone(),
+        baseline: Baseline::default(),
+        ..Default::default()
+    };
+    st.onefile_seen = Some(t0());
+    let v1 = s.put_learner_state(t, &st).await.unwrap();
+    assert_eq!(v1, 1);
+    // a writer that read version 0 loses: the cursor was moved by someone else
+    assert!(matches!(
+        s.put_learner_state(t, &st).await,
+        Err(StateError::Conflict(_))
+    ));
+    let mut read = s.get_learner_state(t, &l).await.unwrap().unwrap();
+    assert_eq!(read.version, 1);
+    assert_eq!(read.onefile_seen, Some(t0()));
+    read.failures = 2;
+    assert_eq!(s.put_learner_state(t, &read).await.unwrap(), 2);
+    let mut other = LearnerState {
+        learner: LearnerId::from("L2"),
+        ..Default::default()
+    };
+    other.failures = 1;
+    s.put_learner_state(t, &other).await.unwrap();
+    let all = s.list_learner_states(t).await.unwrap();
+    assert_eq!(all.len(), 2);
+}
+
+pub async fn runs<S: State>(s: &S, t: &TenantId) {
+    let mut run = RunRecord::new(
+        t.clone(),
+        "2024-07-01T02:00:00Z-a".into(),
+        Mode::Initial,
+        false,
+        true,
+        t0(),
+    );
+    run.total = 2;
+    s.put_run(&run).await.unwrap();
+    let ok = LearnerOutcome {
+        learner: LearnerId::from("L1"),
+        failure: None,
+        rule_counts: [("R25".to_string(), 2)].into(),
+        onefile_calls: 3,
+        pics_calls: 2,
+    };
+    let r = s.add_outcome(t, &run.run_id, &ok, t0()).await.unwrap();
+    assert_eq!((r.done, r.status), (1, RunStatus::Running));
+    // a redelivered task reports again: counted once
+    let r = s.add_outcome(t, &run.run_id, &ok, t0()).await.unwrap();
+    assert_eq!(r.done, 1);
+    let bad = LearnerOutcome {
+        learner: LearnerId::from("L2"),
+        failure: Some(Failure {
+            learner: LearnerId::from("L2"),
+            reason: "PICS answered 500".into(),
+            retryable: true,
+        }),
+        rule_counts: Default::default(),
+        onefile_calls: 1,
+        pics_calls: 1,
+    };
+    let r = s
+        .add_outcome(t, &run.run_id, &bad, t0() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::CompletedWithFailures);
+    assert_eq!(r.finished_at, Some(t0() + Duration::seconds(5)));
+    assert_eq!(r.rule_counts.get("R25"), Some(&2));
+    assert_eq!((r.onefile_calls, r.pics_calls), (4, 3));
+    assert_eq!(r.failures[0].reason, "PICS answered 500");
+    let mut later = RunRecord::new(
+        t.clone(),
+        "2024-07-02T02:00:00Z-b".into(),
+        Mode::Periodic,
+        false,
+        false,
+        t0() + Duration::days(1),
+    );
+    later.total = 0;
+    s.put_run(&later).await.unwrap();
+    let list = s.list_runs(t, 10).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].run_id, later.run_id, "newest first");
+    assert_eq!(s.get_run(t, &run.run_id).await.unwrap().unwrap().done, 1);
+    assert!(matches!(
+        s.add_outcome(t, "no-such-run", &ok, t0()).await,
+        Err(StateError::Conflict(_))
+    ));
+}
+
+pub async fn audit<S: State>(s: &S, t: &TenantId) {
+    let e = |i: i64, learner: &str| AuditEntry {
+        tenant: t.clone(),
+        learner: LearnerId::from(learner),
+        run_id: "r".into(),
+        at: t0() + Duration::seconds(i),
+        system: "PICS".into(),
+        entity: "qualification Q1".into(),
+        field: "RegistrationNumber".into(),
+        old: Value::Blank,
+        new: Value::Int(i),
+        rule: Rule::R25,
+    };
+    s.append_audit(&[e(2, "L1"), e(1, "L1"), e(3, "L2")])
+        .await
+        .unwrap();
+    let l1 = s.list_audit(t, &LearnerId::from("L1")).await.unwrap();
+    assert_eq!(
+        l1.iter().map(|x| x.new.clone()).collect::<Vec<_>>(),
+        vec![Value::Int(1), Value::Int(2)],
+        "oldest first, one learner only"
+    );
+    // a learner whose id is a prefix of another's does not see the other's entries
+    s.append_audit(&[e(4, "L10")]).await.unwrap();
+    assert_eq!(
+        s.list_audit(t, &LearnerId::from("L1")).await.unwrap().len(),
+        2
+    );
+}
+
+pub async fn tenants<S: State>(s: &S, t: &TenantId) {
+    assert!(s.get_tenant(t).await.unwrap().is_none());
+    let st = TenantState {
+        tenant: t.clone(),
+        initial_done: true,
+        last_synchronised: Some(t0()),
+        ..Default::default()
+    };
+    s.put_tenant(&st).await.unwrap();
+    assert_eq!(s.get_tenant(t).await.unwrap(), Some(st));
+    let settings = picsync_domain::Settings {
+        upload_reviews: false,
+        ..Default::default()
+    };
+    s.put_settings(t, &settings).await.unwrap();
+    assert_eq!(s.get_settings(t).await.unwrap(), Some(settings));
+}

@@ -1,0 +1,463 @@
+//! picsync's state: small port traits for everything the engine remembers between runs, and
+//! their embedded implementation ([`embedded::EmbeddedState`], a redb file under a data
+//! directory, or in memory for tests). The DynamoDB implementation lives with the Lambda
+//! functions and keeps the same key layout ([`keys`]).
+//!
+//! Expiry (leases, in-progress intents) is decided by comparing times inside the store's
+//! conditional write, never by deleting expired records.
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod embedded;
+pub mod keys;
+pub mod secrets;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use picsync_domain::{Baseline, Catalogue, LearnerId, Mode, OfCentreId, Rule, TenantId, Value};
+use serde::{Deserialize, Serialize};
+
+/// A state backend failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The backend could not be reached or failed; the same call may succeed later.
+    #[error("state backend: {0}")]
+    Backend(String),
+    /// A conditional write lost: someone else changed the record first.
+    #[error("state conflict: {0}")]
+    Conflict(String),
+    /// A stored record could not be read back: it was written by another version, or damaged.
+    #[error("state record {key} is unreadable: {detail}")]
+    Corrupt { key: String, detail: String },
+}
+
+impl StateError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StateError::Backend(_) | StateError::Conflict(_))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+/// What picsync remembers about a tenant besides its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantState {
+    pub tenant: TenantId,
+    /// When the integration was last enabled (R42 checked then).
+    pub enabled_at: Option<DateTime<Utc>>,
+    /// R43: false until an initial run has completed since enabling.
+    pub initial_done: bool,
+    /// R36: moves only when a tenant-wide sync completes.
+    pub last_synchronised: Option<DateTime<Utc>>,
+    /// §6: the start of the last completed full comparison.
+    pub last_full_sweep: Option<DateTime<Utc>>,
+    /// The OneFile centre (organisation) the tenant's learners belong to.
+    pub centre: Option<OfCentreId>,
+    /// R34: OneFile's learning aims, cached.
+    pub catalogue: Catalogue,
+    pub catalogue_refreshed: Option<DateTime<Utc>>,
+}
+
+/// The tenant's settings and state.
+pub trait TenantStore {
+    fn get_tenant(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<TenantState>>> + Send;
+    fn put_tenant(&self, state: &TenantState) -> impl Future<Output = Result<()>> + Send;
+    fn get_settings(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<picsync_domain::Settings>>> + Send;
+    fn put_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &picsync_domain::Settings,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Who holds a tenant's lease (R39).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub holder: String,
+    pub run_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    Acquired,
+    /// Another routine holds it until `expires_at`.
+    Held(Lease),
+}
+
+/// One routine per tenant at a time (R39).
+pub trait LeaseStore {
+    /// Takes the lease when it is free, expired, or already ours.
+    fn acquire_lease(
+        &self,
+        tenant: &TenantId,
+        holder: &str,
+        run_id: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> impl Future<Output = Result<LeaseOutcome>> + Send;
+    /// Extends our lease; false when it is no longer ours.
+    fn renew_lease(
+        &self,
+        tenant: &TenantId,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Gives the lease up if it is ours.
+    fn release_lease(
+        &self,
+        tenant: &TenantId,
+        holder: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Completed,
+    /// Completed, with some learners failed (they are retried by the next run).
+    CompletedWithFailures,
+    /// Stopped before every learner was tried (e.g. the lease was lost).
+    Aborted,
+}
+
+/// A learner that failed in a run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub learner: LearnerId,
+    pub reason: String,
+    pub retryable: bool,
+}
+
+/// One tenant-wide run (or one learner's refresh).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub tenant: TenantId,
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub full_sweep: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: RunStatus,
+    /// Learners sent to be synced.
+    pub total: u64,
+    pub done: u64,
+    pub failed: u64,
+    /// Learners skipped because neither side changed (§6).
+    pub skipped_unchanged: u64,
+    /// Learners out of scope (R3).
+    pub out_of_scope: u64,
+    /// Changes written per rule (display form of the rule id).
+    pub rule_counts: BTreeMap<String, u64>,
+    pub onefile_calls: u64,
+    pub pics_calls: u64,
+    pub failures: Vec<Failure>,
+}
+
+impl RunRecord {
+    pub fn new(
+        tenant: TenantId,
+        run_id: String,
+        mode: Mode,
+        dry_run: bool,
+        full_sweep: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            run_id,
+            tenant,
+            mode,
+            dry_run,
+            full_sweep,
+            started_at: now,
+            finished_at: None,
+            status: RunStatus::Running,
+            total: 0,
+            done: 0,
+            failed: 0,
+            skipped_unchanged: 0,
+            out_of_scope: 0,
+            rule_counts: BTreeMap::new(),
+            onefile_calls: 0,
+            pics_calls: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn finished(&self) -> bool {
+        self.status != RunStatus::Running
+    }
+}
+
+/// What one learner's task reports to its run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnerOutcome {
+    pub learner: LearnerId,
+    pub failure: Option<Failure>,
+    pub rule_counts: BTreeMap<String, u64>,
+    pub onefile_calls: u64,
+    pub pics_calls: u64,
+}
+
+pub trait RunStore {
+    fn put_run(&self, run: &RunRecord) -> impl Future<Output = Result<()>> + Send;
+    fn get_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Option<RunRecord>>> + Send;
+    /// Newest first.
+    fn list_runs(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RunRecord>>> + Send;
+    /// Adds one learner's outcome atomically; when every learner of the run has reported, marks
+    /// the run finished at `now`. Returns the run as it is after the update. A learner reported
+    /// twice (a redelivered task) is counted once.
+    fn add_outcome(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        outcome: &LearnerOutcome,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<RunRecord>> + Send;
+}
+
+/// Per-learner memory: cursors, baseline, failures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnerState {
+    pub learner: LearnerId,
+    /// The PICS LastModified seen when the learner was last synced successfully (§6).
+    pub pics_seen: Option<NaiveDateTime>,
+    /// OneFile's LastModified for the learner seen then.
+    pub onefile_seen: Option<DateTime<Utc>>,
+    pub baseline: Baseline,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Consecutive failed attempts.
+    pub failures: u32,
+    /// Bumped by the store on every write; a write names the version it read.
+    pub version: u64,
+}
+
+pub trait LearnerStore {
+    fn get_learner_state(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+    ) -> impl Future<Output = Result<Option<LearnerState>>> + Send;
+    /// Writes the state if the stored version is still `state.version` (0: must not exist yet);
+    /// a lost race is [`StateError::Conflict`]. Returns the new version.
+    fn put_learner_state(
+        &self,
+        tenant: &TenantId,
+        state: &LearnerState,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    fn list_learner_states(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<LearnerState>>> + Send;
+}
+
+/// An intent to create one record (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub key: String,
+    pub learner: Option<LearnerId>,
+    /// What is created ("review", "visit", "learner", …).
+    pub kind: String,
+    pub holder: String,
+    pub claimed_at: DateTime<Utc>,
+    /// An in-progress claim older than this is taken over by the next attempt.
+    pub expires_at: DateTime<Utc>,
+    pub attempts: u32,
+    /// The created record's id, once known.
+    pub created_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody tried before: create.
+    Fresh,
+    /// An earlier attempt stopped part-way: search for the record before creating it.
+    Resumed { attempts: u32 },
+    /// Another worker is creating it now; try later.
+    Busy {
+        holder: String,
+        until: DateTime<Utc>,
+    },
+    /// Created already: reuse this id.
+    Done { id: i64 },
+}
+
+pub trait IntentStore {
+    #[allow(clippy::too_many_arguments)]
+    fn claim_intent(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        learner: Option<&LearnerId>,
+        kind: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> impl Future<Output = Result<Claim>> + Send;
+    /// Records the created id; the intent is done.
+    fn complete_intent(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        id: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Intents of a learner (all, or only those not done).
+    fn list_intents(
+        &self,
+        tenant: &TenantId,
+        pending_only: bool,
+    ) -> impl Future<Output = Result<Vec<Intent>>> + Send;
+}
+
+/// One change written, on either side (SPEC §7 audit trail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub tenant: TenantId,
+    pub learner: LearnerId,
+    pub run_id: String,
+    pub at: DateTime<Utc>,
+    /// "PICS" or "OneFile".
+    pub system: String,
+    /// The record written, e.g. "qualification Q1" or "learning aim 700".
+    pub entity: String,
+    pub field: String,
+    pub old: Value,
+    pub new: Value,
+    pub rule: Rule,
+}
+
+pub trait AuditStore {
+    fn append_audit(&self, entries: &[AuditEntry]) -> impl Future<Output = Result<()>> + Send;
+    /// Oldest first.
+    fn list_audit(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+}
+
+/// Everything the engine needs from state.
+pub trait State:
+    TenantStore
+    + LeaseStore
+    + RunStore
+    + LearnerStore
+    + IntentStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> State for T where
+    T: TenantStore
+        + LeaseStore
+        + RunStore
+        + LearnerStore
+        + IntentStore
+        + AuditStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Pure transitions shared by every backend, so that the embedded store and DynamoDB decide
+/// exactly alike.
+pub mod rules {
+    use super::*;
+
+    /// R39: may `holder` take the lease given what is stored?
+    pub fn lease_free(current: Option<&Lease>, holder: &str, now: DateTime<Utc>) -> bool {
+        current.is_none_or(|l| l.holder == holder || l.expires_at <= now)
+    }
+
+    /// §7: how a claim on an intent goes, and the record to store (if any).
+    pub fn claim(
+        current: Option<&Intent>,
+        key: &str,
+        learner: Option<&LearnerId>,
+        kind: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> (Claim, Option<Intent>) {
+        let fresh = |attempts| Intent {
+            key: key.to_string(),
+            learner: learner.cloned(),
+            kind: kind.to_string(),
+            holder: holder.to_string(),
+            claimed_at: now,
+            expires_at: now + ttl,
+            attempts,
+            created_id: None,
+        };
+        match current {
+            None => (Claim::Fresh, Some(fresh(1))),
+            Some(i) => match i.created_id {
+                Some(id) => (Claim::Done { id }, None),
+                None if i.expires_at > now && i.holder != holder => (
+                    Claim::Busy {
+                        holder: i.holder.clone(),
+                        until: i.expires_at,
+                    },
+                    None,
+                ),
+                None => (
+                    Claim::Resumed {
+                        attempts: i.attempts,
+                    },
+                    Some(fresh(i.attempts + 1)),
+                ),
+            },
+        }
+    }
+
+    /// Adds an outcome to a run (idempotent per learner).
+    pub fn add_outcome(run: &mut RunRecord, o: &LearnerOutcome, now: DateTime<Utc>) {
+        if run.finished() {
+            return;
+        }
+        match &o.failure {
+            Some(f) => {
+                run.failed += 1;
+                run.failures.push(f.clone());
+            }
+            None => run.done += 1,
+        }
+        for (k, v) in &o.rule_counts {
+            *run.rule_counts.entry(k.clone()).or_insert(0) += v;
+        }
+        run.onefile_calls += o.onefile_calls;
+        run.pics_calls += o.pics_calls;
+        if run.done + run.failed >= run.total {
+            run.finished_at = Some(now);
+            run.status = if run.failed == 0 {
+                RunStatus::Completed
+            } else {
+                RunStatus::CompletedWithFailures
+            };
+        }
+    }
+}
