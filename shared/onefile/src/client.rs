@@ -1,0 +1,249 @@
+//! The OneFile API v2.1 client: one method per call picsync needs (onefile-api.md
+//! "Endpoints picsync needs").
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::config::OneFileConfig;
+use crate::error::OneFileError;
+use crate::fields as f;
+use crate::pacer::Pacer;
+use crate::records::*;
+use crate::transport::{Reply, Safety, Transport};
+use crate::wire::{Body, parse_new_id, parse_object};
+
+/// A OneFile client for one tenant. Cheap to clone: clones share the session, the pacer and
+/// what was learnt about page sizes.
+#[derive(Clone)]
+pub struct OneFileClient {
+    t: Arc<Transport>,
+}
+
+impl std::fmt::Debug for OneFileClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneFileClient")
+            .field("pacer", &self.t.pacer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OneFileClient {
+    /// A client with its tenant's pacer (R35: one pacer per tenant, shared by all its clients).
+    pub fn new(cfg: OneFileConfig, pacer: Pacer) -> Result<Self, OneFileError> {
+        Ok(Self {
+            t: Arc::new(Transport::new(cfg, pacer)?),
+        })
+    }
+
+    /// The tenant's pacer.
+    pub fn pacer(&self) -> &Pacer {
+        &self.t.pacer
+    }
+
+    /// Sessions obtained so far by this client and its clones.
+    pub async fn sessions_issued(&self) -> u64 {
+        self.t.sessions.issued().await
+    }
+
+    async fn get_one<T: FromWire>(&self, path: String) -> Result<T, OneFileError> {
+        let endpoint = format!("GET {path}");
+        let reply = self
+            .t
+            .call(Method::GET, &path, None, Safety::Idempotent)
+            .await?;
+        read_record(&endpoint, &reply)
+    }
+
+    async fn post(&self, path: &str, body: &Value, safety: Safety) -> Result<Reply, OneFileError> {
+        self.t.call(Method::POST, path, Some(body), safety).await
+    }
+
+    async fn create_id(&self, path: &str, body: &Value) -> Result<i64, OneFileError> {
+        let reply = self.post(path, body, Safety::Create).await?;
+        parse_new_id(&format!("POST {path}"), &reply.body)
+    }
+
+    /// `GET /Customer`: the customer the token belongs to (the connection test).
+    pub async fn customer(&self) -> Result<Customer, OneFileError> {
+        self.get_one("/Customer".to_string()).await
+    }
+
+    /// `POST /Organisation/Search`: the customer's centres.
+    pub async fn centres(&self, customer_id: i64) -> Result<Vec<Centre>, OneFileError> {
+        let body = Body::new().put(f::CUSTOMER_ID, customer_id).build();
+        self.t.search_unpaged("/Organisation/Search", &body).await
+    }
+
+    /// `POST /User/Search/{page}/{size}`: every matching user, archived ones included, over
+    /// all pages.
+    pub async fn search_users(&self, q: &UserSearch) -> Result<Vec<User>, OneFileError> {
+        self.t.search_all("/User/Search", &q.to_wire()).await
+    }
+
+    /// `GET /User/{id}`: the full record.
+    pub async fn get_user(&self, id: i64) -> Result<User, OneFileError> {
+        self.get_one(format!("/User/{id}")).await
+    }
+
+    /// `POST /User`: creates a user and returns it (a reply holding only the new id is
+    /// followed by a read of the user).
+    pub async fn create_user(&self, u: &NewUser) -> Result<User, OneFileError> {
+        let path = "/User";
+        let endpoint = format!("POST {path}");
+        let reply = self.post(path, &u.to_wire(), Safety::Create).await?;
+        match parse_object(&endpoint, &reply.body) {
+            Ok(Some(m)) if m.len() > 1 => User::from_map(&endpoint, &m),
+            _ => {
+                let id = parse_new_id(&endpoint, &reply.body)?;
+                self.get_user(id).await
+            }
+        }
+    }
+
+    /// `POST /User/{id}`: a partial update (only the fields set are sent).
+    pub async fn update_user(&self, id: i64, u: &UserUpdate) -> Result<(), OneFileError> {
+        self.post(&format!("/User/{id}"), &u.to_wire(), Safety::Idempotent)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /User/{id}/Assign`: assigns the assessor or employer `user_id` to a learner.
+    pub async fn assign_user(&self, user_id: i64, a: &Assignment) -> Result<(), OneFileError> {
+        self.post(
+            &format!("/User/{user_id}/Assign"),
+            &a.to_wire(),
+            Safety::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST /Classroom/Search`: the centre's classrooms.
+    pub async fn classrooms(&self, organisation_id: i64) -> Result<Vec<Classroom>, OneFileError> {
+        let body = Body::new().put(f::ORGANISATION_ID, organisation_id).build();
+        self.t.search_unpaged("/Classroom/Search", &body).await
+    }
+
+    /// `POST /Classroom`: creates a classroom; returns its id.
+    pub async fn create_classroom(&self, c: &NewClassroom) -> Result<i64, OneFileError> {
+        self.create_id("/Classroom", &c.to_wire()).await
+    }
+
+    /// `POST /Placement/Search`: the centre's placements.
+    pub async fn placements(&self, organisation_id: i64) -> Result<Vec<Placement>, OneFileError> {
+        let body = Body::new().put(f::ORGANISATION_ID, organisation_id).build();
+        self.t.search_unpaged("/Placement/Search", &body).await
+    }
+
+    /// `GET /Placement/{id}`.
+    pub async fn get_placement(&self, id: i64) -> Result<Placement, OneFileError> {
+        self.get_one(format!("/Placement/{id}")).await
+    }
+
+    /// `POST /Placement`: creates a placement; returns its id.
+    pub async fn create_placement(&self, p: &NewPlacement) -> Result<i64, OneFileError> {
+        self.create_id("/Placement", &p.to_wire()).await
+    }
+
+    /// `POST /Placement/{id}`: a partial update.
+    pub async fn update_placement(&self, id: i64, p: &PlacementUpdate) -> Result<(), OneFileError> {
+        self.post(
+            &format!("/Placement/{id}"),
+            &p.to_wire(),
+            Safety::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST /Standard/Search`: learning aims available to the centre, with codes and pathways.
+    pub async fn standards(&self, organisation_id: i64) -> Result<Vec<Standard>, OneFileError> {
+        let body = Body::new().put(f::ORGANISATION_ID, organisation_id).build();
+        self.t.search_unpaged("/Standard/Search", &body).await
+    }
+
+    /// `POST /Standard/{id}/Assign/{learnerId}`: assigns a standard (on a pathway, when given)
+    /// to a learner; returns the new learning aim's id.
+    pub async fn assign_standard(
+        &self,
+        standard_id: i64,
+        learner_id: i64,
+        pathway_id: Option<i64>,
+    ) -> Result<i64, OneFileError> {
+        let body = Body::new().opt(f::PATHWAY_ID, &pathway_id).build();
+        self.create_id(
+            &format!("/Standard/{standard_id}/Assign/{learner_id}"),
+            &body,
+        )
+        .await
+    }
+
+    /// `POST /LearningAim/Search`: every learning aim of a user. The unpaged search "returns
+    /// every match" (Doc), which costs one call per learner with no paging ambiguity.
+    pub async fn learning_aims(&self, user_id: i64) -> Result<Vec<LearningAim>, OneFileError> {
+        let body = Body::new().put(f::USER_ID, user_id).build();
+        self.t.search_unpaged("/LearningAim/Search", &body).await
+    }
+
+    /// `GET /LearningAim/{id}`.
+    pub async fn get_learning_aim(&self, id: i64) -> Result<LearningAim, OneFileError> {
+        self.get_one(format!("/LearningAim/{id}")).await
+    }
+
+    /// `POST /LearningAim/{id}`: a partial update.
+    pub async fn update_learning_aim(
+        &self,
+        id: i64,
+        u: &LearningAimUpdate,
+    ) -> Result<(), OneFileError> {
+        self.post(
+            &format!("/LearningAim/{id}"),
+            &u.to_wire(),
+            Safety::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST /Visit`: creates a visit; returns its id.
+    pub async fn create_visit(&self, v: &NewVisit) -> Result<i64, OneFileError> {
+        self.create_id("/Visit", &v.to_wire()).await
+    }
+
+    /// `POST /Review`: creates a review (`Status: 1`); returns its id.
+    pub async fn create_review(&self, r: &NewReview) -> Result<i64, OneFileError> {
+        self.create_id("/Review", &r.to_wire()).await
+    }
+
+    /// `POST /Review/Search`: every matching review. A search for one learner uses the
+    /// unpaged search (one call); wider searches page (`/Review/Search/{page}/{size}`).
+    pub async fn search_reviews(&self, q: &ReviewSearch) -> Result<Vec<Review>, OneFileError> {
+        if q.learner_id.is_some() {
+            self.t.search_unpaged("/Review/Search", &q.to_wire()).await
+        } else {
+            self.t.search_all("/Review/Search", &q.to_wire()).await
+        }
+    }
+
+    /// `GET /Review/{id}`.
+    pub async fn get_review(&self, id: i64) -> Result<Review, OneFileError> {
+        self.get_one(format!("/Review/{id}")).await
+    }
+}
+
+/// One record from a `GET`: no content is "not found".
+fn read_record<T: FromWire>(endpoint: &str, reply: &Reply) -> Result<T, OneFileError> {
+    if reply.is_no_content() {
+        return Err(OneFileError::NotFound {
+            endpoint: endpoint.to_string(),
+        });
+    }
+    match parse_object(endpoint, &reply.body)? {
+        Some(m) => T::from_map(endpoint, &m),
+        None => Err(OneFileError::NotFound {
+            endpoint: endpoint.to_string(),
+        }),
+    }
+}
