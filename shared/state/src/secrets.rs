@@ -106,9 +106,12 @@ struct FileEntry {
 ///
 /// `PICSYNC_<TENANT>_ONEFILE_CUSTOMER_TOKEN`, `…_PICS_USERNAME` and `…_PICS_PASSWORD` override it;
 /// with all three set, the file is not needed at all.
+/// Reads one environment variable.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct FileSecrets {
     path: Option<PathBuf>,
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvLookup,
 }
 
 impl FileSecrets {
