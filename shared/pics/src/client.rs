@@ -113,8 +113,7 @@ impl PicsClient {
             call.query.push(("page", page.to_string()));
             call.query.push(("pageSize", asked.to_string()));
             endpoint.clone_from(&call.endpoint);
-            let reply = self.execute(&call).await?;
-            let p: Page<LearnerSummary> = transport::parse(&call.endpoint, &reply.body)?;
+            let p: Page<LearnerSummary> = self.execute(&call, read_json).await?;
             let got = p.items.len();
             let before = out.len();
             for item in p.items {
@@ -176,8 +175,7 @@ impl PicsClient {
             .call(Method::PATCH, &["Learners", id])?
             .json(p)?
             .if_match(id, row_version)?;
-        let reply = self.execute(&call).await?;
-        Ok(write_answer(&call, &reply)?.0)
+        Ok(self.execute(&call, write_answer).await?.0)
     }
 
     /// `PATCH /Learners/{learner}/Qualifications/{qualification}` if the learner is still at
@@ -196,8 +194,7 @@ impl PicsClient {
             )?
             .json(p)?
             .if_match(learner, row_version)?;
-        let reply = self.execute(&call).await?;
-        Ok(write_answer(&call, &reply)?.0)
+        Ok(self.execute(&call, write_answer).await?.0)
     }
 
     /// `POST /Learners/{learner}/Reviews` if the learner is still at `row_version` (R41); the
@@ -216,8 +213,7 @@ impl PicsClient {
             .call(Method::POST, &["Learners", learner, "Reviews"])?
             .json(r)?
             .if_match(learner, row_version)?;
-        let reply = self.execute(&call).await?;
-        let (row_version, review_id) = write_answer(&call, &reply)?;
+        let (row_version, review_id) = self.execute(&call, write_answer).await?;
         let review_id = review_id.ok_or_else(|| PicsError::Malformed {
             endpoint: call.endpoint.clone(),
             message: "the answer has no ReviewId".into(),
@@ -239,8 +235,7 @@ impl PicsClient {
             .call(Method::PATCH, &["Learners", learner, "Reviews", review])?
             .json(p)?
             .if_match(learner, row_version)?;
-        let reply = self.execute(&call).await?;
-        Ok(write_answer(&call, &reply)?.0)
+        Ok(self.execute(&call, write_answer).await?.0)
     }
 
     /// `GET /Officers/{id}`.
@@ -251,7 +246,7 @@ impl PicsClient {
     /// `PATCH /Officers/{id}` (no RowVersion: officers are not under a learner).
     pub async fn patch_officer(&self, id: &str, p: &OfficerPatch) -> Result<(), PicsError> {
         let call = self.call(Method::PATCH, &["Officers", id])?.json(p)?;
-        self.execute(&call).await.map(drop)
+        self.execute(&call, |_, _| Ok(())).await
     }
 
     /// `GET /Organisations/{id}`.
@@ -266,13 +261,12 @@ impl PicsClient {
         p: &OrganisationPatch,
     ) -> Result<(), PicsError> {
         let call = self.call(Method::PATCH, &["Organisations", id])?.json(p)?;
-        self.execute(&call).await.map(drop)
+        self.execute(&call, |_, _| Ok(())).await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &[&str]) -> Result<T, PicsError> {
         let call = self.call(Method::GET, path)?;
-        let reply = self.execute(&call).await?;
-        transport::parse(&call.endpoint, &reply.body)
+        self.execute(&call, read_json).await
     }
 
     /// A call to `path` under the base URL; each segment is percent-encoded, so an id can
@@ -286,9 +280,21 @@ impl PicsClient {
         Ok(Call::new(method, url, path))
     }
 
-    /// Runs `call` through the shared retry loop (picsync-http).
-    async fn execute(&self, call: &Call) -> Result<Reply, PicsError> {
-        picsync_http::retry(&self.inner.cfg.retry, &call.endpoint, || self.attempt(call)).await
+    /// Runs `call` through the shared retry loop (picsync-http), reading each successful reply
+    /// with `read` inside the loop, so that a reply cut short is retried like any transient
+    /// fault. (A write whose answer was lost is thus resent with its old RowVersion, and meets
+    /// a 412: never applied twice.)
+    async fn execute<T>(
+        &self,
+        call: &Call,
+        read: impl Fn(&Call, &Reply) -> Result<T, PicsError>,
+    ) -> Result<T, PicsError> {
+        let read = &read;
+        picsync_http::retry(&self.inner.cfg.retry, &call.endpoint, || async move {
+            let reply = self.attempt(call).await?;
+            read(call, &reply)
+        })
+        .await
     }
 
     /// One attempt: a valid token, the call, and on a 401 one renewal and one resend.
@@ -390,6 +396,11 @@ impl PicsClient {
         );
         Ok(token)
     }
+}
+
+/// Parses a reply's JSON body.
+fn read_json<T: DeserializeOwned>(call: &Call, reply: &Reply) -> Result<T, PicsError> {
+    transport::parse(&call.endpoint, &reply.body)
 }
 
 /// The RowVersion (from `{"RowVersion"}`, else the `ETag` header) and ReviewId of a write's
