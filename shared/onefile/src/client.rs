@@ -48,21 +48,30 @@ impl OneFileClient {
     }
 
     async fn get_one<T: FromWire>(&self, path: String) -> Result<T, OneFileError> {
-        let endpoint = format!("GET {path}");
-        let reply = self
-            .t
-            .call(Method::GET, &path, None, Safety::Idempotent)
-            .await?;
-        read_record(&endpoint, &reply)
+        self.t
+            .call(Method::GET, &path, None, Safety::Idempotent, read_record)
+            .await
     }
 
-    async fn post(&self, path: &str, body: &Value, safety: Safety) -> Result<Reply, OneFileError> {
-        self.t.call(Method::POST, path, Some(body), safety).await
+    /// A partial update or an assignment: any 2xx is success, the body is ignored.
+    async fn post_update(&self, path: &str, body: &Value) -> Result<(), OneFileError> {
+        self.t
+            .call(
+                Method::POST,
+                path,
+                Some(body),
+                Safety::Idempotent,
+                |_, _| Ok(()),
+            )
+            .await
     }
 
     async fn create_id(&self, path: &str, body: &Value) -> Result<i64, OneFileError> {
-        let reply = self.post(path, body, Safety::Create).await?;
-        parse_new_id(&format!("POST {path}"), &reply.body)
+        self.t
+            .call(Method::POST, path, Some(body), Safety::Create, |e, r| {
+                parse_new_id(e, &r.body)
+            })
+            .await
     }
 
     /// `GET /Customer`: the customer the token belongs to (the connection test).
@@ -90,34 +99,36 @@ impl OneFileClient {
     /// `POST /User`: creates a user and returns it (a reply holding only the new id is
     /// followed by a read of the user).
     pub async fn create_user(&self, u: &NewUser) -> Result<User, OneFileError> {
-        let path = "/User";
-        let endpoint = format!("POST {path}");
-        let reply = self.post(path, &u.to_wire(), Safety::Create).await?;
-        match parse_object(&endpoint, &reply.body) {
-            Ok(Some(m)) if m.len() > 1 => User::from_map(&endpoint, &m),
-            _ => {
-                let id = parse_new_id(&endpoint, &reply.body)?;
-                self.get_user(id).await
-            }
+        let created = self
+            .t
+            .call(
+                Method::POST,
+                "/User",
+                Some(&u.to_wire()),
+                Safety::Create,
+                |e, r| match parse_object(e, &r.body) {
+                    Ok(Some(m)) if m.len() > 1 => {
+                        User::from_map(e, &m).map(|u| Created::Record(Box::new(u)))
+                    }
+                    _ => parse_new_id(e, &r.body).map(Created::Id),
+                },
+            )
+            .await?;
+        match created {
+            Created::Record(user) => Ok(*user),
+            Created::Id(id) => self.get_user(id).await,
         }
     }
 
     /// `POST /User/{id}`: a partial update (only the fields set are sent).
     pub async fn update_user(&self, id: i64, u: &UserUpdate) -> Result<(), OneFileError> {
-        self.post(&format!("/User/{id}"), &u.to_wire(), Safety::Idempotent)
-            .await
-            .map(drop)
+        self.post_update(&format!("/User/{id}"), &u.to_wire()).await
     }
 
     /// `POST /User/{id}/Assign`: assigns the assessor or employer `user_id` to a learner.
     pub async fn assign_user(&self, user_id: i64, a: &Assignment) -> Result<(), OneFileError> {
-        self.post(
-            &format!("/User/{user_id}/Assign"),
-            &a.to_wire(),
-            Safety::Idempotent,
-        )
-        .await
-        .map(drop)
+        self.post_update(&format!("/User/{user_id}/Assign"), &a.to_wire())
+            .await
     }
 
     /// `POST /Classroom/Search`: the centre's classrooms.
@@ -149,13 +160,8 @@ impl OneFileClient {
 
     /// `POST /Placement/{id}`: a partial update.
     pub async fn update_placement(&self, id: i64, p: &PlacementUpdate) -> Result<(), OneFileError> {
-        self.post(
-            &format!("/Placement/{id}"),
-            &p.to_wire(),
-            Safety::Idempotent,
-        )
-        .await
-        .map(drop)
+        self.post_update(&format!("/Placement/{id}"), &p.to_wire())
+            .await
     }
 
     /// `POST /Standard/Search`: learning aims available to the centre, with codes and pathways.
@@ -198,13 +204,8 @@ impl OneFileClient {
         id: i64,
         u: &LearningAimUpdate,
     ) -> Result<(), OneFileError> {
-        self.post(
-            &format!("/LearningAim/{id}"),
-            &u.to_wire(),
-            Safety::Idempotent,
-        )
-        .await
-        .map(drop)
+        self.post_update(&format!("/LearningAim/{id}"), &u.to_wire())
+            .await
     }
 
     /// `POST /Visit`: creates a visit; returns its id.
@@ -231,6 +232,12 @@ impl OneFileClient {
     pub async fn get_review(&self, id: i64) -> Result<Review, OneFileError> {
         self.get_one(format!("/Review/{id}")).await
     }
+}
+
+/// What a create answered: the record, or only its id.
+enum Created {
+    Record(Box<User>),
+    Id(i64),
 }
 
 /// One record from a `GET`: no content is "not found".

@@ -13,11 +13,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::OneFileError;
 use crate::records::FromWire;
-use crate::transport::{Safety, Transport};
+use crate::transport::{Reply, Safety, Transport};
 use crate::wire::parse_list;
 
 /// A hard bound on pages per search (a million records at 100 a page).
@@ -134,14 +134,15 @@ impl Transport {
             }
             let path = format!("{base}/{}/{}", pager.page, pager.size);
             let endpoint = format!("POST {path}");
-            let reply = self
-                .call(Method::POST, &path, Some(body), Safety::Idempotent)
+            let items = self
+                .call(
+                    Method::POST,
+                    &path,
+                    Some(body),
+                    Safety::Idempotent,
+                    read_list,
+                )
                 .await?;
-            let items = if reply.is_no_content() {
-                Vec::new()
-            } else {
-                parse_list(&endpoint, &reply.body)?
-            };
             let n = u32::try_from(items.len()).unwrap_or(u32::MAX);
             let mut fresh = 0usize;
             for m in &items {
@@ -173,17 +174,26 @@ impl Transport {
         body: &Value,
     ) -> Result<Vec<T>, OneFileError> {
         let endpoint = format!("POST {path}");
-        let reply = self
-            .call(Method::POST, path, Some(body), Safety::Idempotent)
-            .await?;
-        if reply.is_no_content() {
-            return Ok(Vec::new());
-        }
-        parse_list(&endpoint, &reply.body)?
-            .iter()
-            .map(|m| T::from_map(&endpoint, m))
-            .collect()
+        self.call(
+            Method::POST,
+            path,
+            Some(body),
+            Safety::Idempotent,
+            read_list,
+        )
+        .await?
+        .iter()
+        .map(|m| T::from_map(&endpoint, m))
+        .collect()
     }
+}
+
+/// A search reply: 204 or an empty body is an empty list.
+fn read_list(endpoint: &str, reply: &Reply) -> Result<Vec<Map<String, Value>>, OneFileError> {
+    if reply.is_no_content() {
+        return Ok(Vec::new());
+    }
+    parse_list(endpoint, &reply.body)
 }
 
 /// Records with an id, for de-duplication across pages.

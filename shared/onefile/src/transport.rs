@@ -91,26 +91,26 @@ impl Transport {
         })
     }
 
-    /// Sends one call with retries; `path` starts with `/` (e.g. `/User/Search/1/100`).
-    pub(crate) async fn call(
+    /// Sends one call with retries and reads its reply with `decode` (given the endpoint
+    /// label). Decoding is part of each attempt, so a body cut short or garbled is fetched
+    /// again like any transient failure (for creates, only as [`Safety::Create`] allows).
+    pub(crate) async fn call<T>(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         safety: Safety,
-    ) -> Result<Reply, OneFileError> {
+        decode: impl Fn(&str, &Reply) -> Result<T, OneFileError>,
+    ) -> Result<T, OneFileError> {
         let endpoint = format!("{method} {path}");
+        let once = || async {
+            let reply = self.attempt(&method, path, body, &endpoint).await?;
+            decode(&endpoint, &reply)
+        };
         match safety {
-            Safety::Idempotent => {
-                retry(&self.retry, &endpoint, || {
-                    self.attempt(&method, path, body, &endpoint)
-                })
-                .await
-            }
+            Safety::Idempotent => retry(&self.retry, &endpoint, once).await,
             Safety::Create => retry(&self.retry, &endpoint, || async {
-                self.attempt(&method, path, body, &endpoint)
-                    .await
-                    .map_err(CreateError)
+                once().await.map_err(CreateError)
             })
             .await
             .map_err(|e| e.0),

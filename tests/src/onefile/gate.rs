@@ -25,6 +25,7 @@ struct Window {
 pub(crate) struct Gate {
     tokens: HashSet<String>,
     sessions: HashMap<String, SessionInfo>,
+    history: Vec<String>,
     windows: HashMap<String, Window>,
     pub(crate) session_lifetime: Duration,
     pub(crate) limit: u32,
@@ -47,6 +48,7 @@ impl Gate {
         Self {
             tokens: tokens.into_iter().collect(),
             sessions: HashMap::new(),
+            history: Vec::new(),
             windows: HashMap::new(),
             session_lifetime,
             limit: limit.max(1),
@@ -79,6 +81,7 @@ impl Gate {
             },
         );
         self.issued += 1;
+        self.history.push(s.clone());
         s
     }
 
@@ -98,6 +101,11 @@ impl Gate {
     /// Counts a refusal of a customer token.
     pub(crate) fn refuse(&mut self) {
         self.refused += 1;
+    }
+
+    /// Every session ever issued (for tests that check they never leak).
+    pub(crate) fn history(&self) -> Vec<String> {
+        self.history.clone()
     }
 
     /// Every session ends now (as if 24 hours had passed).

@@ -359,6 +359,11 @@ impl OneFileSim {
         self.shared.gate().peak
     }
 
+    /// Every session issued so far (tests check that none leaks into logs or errors).
+    pub fn issued_sessions(&self) -> Vec<String> {
+        self.shared.gate().history()
+    }
+
     /// Ends every session now, as if they had expired.
     pub fn expire_sessions(&self) {
         self.shared.gate().expire_sessions();

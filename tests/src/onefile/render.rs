@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::Quirks;
 use super::store::{
-    SimCentre, SimClassroom, SimLearningAim, SimPlacement, SimReview, SimStandard, SimUser,
+    SimCentre, SimClassroom, SimLearningAim, SimPlacement, SimReview, SimStandard, SimUser, Store,
 };
 use picsync_domain::time::london_to_utc;
 
@@ -48,6 +48,20 @@ impl DateStyle {
     pub fn date(self, d: NaiveDate) -> String {
         self.instant(london_to_utc(d.and_time(NaiveTime::MIN)))
     }
+}
+
+/// A rendered record with its raw overrides ([`Store::overrides`]) applied.
+pub(crate) fn with_overrides(store: &Store, mut v: Value) -> Value {
+    let extra = v
+        .get("ID")
+        .and_then(Value::as_i64)
+        .and_then(|id| store.overrides.get(&id));
+    if let (Some(extra), Value::Object(m)) = (extra, &mut v) {
+        for (k, x) in extra {
+            m.insert(k.clone(), x.clone());
+        }
+    }
+    v
 }
 
 /// Builds one JSON object, writing empty fields as `null` or leaving them out.

@@ -345,6 +345,7 @@ fn dispatch(store: &mut Store, route: Route, body: &[u8], q: &Quirks) -> Checked
 
 /// A search result: the page asked for (the cap applies), 204 or `[]` when empty.
 fn listing<T>(
+    store: &Store,
     items: Vec<&T>,
     paging: Paging,
     q: &Quirks,
@@ -365,7 +366,10 @@ fn listing<T>(
         return Ok(Reply::no_content());
     }
     Ok(Reply::json(&Value::Array(
-        items.into_iter().map(render).collect(),
+        items
+            .into_iter()
+            .map(|t| render::with_overrides(store, render(t)))
+            .collect(),
     )))
 }
 
@@ -381,7 +385,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
             let customer = req.i64("CustomerID")?;
             let ok = customer.is_none_or(|c| c == store.customer.id);
             let items = store.centres.values().filter(|_| ok).collect();
-            listing(items, paging, q, render::centre)
+            listing(store, items, paging, q, render::centre)
         }
         Kind::User => {
             let org = req.i64("OrganisationID")?;
@@ -400,7 +404,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .filter(|u| mis.is_none() || matches_text(&mis, u.mis_id.as_deref().unwrap_or("")))
                 .filter(|u| since.is_none_or(|t| u.last_modified >= t))
                 .collect();
-            listing(items, paging, q, |u| render::user_summary(u, q))
+            listing(store, items, paging, q, |u| render::user_summary(u, q))
         }
         Kind::Classroom => {
             let org = req.i64("OrganisationID")?;
@@ -409,7 +413,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .values()
                 .filter(|c| org.is_none_or(|o| c.organisation_id == o))
                 .collect();
-            listing(items, paging, q, |c| render::classroom(c, q))
+            listing(store, items, paging, q, |c| render::classroom(c, q))
         }
         Kind::Placement => {
             let org = req.i64("OrganisationID")?;
@@ -418,7 +422,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .values()
                 .filter(|p| org.is_none_or(|o| p.organisation_id == o))
                 .collect();
-            listing(items, paging, q, |p| render::placement(p, q))
+            listing(store, items, paging, q, |p| render::placement(p, q))
         }
         Kind::Standard => {
             let org = req.i64("OrganisationID")?;
@@ -427,7 +431,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .values()
                 .filter(|s| org.is_none_or(|o| s.organisation_id == o))
                 .collect();
-            listing(items, paging, q, |s| render::standard(s, q))
+            listing(store, items, paging, q, |s| render::standard(s, q))
         }
         Kind::LearningAim => {
             let user = req.i64("UserID")?;
@@ -436,7 +440,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .values()
                 .filter(|a| user.is_none_or(|u| a.user_id == u))
                 .collect();
-            listing(items, paging, q, |a| render::learning_aim(a, q))
+            listing(store, items, paging, q, |a| render::learning_aim(a, q))
         }
         Kind::Review => {
             let org = req.i64("OrganisationID")?;
@@ -460,7 +464,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .filter(|r| from.is_none_or(|f| r.scheduled_for.is_some_and(|s| s >= f)))
                 .filter(|r| to.is_none_or(|t| r.scheduled_for.is_some_and(|s| s <= t)))
                 .collect();
-            listing(items, paging, q, |r| render::review(r, q))
+            listing(store, items, paging, q, |r| render::review(r, q))
         }
         Kind::Visit => Err(BadRequest("Visits cannot be searched.".into())),
     }
@@ -478,7 +482,7 @@ fn get(store: &Store, kind: Kind, id: i64, q: &Quirks) -> Reply {
         _ => None,
     };
     match found {
-        Some(v) => Reply::json(&v),
+        Some(v) => Reply::json(&render::with_overrides(store, v)),
         None => Reply::not_found(&format!("Record {id}")),
     }
 }

@@ -314,6 +314,10 @@ pub struct Store {
     pub reviews: BTreeMap<i64, SimReview>,
     /// Assignments of assessors and employers to learners.
     pub assignments: BTreeSet<SimAssignment>,
+    /// Raw JSON fields served over a record's own, by record id (ids are unique across
+    /// kinds): values real OneFile might send that the typed store cannot hold, such as a bad
+    /// date or a number as text.
+    pub overrides: BTreeMap<i64, serde_json::Map<String, serde_json::Value>>,
     /// The next id to allocate.
     pub next_id: i64,
     last_stamp: DateTime<Utc>,
@@ -335,6 +339,7 @@ impl Default for Store {
             visits: BTreeMap::new(),
             reviews: BTreeMap::new(),
             assignments: BTreeSet::new(),
+            overrides: BTreeMap::new(),
             next_id: 1000,
             last_stamp: DateTime::<Utc>::MIN_UTC,
         }
@@ -460,6 +465,14 @@ impl Store {
         let id = r.id;
         self.reviews.insert(id, r);
         id
+    }
+
+    /// Serves `key: value` in every rendering of record `id`, over its own field.
+    pub fn override_field(&mut self, id: i64, key: &str, value: serde_json::Value) {
+        self.overrides
+            .entry(id)
+            .or_default()
+            .insert(key.to_string(), value);
     }
 
     /// Bumps a user's `LastModified`.

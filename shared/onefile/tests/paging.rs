@@ -1,0 +1,146 @@
+//! Paging that cannot silently lose records, against the simulator over real HTTP.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{client, config, world};
+use picsync_onefile::{OneFileClient, ReviewSearch, UserSearch, role};
+use picsync_sim::onefile::{OneFileSim, Quirks};
+
+fn learners(centre: i64) -> UserSearch {
+    UserSearch::new(centre, role::LEARNER)
+}
+
+#[tokio::test]
+async fn paging_across_a_server_cap_of_50_when_asking_for_100_loses_nothing() {
+    let w = world(
+        OneFileSim::builder().quirks(Quirks {
+            page_size_cap: Some(50),
+            ..Quirks::default()
+        }),
+        230,
+    )
+    .await;
+    let c = client(&w.sim); // asks 100 a page
+    let got: BTreeSet<i64> = c
+        .search_users(&learners(w.pop.centre_id))
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    let want: BTreeSet<i64> = w.pop.learner_ids.iter().copied().collect();
+    assert_eq!(got, want);
+    // 50 (short of 100: maybe the cap) → 50 more (the cap, learnt) → 50, 50, 30 (the end)
+    assert_eq!(w.sim.counters().get("POST /user/search"), 5);
+
+    // once learnt, the cap costs no extra call: 230 = 50·4 + 30 → 5 calls again, and a
+    // smaller centre's single short page ends at once
+    let again = c.search_users(&learners(w.pop.centre_id)).await.unwrap();
+    assert_eq!(again.len(), 230);
+    assert_eq!(w.sim.counters().get("POST /user/search"), 10);
+}
+
+#[tokio::test]
+async fn without_a_cap_a_short_page_from_a_server_seen_serving_full_pages_ends_the_search() {
+    let w = world(OneFileSim::builder(), 230).await;
+    let c = client(&w.sim);
+    assert_eq!(
+        c.search_users(&learners(w.pop.centre_id))
+            .await
+            .unwrap()
+            .len(),
+        230
+    );
+    assert_eq!(
+        w.sim.counters().get("POST /user/search"),
+        3,
+        "100 + 100 + 30"
+    );
+    // the assessors (5 of them) now come back in a single call
+    let assessors = c
+        .search_users(&UserSearch::new(w.pop.centre_id, role::ASSESSOR))
+        .await
+        .unwrap();
+    assert_eq!(assessors.len(), 5);
+    assert_eq!(w.sim.counters().get("POST /user/search"), 4);
+}
+
+#[tokio::test]
+async fn an_exact_multiple_of_the_page_size_ends_on_a_204() {
+    let w = world(
+        OneFileSim::builder().quirks(Quirks {
+            empty_as_204: true,
+            ..Quirks::default()
+        }),
+        200,
+    )
+    .await;
+    let c = client(&w.sim);
+    assert_eq!(
+        c.search_users(&learners(w.pop.centre_id))
+            .await
+            .unwrap()
+            .len(),
+        200
+    );
+    assert_eq!(
+        w.sim.counters().get("POST /user/search"),
+        3,
+        "100 + 100 + 204"
+    );
+}
+
+#[tokio::test]
+async fn a_small_configured_page_size_pages_through_everything() {
+    let w = world(OneFileSim::builder(), 23).await;
+    let mut cfg = config(&w.sim);
+    cfg.page_size = 5;
+    let c = OneFileClient::new(cfg, common::unpaced()).unwrap();
+    let got = c.search_users(&learners(w.pop.centre_id)).await.unwrap();
+    assert_eq!(got.len(), 23);
+    // reviews of the whole centre page too (3 each)
+    let reviews = c
+        .search_reviews(&ReviewSearch {
+            organisation_id: Some(w.pop.centre_id),
+            ..ReviewSearch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(reviews.len(), 69);
+}
+
+#[tokio::test]
+async fn last_modified_filter_returns_changed_users_and_archived_ones_are_included() {
+    let w = world(OneFileSim::builder(), 10).await;
+    let c = client(&w.sim);
+    let since = w.sim.read(|s| {
+        s.users
+            .values()
+            .map(|u| u.last_modified)
+            .max()
+            .unwrap_or_default()
+    }) + chrono::Duration::milliseconds(1);
+    let changed = [w.pop.learner_ids[2], w.pop.learner_ids[7]];
+    w.sim.edit(|e| {
+        e.user(changed[0]).unwrap().telephone = Some("0161 000".into());
+        assert!(e.archive_user(changed[1]));
+    });
+    let q = UserSearch {
+        last_modified: Some(since),
+        ..learners(w.pop.centre_id)
+    };
+    let got = c.search_users(&q).await.unwrap();
+    let ids: Vec<i64> = got.iter().map(|u| u.id).collect();
+    assert_eq!(ids, changed.to_vec());
+    assert_eq!(got[1].archived, Some(true));
+    // archived users remain in the full list
+    assert_eq!(
+        c.search_users(&learners(w.pop.centre_id))
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+}
