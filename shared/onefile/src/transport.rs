@@ -94,6 +94,7 @@ impl Transport {
     /// Sends one call with retries and reads its reply with `decode` (given the endpoint
     /// label). Decoding is part of each attempt, so a body cut short or garbled is fetched
     /// again like any transient failure (for creates, only as [`Safety::Create`] allows).
+    /// Getting a session is part of the attempt too, so one budget of attempts bounds both.
     pub(crate) async fn call<T>(
         &self,
         method: Method,
@@ -103,18 +104,15 @@ impl Transport {
         decode: impl Fn(&str, &Reply) -> Result<T, OneFileError>,
     ) -> Result<T, OneFileError> {
         let endpoint = format!("{method} {path}");
-        let once = || async {
-            let reply = self.attempt(&method, path, body, &endpoint).await?;
-            decode(&endpoint, &reply)
-        };
-        match safety {
-            Safety::Idempotent => retry(&self.retry, &endpoint, once).await,
-            Safety::Create => retry(&self.retry, &endpoint, || async {
-                once().await.map_err(CreateError)
+        retry(&self.retry, &endpoint, || async {
+            let reply = self.attempt(&method, path, body, &endpoint, safety).await?;
+            decode(&endpoint, &reply).map_err(|error| Failed {
+                error,
+                create_sent: safety == Safety::Create,
             })
-            .await
-            .map_err(|e| e.0),
-        }
+        })
+        .await
+        .map_err(|f| f.error)
     }
 
     /// One attempt: a 401 drops the session and the call is sent once more with a new one.
@@ -124,11 +122,20 @@ impl Transport {
         path: &str,
         body: Option<&Value>,
         endpoint: &str,
-    ) -> Result<Reply, OneFileError> {
+        safety: Safety,
+    ) -> Result<Reply, Failed> {
+        let before_send = |error| Failed {
+            error,
+            create_sent: false,
+        };
+        let after_send = |error| Failed {
+            error,
+            create_sent: safety == Safety::Create,
+        };
         let mut renewed = false;
         loop {
-            let session = self.session().await?;
-            let header = sensitive_header(endpoint, &session.id)?;
+            let session = self.session().await.map_err(before_send)?;
+            let header = sensitive_header(endpoint, &session.id).map_err(before_send)?;
             self.pacer.acquire().await;
             let mut req = self
                 .http
@@ -141,7 +148,7 @@ impl Transport {
             let resp = req
                 .send()
                 .await
-                .map_err(|e| OneFileError::transport(endpoint, &e))?;
+                .map_err(|e| after_send(OneFileError::transport(endpoint, &e)))?;
             let status = resp.status();
             tracing::debug!(
                 call = endpoint,
@@ -151,10 +158,10 @@ impl Transport {
             );
             if status == StatusCode::UNAUTHORIZED {
                 if renewed {
-                    return Err(OneFileError::Unauthorised {
+                    return Err(after_send(OneFileError::Unauthorised {
                         endpoint: endpoint.to_string(),
                         status: 401,
-                    });
+                    }));
                 }
                 tracing::info!(
                     call = endpoint,
@@ -164,7 +171,10 @@ impl Transport {
                 renewed = true;
                 continue;
             }
-            return self.finish(endpoint, resp, Some(&session)).await;
+            return self
+                .finish(endpoint, resp, Some(&session))
+                .await
+                .map_err(after_send);
         }
     }
 
@@ -173,30 +183,28 @@ impl Transport {
         self.sessions.get(|| self.authenticate()).await
     }
 
-    /// `POST /Authentication` with the customer token, with retries; 401/403 is permanent.
+    /// `POST /Authentication` with the customer token, once: a transient failure is retried
+    /// by the call that needed the session. 401/403 is permanent.
     async fn authenticate(&self) -> Result<SecretString, OneFileError> {
         let endpoint = format!("POST {AUTH_PATH}");
-        retry(&self.retry, &endpoint, || async {
-            let header = sensitive_header(&endpoint, &self.customer_token)?;
-            self.pacer.acquire().await;
-            let resp = self
-                .http
-                .post(format!("{}{AUTH_PATH}", self.base_url))
-                .header(fields::CUSTOMER_TOKEN_HEADER, header)
-                .send()
-                .await
-                .map_err(|e| OneFileError::transport(&endpoint, &e))?;
-            let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(OneFileError::Unauthorised {
-                    endpoint: endpoint.clone(),
-                    status: status.as_u16(),
-                });
-            }
-            let reply = self.finish(&endpoint, resp, None).await?;
-            parse_session(&endpoint, &reply.body)
-        })
-        .await
+        let header = sensitive_header(&endpoint, &self.customer_token)?;
+        self.pacer.acquire().await;
+        let resp = self
+            .http
+            .post(format!("{}{AUTH_PATH}", self.base_url))
+            .header(fields::CUSTOMER_TOKEN_HEADER, header)
+            .send()
+            .await
+            .map_err(|e| OneFileError::transport(&endpoint, &e))?;
+        let status = resp.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(OneFileError::Unauthorised {
+                endpoint,
+                status: status.as_u16(),
+            });
+        }
+        let reply = self.finish(&endpoint, resp, None).await?;
+        parse_session(&endpoint, &reply.body)
     }
 
     /// Reads the body of a reply and turns an error status into a [`OneFileError`].
@@ -296,23 +304,28 @@ fn sensitive_header(endpoint: &str, secret: &SecretString) -> Result<HeaderValue
     Ok(v)
 }
 
-/// A create's error as the retry loop sees it: retryable only when OneFile did not act.
-struct CreateError(OneFileError);
+/// A failed attempt as the retry loop sees it. A create that reached OneFile is retried only
+/// when OneFile certainly did not act on it (SPEC §7); anything else follows the error.
+struct Failed {
+    error: OneFileError,
+    /// A create was sent (OneFile may have acted on it).
+    create_sent: bool,
+}
 
-impl std::fmt::Display for CreateError {
+impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        self.error.fmt(f)
     }
 }
 
-impl Classify for CreateError {
+impl Classify for Failed {
     fn is_retryable(&self) -> bool {
-        self.0.is_retryable() && self.0.request_not_processed()
+        self.error.is_retryable() && (!self.create_sent || self.error.request_not_processed())
     }
     fn retry_after(&self) -> Option<Duration> {
-        Classify::retry_after(&self.0)
+        Classify::retry_after(&self.error)
     }
     fn is_rate_limited(&self) -> bool {
-        self.0.is_rate_limited()
+        self.error.is_rate_limited()
     }
 }
