@@ -329,3 +329,64 @@ impl Classify for Failed {
         self.error.is_rate_limited()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport() -> Transport {
+        let cfg = OneFileConfig::new(
+            "http://127.0.0.1:9/api/v2.1",
+            SecretString::from("tok-XYZ-123".to_string()),
+        );
+        Transport::new(cfg, Pacer::new(10, Duration::from_secs(1))).unwrap()
+    }
+
+    #[test]
+    fn messages_echoing_the_token_are_scrubbed() {
+        let t = transport();
+        let e = t.error_for(
+            "POST /User",
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            br#"{"Message": "token tok-XYZ-123 may not create users"}"#,
+            None,
+        );
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("tok-XYZ-123"), "{text}");
+        assert!(
+            text.contains("token [redacted] may not create users"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_waits_a_window_plus_jitter_and_holds_the_tenant() {
+        let t = transport();
+        for _ in 0..20 {
+            let w = t.rate_limit_wait(&HeaderMap::new());
+            assert!(
+                w >= Duration::from_secs(60) && w <= Duration::from_secs(66),
+                "{w:?}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("2"));
+        let w = t.rate_limit_wait(&h);
+        assert!(
+            w >= Duration::from_secs(2) && w <= Duration::from_millis(2050),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn bad_configuration_is_refused() {
+        let bad_url = OneFileConfig::new("ftp://x", SecretString::from("t".to_string()));
+        assert!(Transport::new(bad_url, Pacer::per_minute(280)).is_err());
+        let no_token = OneFileConfig::new("http://x", SecretString::from(" ".to_string()));
+        assert!(Transport::new(no_token, Pacer::per_minute(280)).is_err());
+        let header = sensitive_header("e", &SecretString::from("bad\nvalue".to_string()));
+        let e = header.unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("bad\nvalue"));
+    }
+}
