@@ -114,6 +114,29 @@ impl Pacer {
     }
 }
 
+/// The pacers of a process, one per tenant (R35): every task of a tenant that asks here gets
+/// the same bucket. Cheap to clone.
+#[derive(Clone, Default, Debug)]
+pub struct Pacers {
+    by_tenant: Arc<Mutex<std::collections::HashMap<String, Pacer>>>,
+}
+
+impl Pacers {
+    /// The tenant's pacer for `calls_per_minute`. When the tenant's setting has changed, a
+    /// new pacer replaces the old one (tasks still holding the old one finish with it).
+    pub fn get(&self, tenant: &str, calls_per_minute: u32) -> Pacer {
+        let mut m = self.by_tenant.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get(tenant) {
+            Some(p) if p.limit() == (calls_per_minute.max(1), Duration::from_secs(60)) => p.clone(),
+            _ => {
+                let p = Pacer::per_minute(calls_per_minute);
+                m.insert(tenant.to_string(), p.clone());
+                p
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +192,19 @@ mod tests {
         let t = Instant::now();
         other.acquire().await;
         assert!(t.elapsed() >= Duration::from_millis(140));
+    }
+
+    #[tokio::test]
+    async fn r35_one_pacer_per_tenant() {
+        let pacers = Pacers::default();
+        let a = pacers.get("acme", 280);
+        let again = pacers.clone().get("acme", 280);
+        a.acquire().await;
+        assert_eq!(again.calls(), 1, "the same bucket");
+        assert_eq!(pacers.get("other", 280).calls(), 0);
+        let changed = pacers.get("acme", 100);
+        assert_eq!(changed.limit().0, 100);
+        assert_eq!(changed.calls(), 0);
     }
 
     #[test]
