@@ -213,6 +213,13 @@ impl OneFileClient {
         self.create_id("/Visit", &v.to_wire()).await
     }
 
+    /// `POST /Visit/Search`: every visit of a learner (**Assumed** endpoint: OneFile's search
+    /// convention applied to visits), to find a visit created before a crash (SPEC §7).
+    pub async fn search_visits(&self, learner_id: i64) -> Result<Vec<Visit>, OneFileError> {
+        let body = Body::new().put(f::LEARNER_ID, learner_id).build();
+        self.t.search_unpaged("/Visit/Search", &body).await
+    }
+
     /// `POST /Review`: creates a review (`Status: 1`); returns its id.
     pub async fn create_review(&self, r: &NewReview) -> Result<i64, OneFileError> {
         self.create_id("/Review", &r.to_wire()).await

@@ -666,6 +666,41 @@ impl NewVisit {
     }
 }
 
+/// A visit (`POST /Visit/Search`; the search is **Assumed** by OneFile's conventions, it is
+/// not in the documented list). Used to find a visit created before a crash (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Visit {
+    /// Visit id.
+    pub id: i64,
+    /// The learner.
+    pub learner_id: Option<i64>,
+    /// Centre.
+    pub organisation_id: Option<i64>,
+    /// Start.
+    pub date_from: Option<DateTime<Utc>>,
+    /// End.
+    pub date_to: Option<DateTime<Utc>>,
+    /// Visit type.
+    pub visit_type_id: Option<i64>,
+    /// The assessor.
+    pub assessor_id: Option<i64>,
+}
+
+impl FromWire for Visit {
+    const KIND: &'static str = "visit";
+    fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
+        Ok(Self {
+            id: o.id()?,
+            learner_id: o.opt_i64(f::LEARNER_ID)?,
+            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
+            date_from: o.opt_datetime(f::DATE_FROM)?,
+            date_to: o.opt_datetime(f::DATE_TO)?,
+            visit_type_id: o.opt_i64(f::VISIT_TYPE_ID)?,
+            assessor_id: o.opt_i64(f::ASSESSOR_ID)?,
+        })
+    }
+}
+
 /// A new review (`POST /Review`); it is always created with `Status: 1`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewReview {

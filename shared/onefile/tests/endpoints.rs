@@ -307,6 +307,18 @@ async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
         })
         .await
         .unwrap();
+    // SPEC §7: a visit created before a crash is found again by its slot
+    let visits = c.search_visits(learner).await.unwrap();
+    let found = visits
+        .iter()
+        .find(|v| v.date_from == Some(from) && v.assessor_id == Some(assessor));
+    assert_eq!(found.map(|v| v.id), Some(visit));
+    assert!(
+        c.search_visits(w.pop.learner_ids.len() as i64 + 999_999)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let review = c
         .create_review(&NewReview {
             learner_id: learner,

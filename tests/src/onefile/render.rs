@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::Quirks;
 use super::store::{
-    SimCentre, SimClassroom, SimLearningAim, SimPlacement, SimReview, SimStandard, SimUser, Store,
+    SimCentre, SimClassroom, SimLearningAim, SimPlacement, SimReview, SimStandard, SimUser,
+    SimVisit, Store,
 };
 use picsync_domain::time::london_to_utc;
 
@@ -213,6 +214,19 @@ pub(crate) fn learning_aim(a: &SimLearningAim, q: &Quirks) -> Value {
         .opt("ElementsDone", &a.elements_done)
         .opt("Progress", &a.progress)
         .instant("LastModified", Some(a.last_modified))
+        .build()
+}
+
+pub(crate) fn visit(v: &SimVisit, q: &Quirks) -> Value {
+    Out::new(q)
+        .put("ID", v.id)
+        .put("LearnerID", v.learner_id)
+        .opt("OrganisationID", &v.organisation_id)
+        .instant("DateFrom", v.date_from)
+        .instant("DateTo", v.date_to)
+        .opt("VisitTypeID", &v.visit_type_id)
+        .put("SMSReminder", v.sms_reminder)
+        .opt("AssessorID", &v.assessor_id)
         .build()
 }
 

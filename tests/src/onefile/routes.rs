@@ -127,7 +127,7 @@ fn route(method: &Method, segs: &[String]) -> Option<Route> {
 }
 
 fn searchable(k: &str) -> Option<Kind> {
-    Kind::parse(k).filter(|k| *k != Kind::Visit)
+    Kind::parse(k)
 }
 
 /// `"<METHOD> <lower-case path template>"`: numbers become `{id}`; paging is not part of it.
@@ -466,7 +466,15 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .collect();
             listing(store, items, paging, q, |r| render::review(r, q))
         }
-        Kind::Visit => Err(BadRequest("Visits cannot be searched.".into())),
+        Kind::Visit => {
+            let learner = req.i64("LearnerID")?;
+            let items = store
+                .visits
+                .values()
+                .filter(|v| learner.is_none_or(|l| v.learner_id == l))
+                .collect();
+            listing(store, items, paging, q, |v| render::visit(v, q))
+        }
     }
 }
 
