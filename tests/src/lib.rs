@@ -4,3 +4,4 @@
 pub mod faults;
 pub mod onefile;
 pub mod pics;
+pub mod world;

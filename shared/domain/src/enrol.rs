@@ -66,6 +66,7 @@ pub enum AssessorStep {
         officer: OfficerId,
         first_name: String,
         last_name: String,
+        email: String,
         mis_id: String,
     },
 }
@@ -315,6 +316,7 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
             [] => {
                 let first = o.first_name.as_deref().map(str::trim).unwrap_or_default();
                 let last = o.surname.as_deref().map(str::trim).unwrap_or_default();
+                let email = o.email.as_deref().map(str::trim).unwrap_or_default();
                 if first.is_empty() || last.is_empty() {
                     problem(
                         Rule::R11,
@@ -323,11 +325,21 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
                             o.ident
                         ),
                     );
+                } else if email.is_empty() {
+                    problem(
+                        Rule::R11,
+                        format!(
+                            "officer {} has no email, which OneFile requires to create an assessor; \
+                             add it in PICS, or link the officer to an existing assessor",
+                            o.ident
+                        ),
+                    );
                 } else {
                     assessors.push(AssessorStep::Create {
                         officer: id.clone(),
                         first_name: first.to_string(),
                         last_name: last.to_string(),
+                        email: email.to_string(),
                         mis_id: o.ident.trim().to_string(),
                     });
                 }

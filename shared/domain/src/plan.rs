@@ -261,27 +261,41 @@ impl Plan {
 /// **Decision**: "one calendar month ago" is `today` minus one month, clamped to the month's
 /// last day (31 March → 28/29 February); an end date on that day is still in scope.
 pub fn in_scope(l: &PicsLearner, today: NaiveDate) -> Result<(), String> {
-    if l.onefile_id.is_none() {
+    scope(
+        l.onefile_id.is_some(),
+        &l.system_status,
+        &l.episode_status,
+        l.actual_end_date,
+        today,
+    )
+}
+
+/// R3 on the fields a learner listing carries (so that the scheduler needs no full read).
+pub fn scope(
+    linked: bool,
+    system: &SystemStatus,
+    episode: &EpisodeStatus,
+    actual_end: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(), String> {
+    if !linked {
         return Err("not linked to a OneFile learner".into());
     }
-    if l.system_status != SystemStatus::Live {
-        return Err(format!(
-            "PICS system status is {:?}, not Live",
-            l.system_status
-        ));
+    if *system != SystemStatus::Live {
+        return Err(format!("PICS system status is {system:?}, not Live"));
     }
-    if l.episode_status == EpisodeStatus::InLearning {
+    if *episode == EpisodeStatus::InLearning {
         return Ok(());
     }
     let limit = today
         .checked_sub_months(chrono::Months::new(1))
         .unwrap_or(NaiveDate::MIN);
-    match l.actual_end_date {
+    match actual_end {
         Some(end) if end >= limit => Ok(()),
         Some(end) => Err(format!(
             "ended on {end}, more than one month before {today}"
         )),
-        None => Err(format!("{:?} without an actual end date", l.episode_status)),
+        None => Err(format!("{episode:?} without an actual end date")),
     }
 }
 
@@ -921,4 +935,136 @@ pub fn upload_assessor(view: &LearnerView, r: &PicsReview) -> Option<OfUserId> {
                 .as_ref()
                 .and_then(|o| view.onefile_of(o))
         })
+}
+
+impl std::fmt::Display for PicsOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PicsOp::SetLearner {
+                field,
+                old,
+                new,
+                rule,
+            } => write!(f, "PICS learner {field:?}: {old} → {new} [{rule}]"),
+            PicsOp::SetQualification {
+                qualification,
+                field,
+                old,
+                new,
+                rule,
+            } => {
+                let name = match field {
+                    QualField::Cert(c) => format!("{c:?}"),
+                    other => format!("{other:?}"),
+                };
+                write!(
+                    f,
+                    "PICS qualification {qualification} {name}: {old} → {new} [{rule}]"
+                )
+            }
+            PicsOp::SetReview {
+                review,
+                field,
+                old,
+                new,
+                rule,
+            } => write!(f, "PICS review {review} {field:?}: {old} → {new} [{rule}]"),
+            PicsOp::CreateReview { review, rule } => write!(
+                f,
+                "PICS new review from OneFile review {} (proposed {}, {}) [{rule}]",
+                review.onefile_review,
+                review
+                    .proposed
+                    .map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                if review.attended.is_some() {
+                    "attended"
+                } else {
+                    "not started"
+                }
+            ),
+            PicsOp::SetOfficer {
+                officer,
+                field,
+                old,
+                new,
+                rule,
+            } => write!(
+                f,
+                "PICS officer {officer} {field:?}: {old} → {new} [{rule}]"
+            ),
+            PicsOp::SetOrganisationName {
+                organisation,
+                old,
+                new,
+                rule,
+            } => {
+                write!(
+                    f,
+                    "PICS organisation {organisation} name: {old} → {new} [{rule}]"
+                )
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for OneFileOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OneFileOp::SetLearner {
+                field,
+                old,
+                new,
+                rule,
+            } => write!(f, "OneFile learner {field:?}: {old} → {new} [{rule}]"),
+            OneFileOp::SetAim {
+                aim,
+                field,
+                old,
+                new,
+                rule,
+                ..
+            } => write!(
+                f,
+                "OneFile learning aim {aim} {field:?}: {old} → {new} [{rule}]"
+            ),
+            OneFileOp::UploadReview(u) => write!(
+                f,
+                "OneFile new visit and review for PICS review {} at {} (assessor {}) [{}]",
+                u.review,
+                crate::time::utc_to_london(u.scheduled_for).format("%Y-%m-%d %H:%M"),
+                u.assessor,
+                u.rule
+            ),
+            OneFileOp::AssignStandard {
+                qualification,
+                code,
+                rule,
+                ..
+            } => {
+                write!(
+                    f,
+                    "OneFile assign standard {code} for qualification {qualification} [{rule}]"
+                )
+            }
+            OneFileOp::SetAssessor {
+                assessor,
+                field,
+                old,
+                new,
+                rule,
+            } => write!(
+                f,
+                "OneFile assessor {assessor} {field:?}: {old} → {new} [{rule}]"
+            ),
+            OneFileOp::SetPlacementName {
+                placement,
+                old,
+                new,
+                rule,
+            } => write!(
+                f,
+                "OneFile placement {placement} name: {old} → {new} [{rule}]"
+            ),
+        }
+    }
 }

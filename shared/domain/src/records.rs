@@ -381,6 +381,8 @@ pub struct PicsOfficer {
     pub ident: String,
     pub first_name: Option<String>,
     pub surname: Option<String>,
+    /// OneFile requires an email to create an assessor (R11).
+    pub email: Option<String>,
     /// Holds the linked OneFile assessor id, as text.
     pub other_system_id: Option<String>,
 }

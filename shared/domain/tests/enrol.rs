@@ -187,6 +187,7 @@ fn r11_officers_reused_linked_by_mis_or_created() {
                 officer: OfficerId::from("O2"),
                 first_name: "FirstO2".into(),
                 last_name: "LastO2".into(),
+                email: "O2@staff.example".into(),
                 mis_id: "OFF-O2".into()
             },
             AssessorStep::LinkByMis {
@@ -197,12 +198,24 @@ fn r11_officers_reused_linked_by_mis_or_created() {
                 officer: OfficerId::from("O4"),
                 first_name: "FirstO4".into(),
                 last_name: "LastO4".into(),
+                email: "O4@staff.example".into(),
                 mis_id: "OFF-O4".into()
             },
         ]
     );
     assert_eq!(e.additional_assessors, vec![OfficerId::from("O4")]);
     assert_eq!(e.aims[0].assessor, Some(OfficerId::from("O2")));
+}
+
+#[test]
+fn r11_an_officer_without_email_cannot_become_an_assessor() {
+    let mut f = fx();
+    let mut o = officer("O2", None);
+    o.email = None;
+    f.officers.push(o);
+    f.learner.qualifications[0].assessor = Some(OfficerId::from("O2"));
+    let p = f.problems();
+    assert!(p[0].message.contains("no email"), "{}", p[0]);
 }
 
 #[test]

@@ -63,9 +63,10 @@ impl RetryPolicy {
 
     /// Full-jitter exponential backoff before attempt `attempt + 1` (`attempt` counts from 1).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX));
+        let exp = self.base_delay.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
         let cap = exp.min(self.max_delay);
         let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         // Full jitter, but never zero: half fixed, half random.
@@ -93,7 +94,11 @@ where
                 let wait = e
                     .retry_after()
                     .unwrap_or_else(|| policy.backoff(limited.min(8)));
-                tracing::info!(call = what, wait_ms = wait.as_millis() as u64, "rate limited; waiting");
+                tracing::info!(
+                    call = what,
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limited; waiting"
+                );
                 tokio::time::sleep(wait).await;
             }
             Err(e) if e.is_retryable() && attempt + 1 < policy.max_attempts.max(1) => {
@@ -202,7 +207,14 @@ mod tests {
         let n = AtomicU32::new(0);
         let r: Result<u32, E> = retry(&RetryPolicy::fast(), "t", || async {
             let k = n.fetch_add(1, Ordering::SeqCst);
-            if k < 2 { Err(E { retry: true, limited: false }) } else { Ok(k) }
+            if k < 2 {
+                Err(E {
+                    retry: true,
+                    limited: false,
+                })
+            } else {
+                Ok(k)
+            }
         })
         .await;
         assert_eq!(r.ok(), Some(2));
@@ -214,7 +226,10 @@ mod tests {
         let n = AtomicU32::new(0);
         let r: Result<(), E> = retry(&RetryPolicy::fast(), "t", || async {
             n.fetch_add(1, Ordering::SeqCst);
-            Err(E { retry: false, limited: false })
+            Err(E {
+                retry: false,
+                limited: false,
+            })
         })
         .await;
         assert!(r.is_err());
@@ -227,7 +242,10 @@ mod tests {
         let p = RetryPolicy::fast();
         let r: Result<(), E> = retry(&p, "t", || async {
             n.fetch_add(1, Ordering::SeqCst);
-            Err(E { retry: true, limited: false })
+            Err(E {
+                retry: true,
+                limited: false,
+            })
         })
         .await;
         assert!(r.is_err());
@@ -240,12 +258,18 @@ mod tests {
         let p = RetryPolicy::fast();
         let r: Result<(), E> = retry(&p, "t", || async {
             n.fetch_add(1, Ordering::SeqCst);
-            Err(E { retry: true, limited: true })
+            Err(E {
+                retry: true,
+                limited: true,
+            })
         })
         .await;
         assert!(r.is_err());
         // every 429 waited out, then the ordinary attempts
-        assert_eq!(n.load(Ordering::SeqCst), p.max_rate_limited + p.max_attempts);
+        assert_eq!(
+            n.load(Ordering::SeqCst),
+            p.max_rate_limited + p.max_attempts
+        );
     }
 
     #[test]

@@ -263,6 +263,9 @@ pub struct Officer {
     /// Surname.
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub surname: Option<String>,
+    /// Email address (our contract adds it: OneFile requires an email on every user it creates).
+    #[serde(default, deserialize_with = "wire::opt_string")]
+    pub email: Option<String>,
     /// Free text in PICS; holds the OneFile assessor id as text when linked (R11).
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub other_system_id: Option<String>,

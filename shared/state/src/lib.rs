@@ -147,6 +147,10 @@ pub struct RunRecord {
     pub mode: Mode,
     pub dry_run: bool,
     pub full_sweep: bool,
+    /// Every learner in scope was considered (not a refresh of chosen learners): only such a
+    /// run moves "last synchronised" (R36).
+    #[serde(default)]
+    pub tenant_wide: bool,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub status: RunStatus,
@@ -180,6 +184,7 @@ impl RunRecord {
             mode,
             dry_run,
             full_sweep,
+            tenant_wide: true,
             started_at: now,
             finished_at: None,
             status: RunStatus::Running,

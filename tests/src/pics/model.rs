@@ -150,6 +150,8 @@ pub struct SimOfficer {
     pub first_name: Option<String>,
     pub surname: Option<String>,
     pub other_system_id: Option<String>,
+    /// Email (picsync's contract: OneFile needs one to create an assessor).
+    pub email: Option<String>,
 }
 
 impl SimOfficer {
@@ -166,6 +168,7 @@ impl SimOfficer {
             first_name: Some(first_name.into()),
             surname: Some(surname.into()),
             other_system_id: None,
+            email: None,
         }
     }
 }

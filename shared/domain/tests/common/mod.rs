@@ -28,6 +28,7 @@ pub fn officer(id: &str, link: Option<i64>) -> PicsOfficer {
         ident: format!("OFF-{id}"),
         first_name: Some(format!("First{id}")),
         surname: Some(format!("Last{id}")),
+        email: Some(format!("{id}@staff.example")),
         other_system_id: link.map(|l| l.to_string()),
     }
 }

@@ -1,0 +1,359 @@
+//! What the CLI prints: readable text on a terminal, or JSON with --json.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use picsync_domain::enrol::EnrolPlan;
+use picsync_domain::{LearnerId, Rule, TenantId};
+use picsync_engine::{CheckReport, Engine, EnrolReport, Progress, RunSummary};
+use picsync_state::embedded::EmbeddedState;
+use picsync_state::{AuditEntry, RunRecord};
+
+pub struct Out {
+    json: bool,
+}
+
+impl Out {
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints `text`, or `json` in JSON mode.
+    pub fn line(&self, text: &str, json: &serde_json::Value) {
+        if self.json {
+            println!("{json}");
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// A progress bar on a terminal (hidden when not a terminal, or in JSON mode).
+pub struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    pub fn new(json: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if json {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {pos}/{len} learners [{elapsed_precise}] {wide_bar} eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        Self { bar }
+    }
+}
+
+impl Progress for Bar {
+    fn started(&self, total: usize) {
+        self.bar.set_length(total as u64);
+    }
+    fn learner_done(&self, _learner: &LearnerId, _ok: bool) {
+        self.bar.inc(1);
+    }
+    fn finished(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn rule_name(key: &str) -> &'static str {
+    // the run record keeps rule ids as their display form
+    const ALL: [Rule; 31] = [
+        Rule::R3,
+        Rule::R6,
+        Rule::R7,
+        Rule::R8,
+        Rule::R9,
+        Rule::R10,
+        Rule::R11,
+        Rule::R12,
+        Rule::R13,
+        Rule::R14,
+        Rule::R15,
+        Rule::R16,
+        Rule::R17,
+        Rule::R18,
+        Rule::R19,
+        Rule::R20,
+        Rule::R21,
+        Rule::R22,
+        Rule::R23,
+        Rule::R24,
+        Rule::R25,
+        Rule::R26,
+        Rule::R27,
+        Rule::R28,
+        Rule::R29,
+        Rule::R30,
+        Rule::R32,
+        Rule::R33,
+        Rule::R37,
+        Rule::R40,
+        Rule::Match,
+    ];
+    ALL.iter()
+        .find(|r| r.to_string() == key)
+        .map_or("", |r| r.summary())
+}
+
+pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
+    let r = &s.run;
+    let mut t = String::new();
+    let verb = if dry_run { "would change" } else { "changed" };
+    t.push_str(&format!(
+        "{} run {} ({:?}{}): {} learners synced, {} failed, {} skipped as unchanged, {} out of scope, in {:.1} s\n",
+        if dry_run { "Planned" } else { "Finished" },
+        r.run_id,
+        r.mode,
+        if r.full_sweep { ", full comparison" } else { "" },
+        r.done,
+        r.failed,
+        r.skipped_unchanged,
+        r.out_of_scope,
+        elapsed.as_secs_f64()
+    ));
+    if r.rule_counts.is_empty() {
+        t.push_str(&format!("  nothing {verb}: both systems agree\n"));
+    } else {
+        t.push_str(&format!("  {verb}, per rule:\n"));
+        for (rule, n) in &r.rule_counts {
+            t.push_str(&format!("    {rule:>4}  {n:>6}  {}\n", rule_name(rule)));
+        }
+    }
+    t.push_str(&format!(
+        "  calls: {} OneFile, {} PICS\n",
+        r.onefile_calls, r.pics_calls
+    ));
+    for f in &r.failures {
+        t.push_str(&format!(
+            "  FAILED {}: {}{}\n",
+            f.learner,
+            f.reason,
+            if f.retryable {
+                " (retried next run)"
+            } else {
+                ""
+            }
+        ));
+    }
+    t
+}
+
+pub fn run(out: &Out, s: &RunSummary, elapsed: Duration, dry_run: bool) {
+    if out.json {
+        let v = serde_json::json!({
+            "run": s.run,
+            "elapsed_seconds": elapsed.as_secs_f64(),
+            "plans": if dry_run { serde_json::to_value(&s.reports).unwrap_or_default() } else { serde_json::Value::Null },
+        });
+        println!("{v}");
+        return;
+    }
+    if dry_run {
+        for rep in &s.reports {
+            let ops: Vec<String> = rep
+                .plans
+                .iter()
+                .flat_map(|p| {
+                    p.pics
+                        .iter()
+                        .map(|o| o.to_string())
+                        .chain(p.onefile.iter().map(|o| o.to_string()))
+                })
+                .collect();
+            if ops.is_empty() {
+                continue;
+            }
+            println!("learner {} ({}):", rep.ident, rep.learner);
+            for o in ops {
+                println!("  {o}");
+            }
+        }
+    }
+    print!("{}", run_text(s, elapsed, dry_run));
+}
+
+pub fn enrol(out: &Out, r: &EnrolReport) {
+    if out.json {
+        println!("{}", serde_json::to_value(r).unwrap_or_default());
+        return;
+    }
+    match &r.plan {
+        EnrolPlan::AlreadyLinked(id) => println!(
+            "learner {} is linked to OneFile learner {id} already: nothing to do (R14)",
+            r.ident
+        ),
+        EnrolPlan::Link(id) => println!(
+            "learner {}: OneFile learner {id} holds its MIS value: link it, create nothing (R14)",
+            r.ident
+        ),
+        EnrolPlan::Create(e) => {
+            println!("enrolment of learner {}:", r.ident);
+            for a in &e.assessors {
+                println!("  assessor: {a:?}");
+            }
+            println!("  placement: {:?}", e.placement);
+            println!("  classroom: {:?}", e.classroom);
+            for a in &e.aims {
+                println!(
+                    "  learning aim {} for qualification {} (pathway {:?})",
+                    a.code,
+                    a.qualification,
+                    a.pathway.map(|p| p.0)
+                );
+            }
+            for s in &e.skipped {
+                println!("  skipped {}: {} ({})", s.subject, s.reason, s.rule);
+            }
+        }
+    }
+    for a in &r.actions {
+        println!("  done: {a}");
+    }
+    if let Some(s) = &r.sync {
+        println!(
+            "  reviews and fields synced at enrolment: {} changes (R15)",
+            s.written
+        );
+    }
+}
+
+pub fn check(out: &Out, r: &CheckReport) {
+    if out.json {
+        println!("{}", serde_json::to_value(r).unwrap_or_default());
+        return;
+    }
+    println!(
+        "tenant {}: OneFile {} ({})",
+        r.tenant, r.environment, r.onefile_base_url
+    );
+    println!(
+        "  customer {} {}",
+        r.customer_id,
+        r.customer_name.as_deref().unwrap_or("")
+    );
+    for (id, name) in &r.centres {
+        println!("  centre {id} {}", name.as_deref().unwrap_or(""));
+    }
+    println!(
+        "  PICS: {} learners linked to OneFile",
+        r.pics_linked_learners
+    );
+    println!(
+        "  integration {}",
+        if r.integration_enabled {
+            "enabled"
+        } else {
+            "NOT enabled (R1)"
+        }
+    );
+}
+
+fn run_line(r: &RunRecord) -> String {
+    format!(
+        "{}  {:?} {:?}  synced {}, failed {}, skipped {}  OneFile calls {}  finished {}",
+        r.run_id,
+        r.mode,
+        r.status,
+        r.done,
+        r.failed,
+        r.skipped_unchanged,
+        r.onefile_calls,
+        r.finished_at.map_or("-".to_string(), |t| t.to_rfc3339())
+    )
+}
+
+pub async fn status(
+    out: &Out,
+    engine: &Engine<EmbeddedState>,
+    tenant: &TenantId,
+    runs: usize,
+    learners: &[String],
+) -> Result<(), picsync_engine::EngineError> {
+    let ts = engine.tenant_state(tenant).await?;
+    let list = engine.runs(tenant, runs).await?;
+    let mut states = engine.learner_states(tenant).await?;
+    if !learners.is_empty() {
+        states.retain(|s| learners.iter().any(|l| l == s.learner.as_str()));
+    }
+    if out.json {
+        let v = serde_json::json!({ "tenant": ts, "runs": list, "learners": states });
+        println!("{v}");
+        return Ok(());
+    }
+    match &ts {
+        Some(ts) => println!(
+            "tenant {tenant}: last synchronised {}, initial run {}, last full comparison {}",
+            ts.last_synchronised
+                .map_or("never".to_string(), |t| t.to_rfc3339()),
+            if ts.initial_done {
+                "done"
+            } else {
+                "pending (R43)"
+            },
+            ts.last_full_sweep
+                .map_or("never".to_string(), |t| t.to_rfc3339())
+        ),
+        None => println!("tenant {tenant}: never synchronised"),
+    }
+    for r in &list {
+        println!("  {}", run_line(r));
+    }
+    let failing: Vec<_> = states.iter().filter(|s| s.failures > 0).collect();
+    println!(
+        "  {} learners known, {} failing",
+        states.len(),
+        failing.len()
+    );
+    let shown: Vec<_> = if learners.is_empty() {
+        failing
+    } else {
+        states.iter().collect()
+    };
+    for s in shown {
+        println!(
+            "    {}  last success {}  failures {}  {}",
+            s.learner,
+            s.last_success
+                .map_or("never".to_string(), |t| t.to_rfc3339()),
+            s.failures,
+            s.last_error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+pub fn audit(out: &Out, learner: &str, entries: &[AuditEntry]) {
+    if out.json {
+        println!("{}", serde_json::to_value(entries).unwrap_or_default());
+        return;
+    }
+    if entries.is_empty() {
+        println!("no changes recorded for learner {learner}");
+    }
+    for e in entries {
+        println!(
+            "{}  {} {} {}: {} → {}  [{}]  run {}",
+            e.at.to_rfc3339(),
+            e.system,
+            e.entity,
+            e.field,
+            e.old,
+            e.new,
+            e.rule,
+            e.run_id
+        );
+    }
+}

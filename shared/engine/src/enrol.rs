@@ -1,0 +1,671 @@
+//! Enrolment (SPEC §4): plan every step before the first write (R6–R14), then create each
+//! OneFile record exactly once through an intent, linking PICS records as they are made; then
+//! upload the learner's eligible reviews (R15).
+
+use std::collections::BTreeMap;
+
+use picsync_domain::enrol::*;
+use picsync_domain::*;
+use picsync_onefile as of;
+use picsync_onefile::{UserSearch, role};
+use picsync_pics as pics;
+use picsync_state::State;
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::learner::{LearnerReport, RunCtx};
+use crate::writer::Resume;
+use crate::{Engine, Tenant, mapping};
+
+/// An enrolment request (operation 1).
+#[derive(Debug, Clone, Default)]
+pub struct EnrolRequest {
+    pub learner: LearnerId,
+    pub choices: EnrolChoices,
+    /// R38: plan only.
+    pub dry_run: bool,
+}
+
+/// What enrolment did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnrolReport {
+    pub learner: LearnerId,
+    pub ident: String,
+    pub plan: EnrolPlan,
+    /// The OneFile learner the PICS learner is now linked to.
+    pub onefile_learner: Option<OfUserId>,
+    /// One line per record created or linked.
+    pub actions: Vec<String>,
+    /// R15: the sync of the new learner (reviews uploaded).
+    pub sync: Option<LearnerReport>,
+}
+
+impl<S: State> Engine<S> {
+    /// Enrols one PICS learner into OneFile (or links it, R14).
+    pub async fn enrol(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
+        t.settings
+            .validate()
+            .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;
+        if !t.settings.integration_enabled {
+            return Err(EngineError::NotEnabled(t.id.to_string()));
+        }
+        let ts = self.prepare_tenant(t, req.dry_run).await?;
+        let centre = ts
+            .centre
+            .map(|c| c.0)
+            .ok_or_else(|| EngineError::Inconsistent("tenant has no OneFile centre".into()))?;
+        let run_id = format!(
+            "enrol-{}-{}",
+            req.learner,
+            self.now().format("%Y%m%dT%H%M%SZ")
+        );
+        let ctx = RunCtx::new(
+            t,
+            centre,
+            ts.catalogue.clone(),
+            Mode::Periodic,
+            run_id,
+            req.dry_run,
+        );
+
+        let pl = match t.pics.get_learner(req.learner.as_str()).await {
+            Ok(l) => mapping::pics_learner(&l),
+            Err(pics::PicsError::NotFound { .. }) => {
+                return Err(EngineError::Invalid(format!(
+                    "PICS has no learner {}",
+                    req.learner
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let officers = self.officers_of(&ctx, &pl).await?;
+        let employer = match pl.employer() {
+            Some(id) => self.organisation(&ctx, id).await?,
+            None => None,
+        };
+
+        // What OneFile holds that enrolment matches against (read before any write).
+        let mut lookups = EnrolLookups::default();
+        if pl.onefile_id.is_none() {
+            let same = t
+                .onefile
+                .search_users(&UserSearch {
+                    mis_id: Some(pl.ident.trim().to_string()),
+                    ..UserSearch::new(centre, role::LEARNER)
+                })
+                .await?;
+            lookups.users_by_mis.insert(
+                pl.ident.trim().to_string(),
+                same.iter().map(mapping::of_user).collect(),
+            );
+            for o in &officers {
+                match o.linked() {
+                    Some(id) => match t.onefile.get_user(id.0).await {
+                        Ok(u) => {
+                            lookups.users_by_id.insert(id, mapping::of_user(&u));
+                        }
+                        Err(of::OneFileError::NotFound { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => {
+                        let same = t
+                            .onefile
+                            .search_users(&UserSearch {
+                                mis_id: Some(o.ident.trim().to_string()),
+                                ..UserSearch::new(centre, role::ASSESSOR)
+                            })
+                            .await?;
+                        lookups.users_by_mis.insert(
+                            o.ident.trim().to_string(),
+                            same.iter().map(mapping::of_user).collect(),
+                        );
+                    }
+                }
+            }
+            lookups.placements = t
+                .onefile
+                .placements(centre)
+                .await?
+                .iter()
+                .map(mapping::of_placement)
+                .collect();
+            let classrooms = t.onefile.classrooms(centre).await?;
+            // **Decision**: the centre's default classroom is its first (lowest id) classroom.
+            lookups.default_classroom = classrooms.iter().map(|c| c.id).min().map(OfClassroomId);
+            lookups.classrooms = classrooms
+                .iter()
+                .map(|c| OfClassroom {
+                    id: OfClassroomId(c.id),
+                    name: c.name.clone(),
+                })
+                .collect();
+        }
+        let plan = plan_enrolment(&EnrolInput {
+            learner: &pl,
+            officers: &officers,
+            employer: employer.as_ref(),
+            centre: OfCentreId(centre),
+            lookups: &lookups,
+            catalogue: &ts.catalogue,
+            settings: &t.settings,
+            choices: &req.choices,
+        })
+        .map_err(|problems| EngineError::Enrol {
+            learner: pl.ident.clone(),
+            problems,
+        })?;
+
+        let mut report = EnrolReport {
+            learner: pl.id.clone(),
+            ident: pl.ident.clone(),
+            plan: plan.clone(),
+            onefile_learner: None,
+            actions: Vec::new(),
+            sync: None,
+        };
+        if req.dry_run {
+            return Ok(report);
+        }
+        let user = match &plan {
+            EnrolPlan::AlreadyLinked(id) => {
+                report.onefile_learner = Some(*id);
+                report.actions.push(format!(
+                    "already linked to OneFile learner {id}: nothing created (R14)"
+                ));
+                return Ok(report);
+            }
+            EnrolPlan::Link(id) => {
+                self.link_learner(&ctx, &pl, *id, Rule::R14).await?;
+                report.actions.push(format!(
+                    "linked to existing OneFile learner {id} holding MIS value {} (R14)",
+                    pl.ident
+                ));
+                *id
+            }
+            EnrolPlan::Create(e) => {
+                self.create_enrolment(&ctx, &pl, e, &mut report.actions)
+                    .await?
+            }
+        };
+        report.onefile_learner = Some(user);
+        // R15: the learner's eligible reviews go up now.
+        if t.settings.upload_reviews {
+            report.sync = Some(self.sync_learner(&ctx, &pl.id, None).await?);
+        }
+        Ok(report)
+    }
+
+    /// Writes the OneFile id into the PICS learner (If-Match; re-read on 412, R41).
+    pub(crate) async fn link_learner(
+        &self,
+        ctx: &RunCtx<'_>,
+        pl: &PicsLearner,
+        user: OfUserId,
+        rule: Rule,
+    ) -> Result<()> {
+        let p = &ctx.tenant.pics;
+        let mut rv = pl.row_version.clone();
+        for _ in 0..=self.max_replans {
+            match p
+                .patch_learner(
+                    pl.id.as_str(),
+                    &rv,
+                    &pics::LearnerPatch {
+                        one_file_id: Some(Some(user.0)),
+                        ..Default::default()
+                    },
+                )
+                .await
+            {
+                Ok(_) => {
+                    let e = self.audit_entry(
+                        ctx,
+                        &pl.id,
+                        "PICS",
+                        format!("learner {}", pl.ident),
+                        "OneFileId",
+                        &Value::Blank,
+                        &Value::Int(user.0),
+                        rule,
+                    );
+                    self.state.append_audit(&[e]).await?;
+                    return Ok(());
+                }
+                Err(e) if e.is_conflict() => {
+                    let fresh = p.get_learner(pl.id.as_str()).await?;
+                    if let Some(other) = fresh.one_file_id.filter(|o| *o != user.0) {
+                        return Err(EngineError::Inconsistent(format!(
+                            "learner {} was linked to OneFile learner {other} by someone else meanwhile",
+                            pl.ident
+                        )));
+                    }
+                    rv = fresh.row_version;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::StillChanging(pl.ident.clone()))
+    }
+
+    async fn create_enrolment(
+        &self,
+        ctx: &RunCtx<'_>,
+        pl: &PicsLearner,
+        e: &Enrolment,
+        actions: &mut Vec<String>,
+    ) -> Result<OfUserId> {
+        let t = ctx.tenant;
+        let of = &t.onefile;
+        let centre = ctx.centre;
+        let learner = &pl.id;
+
+        // R11: assessors
+        let mut assessors: BTreeMap<OfficerId, OfUserId> = BTreeMap::new();
+        for step in &e.assessors {
+            match step {
+                AssessorStep::Linked { officer, assessor } => {
+                    assessors.insert(officer.clone(), *assessor);
+                }
+                AssessorStep::LinkByMis { officer, assessor } => {
+                    self.link_officer(ctx, learner, officer, *assessor).await?;
+                    actions.push(format!(
+                        "officer {officer} linked to OneFile assessor {assessor} by MIS value (R11)"
+                    ));
+                    assessors.insert(officer.clone(), *assessor);
+                }
+                AssessorStep::Create {
+                    officer,
+                    first_name,
+                    last_name,
+                    email,
+                    mis_id,
+                } => {
+                    let key = format!("assessor:{officer}");
+                    let id = match self.claim(ctx, &key, Some(learner), "assessor").await? {
+                        Ok(id) => id,
+                        Err(resume) => {
+                            let found = match resume {
+                                Resume::Fresh => None,
+                                Resume::Resumed => of
+                                    .search_users(&UserSearch {
+                                        mis_id: Some(mis_id.clone()),
+                                        ..UserSearch::new(centre, role::ASSESSOR)
+                                    })
+                                    .await?
+                                    .first()
+                                    .map(|u| u.id),
+                            };
+                            let id = match found {
+                                Some(id) => id,
+                                None => {
+                                    of.create_user(&of::NewUser {
+                                        organisation_id: centre,
+                                        role: role::ASSESSOR,
+                                        first_name: first_name.clone(),
+                                        last_name: last_name.clone(),
+                                        email: email.clone(),
+                                        mis_id: Some(mis_id.clone()),
+                                        ..Default::default()
+                                    })
+                                    .await?
+                                    .id
+                                }
+                            };
+                            self.state.complete_intent(&t.id, &key, id).await?;
+                            id
+                        }
+                    };
+                    self.link_officer(ctx, learner, officer, OfUserId(id))
+                        .await?;
+                    actions.push(format!("OneFile assessor {id} created for officer {officer} ({first_name} {last_name}) (R11)"));
+                    assessors.insert(officer.clone(), OfUserId(id));
+                }
+            }
+        }
+        let assessor_of = |o: &OfficerId| {
+            assessors.get(o).copied().ok_or_else(|| {
+                EngineError::Inconsistent(format!(
+                    "officer {o} has no OneFile assessor after enrolment planning"
+                ))
+            })
+        };
+
+        // R13: placement
+        let placement = match &e.placement {
+            PlacementStep::Linked { placement, .. } => *placement,
+            PlacementStep::LinkByMis {
+                organisation,
+                placement,
+            } => {
+                self.link_organisation(ctx, learner, organisation, *placement)
+                    .await?;
+                actions.push(format!("organisation {organisation} linked to OneFile placement {placement} by MIS value (R13)"));
+                *placement
+            }
+            PlacementStep::Create {
+                organisation,
+                name,
+                mis_id,
+            } => {
+                let key = format!("placement:{organisation}");
+                let id = match self.claim(ctx, &key, Some(learner), "placement").await? {
+                    Ok(id) => id,
+                    Err(resume) => {
+                        let found = match resume {
+                            Resume::Fresh => None,
+                            Resume::Resumed => of
+                                .placements(centre)
+                                .await?
+                                .into_iter()
+                                .find(|p| p.mis_id.as_deref() == Some(mis_id))
+                                .map(|p| p.id),
+                        };
+                        let id = match found {
+                            Some(id) => id,
+                            None => {
+                                of.create_placement(&of::NewPlacement {
+                                    organisation_id: centre,
+                                    name: name.clone(),
+                                    mis_id: Some(mis_id.clone()),
+                                    address: None,
+                                    active: true,
+                                })
+                                .await?
+                            }
+                        };
+                        self.state.complete_intent(&t.id, &key, id).await?;
+                        id
+                    }
+                };
+                self.link_organisation(ctx, learner, organisation, OfPlacementId(id))
+                    .await?;
+                actions.push(format!(
+                    "OneFile placement {id} created for organisation {organisation} ({name}) (R13)"
+                ));
+                OfPlacementId(id)
+            }
+        };
+
+        // R7: classroom
+        let classroom = match &e.classroom {
+            ClassroomStep::Existing(c) => *c,
+            ClassroomStep::Create { name } => {
+                let key = format!("classroom:{}", name.trim().to_lowercase());
+                let id = match self.claim(ctx, &key, Some(learner), "classroom").await? {
+                    Ok(id) => id,
+                    Err(resume) => {
+                        let found = match resume {
+                            Resume::Fresh => None,
+                            Resume::Resumed => of
+                                .classrooms(centre)
+                                .await?
+                                .into_iter()
+                                .find(|c| {
+                                    c.name
+                                        .as_deref()
+                                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                                })
+                                .map(|c| c.id),
+                        };
+                        let id = match found {
+                            Some(id) => id,
+                            None => {
+                                of.create_classroom(&of::NewClassroom {
+                                    organisation_id: centre,
+                                    name: name.clone(),
+                                    mis_id: None,
+                                })
+                                .await?
+                            }
+                        };
+                        self.state.complete_intent(&t.id, &key, id).await?;
+                        id
+                    }
+                };
+                actions.push(format!("OneFile classroom {id} ({name}) (R7)"));
+                OfClassroomId(id)
+            }
+        };
+
+        // R6: the learner
+        let key = format!("learner:{learner}");
+        let d = &e.demographics;
+        let user = match self.claim(ctx, &key, Some(learner), "learner").await? {
+            Ok(id) => id,
+            Err(resume) => {
+                let found = match resume {
+                    Resume::Fresh => None,
+                    Resume::Resumed => of
+                        .search_users(&UserSearch {
+                            mis_id: Some(e.mis_id.clone()),
+                            ..UserSearch::new(centre, role::LEARNER)
+                        })
+                        .await?
+                        .first()
+                        .map(|u| u.id),
+                };
+                let id = match found {
+                    Some(id) => id,
+                    None => {
+                        of.create_user(&of::NewUser {
+                            organisation_id: centre,
+                            role: role::LEARNER,
+                            first_name: d.first_name.clone().unwrap_or_default(),
+                            last_name: d.surname.clone().unwrap_or_default(),
+                            email: d.email.clone().unwrap_or_default(),
+                            mis_id: Some(e.mis_id.clone()),
+                            default_assessor_id: Some(assessor_of(&e.main_officer)?.0),
+                            default_employer_id: None,
+                            classroom_id: Some(classroom.0),
+                            placement_id: Some(placement.0),
+                            telephone: d.telephone.clone(),
+                            mobile_number: d.mobile.clone(),
+                            uln: d.uln.clone(),
+                            nino: d.ni_number.clone(),
+                            dob: d.date_of_birth,
+                            start_on: d.start_date,
+                            planned_end_date: d.planned_end_date,
+                            l12: d.ethnicity.clone(),
+                            l13: d.sex.clone(),
+                            l15: d.disability.clone(),
+                        })
+                        .await?
+                        .id
+                    }
+                };
+                self.state.complete_intent(&t.id, &key, id).await?;
+                id
+            }
+        };
+        let user = OfUserId(user);
+        self.link_learner(ctx, pl, user, Rule::R6).await?;
+        actions.push(format!(
+            "OneFile learner {user} created with MIS value {} (R6)",
+            e.mis_id
+        ));
+
+        // R8: learning aims, each linked back to its qualification
+        let mut assigned: Vec<i64> = Vec::new();
+        for a in &e.aims {
+            let key = format!("aim:{learner}:{}", a.qualification);
+            let aim = match self.claim(ctx, &key, Some(learner), "learning aim").await? {
+                Ok(id) => id,
+                Err(resume) => {
+                    let found = match resume {
+                        Resume::Fresh => None,
+                        Resume::Resumed => of
+                            .learning_aims(user.0)
+                            .await?
+                            .into_iter()
+                            .find(|x| {
+                                x.standard_id == Some(a.standard.0) && !assigned.contains(&x.id)
+                            })
+                            .map(|x| x.id),
+                    };
+                    let id = match found {
+                        Some(id) => id,
+                        None => {
+                            of.assign_standard(a.standard.0, user.0, a.pathway.map(|p| p.0))
+                                .await?
+                        }
+                    };
+                    self.state.complete_intent(&t.id, &key, id).await?;
+                    id
+                }
+            };
+            assigned.push(aim);
+            self.link_qualification(ctx, pl, &a.qualification, aim)
+                .await?;
+            actions.push(format!(
+                "learning aim {aim} ({}) assigned for qualification {} (R8)",
+                a.code, a.qualification
+            ));
+            if let Some(o) = &a.assessor {
+                self.assign_assessor(ctx, learner, user, assessor_of(o)?, Some(a.standard))
+                    .await?;
+            }
+        }
+        for o in &e.additional_assessors {
+            self.assign_assessor(ctx, learner, user, assessor_of(o)?, None)
+                .await?;
+            actions.push(format!("officer {o} assigned to the learner (R11)"));
+        }
+        Ok(user)
+    }
+
+    async fn link_officer(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        officer: &OfficerId,
+        assessor: OfUserId,
+    ) -> Result<()> {
+        ctx.tenant
+            .pics
+            .patch_officer(
+                officer.as_str(),
+                &pics::OfficerPatch {
+                    other_system_id: Some(assessor.0.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        ctx.forget_officer(officer);
+        let e = self.audit_entry(
+            ctx,
+            learner,
+            "PICS",
+            format!("officer {officer}"),
+            "OtherSystemId",
+            &Value::Blank,
+            &Value::Int(assessor.0),
+            Rule::R11,
+        );
+        self.state.append_audit(&[e]).await?;
+        Ok(())
+    }
+
+    async fn link_organisation(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        org: &OrganisationId,
+        placement: OfPlacementId,
+    ) -> Result<()> {
+        ctx.tenant
+            .pics
+            .patch_organisation(
+                org.as_str(),
+                &pics::OrganisationPatch {
+                    additional_id: Some(placement.0.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        ctx.forget_organisation(org);
+        let e = self.audit_entry(
+            ctx,
+            learner,
+            "PICS",
+            format!("organisation {org}"),
+            "AdditionalId",
+            &Value::Blank,
+            &Value::Int(placement.0),
+            Rule::R13,
+        );
+        self.state.append_audit(&[e]).await?;
+        Ok(())
+    }
+
+    async fn link_qualification(
+        &self,
+        ctx: &RunCtx<'_>,
+        pl: &PicsLearner,
+        q: &QualificationId,
+        aim: i64,
+    ) -> Result<()> {
+        let p = &ctx.tenant.pics;
+        let patch = pics::QualificationPatch {
+            one_file_learning_aim_id: Some(aim),
+            ..Default::default()
+        };
+        let mut rv = p.get_learner(pl.id.as_str()).await?.row_version;
+        for _ in 0..=self.max_replans {
+            match p
+                .patch_qualification(pl.id.as_str(), q.as_str(), &rv, &patch)
+                .await
+            {
+                Ok(_) => {
+                    let e = self.audit_entry(
+                        ctx,
+                        &pl.id,
+                        "PICS",
+                        format!("qualification {q}"),
+                        "OneFileLearningAimId",
+                        &Value::Blank,
+                        &Value::Int(aim),
+                        Rule::R8,
+                    );
+                    self.state.append_audit(&[e]).await?;
+                    return Ok(());
+                }
+                Err(e) if e.is_conflict() => rv = p.get_learner(pl.id.as_str()).await?.row_version,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::StillChanging(pl.ident.clone()))
+    }
+
+    async fn assign_assessor(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        user: OfUserId,
+        assessor: OfUserId,
+        standard: Option<OfStandardId>,
+    ) -> Result<()> {
+        let key = format!(
+            "assign:{learner}:{assessor}:{}",
+            standard.map_or(0, |s| s.0)
+        );
+        if let Err(_resume) = self.claim(ctx, &key, Some(learner), "assignment").await? {
+            // An assignment repeated after a crash assigns the same pair again, which OneFile
+            // treats as the same assignment; the intent only saves the call.
+            ctx.tenant
+                .onefile
+                .assign_user(
+                    assessor.0,
+                    &of::Assignment {
+                        learner_id: user.0,
+                        level: 1,
+                        standard_id: standard.map(|s| s.0),
+                    },
+                )
+                .await?;
+            self.state
+                .complete_intent(&ctx.tenant.id, &key, assessor.0)
+                .await?;
+        }
+        Ok(())
+    }
+}

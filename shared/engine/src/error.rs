@@ -1,0 +1,82 @@
+//! The engine's error: every failure says whether trying again may help.
+
+use picsync_domain::enrol::Problem;
+use picsync_onefile::OneFileError;
+use picsync_pics::PicsError;
+use picsync_state::StateError;
+use picsync_state::secrets::SecretError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    OneFile(#[from] OneFileError),
+    #[error(transparent)]
+    Pics(#[from] PicsError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// R1.
+    #[error(
+        "the OneFile integration is not enabled for tenant {0}: nothing calls OneFile (R1). Set integration_enabled = true (after desktop_integration_disabled = true, R42)"
+    )]
+    NotEnabled(String),
+    /// R39.
+    #[error(
+        "tenant {tenant} is being synchronised already by run {run_id} (held by {holder} until {until}); not started twice (R39)"
+    )]
+    Busy {
+        tenant: String,
+        run_id: String,
+        holder: String,
+        until: String,
+    },
+    /// Another worker is creating the same record right now (§7).
+    #[error("another worker is creating {key} until {until}; will retry")]
+    IntentBusy { key: String, until: String },
+    /// R41: PICS kept changing under the sync.
+    #[error("learner {0} kept changing in PICS while it was being synchronised; will retry (R41)")]
+    StillChanging(String),
+    /// Enrolment checks failed before anything was written (R9, R10, R12, …).
+    #[error("enrolment of {learner} refused, nothing written: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    Enrol {
+        learner: String,
+        problems: Vec<Problem>,
+    },
+    /// The request or configuration is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A record the sync needs is missing or inconsistent.
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+impl EngineError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EngineError::OneFile(e) => e.is_retryable(),
+            EngineError::Pics(e) => e.is_retryable(),
+            EngineError::State(e) => e.is_retryable(),
+            EngineError::Secret(e) => e.is_retryable(),
+            EngineError::IntentBusy { .. }
+            | EngineError::StillChanging(_)
+            | EngineError::Busy { .. } => true,
+            EngineError::NotEnabled(_)
+            | EngineError::Enrol { .. }
+            | EngineError::Invalid(_)
+            | EngineError::Inconsistent(_) => false,
+        }
+    }
+
+    /// Bad input or configuration: the CLI's exit code 2.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            EngineError::NotEnabled(_)
+                | EngineError::Invalid(_)
+                | EngineError::Secret(SecretError::Missing { .. } | SecretError::File { .. })
+        )
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

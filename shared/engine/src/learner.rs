@@ -1,0 +1,425 @@
+//! One learner: read both sides, plan, apply, record (SPEC §5, §7, R41).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use picsync_domain::plan::{Context, in_scope};
+use picsync_domain::*;
+use picsync_onefile::ReviewSearch;
+use picsync_state::{LearnerState, State};
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::{Engine, Tenant, mapping};
+
+/// What one run shares between its learners: the tenant, the centre and catalogue, and caches of
+/// records many learners refer to (officers, organisations, assessors).
+pub(crate) struct RunCtx<'a> {
+    pub tenant: &'a Tenant,
+    pub centre: i64,
+    pub catalogue: Catalogue,
+    pub mode: Mode,
+    pub run_id: String,
+    pub dry_run: bool,
+    pub officers: Mutex<HashMap<OfficerId, PicsOfficer>>,
+    pub organisations: Mutex<HashMap<OrganisationId, PicsOrganisation>>,
+    pub assessors: Mutex<HashMap<OfUserId, OfUser>>,
+}
+
+impl<'a> RunCtx<'a> {
+    pub fn new(
+        tenant: &'a Tenant,
+        centre: i64,
+        catalogue: Catalogue,
+        mode: Mode,
+        run_id: String,
+        dry_run: bool,
+    ) -> Self {
+        Self {
+            tenant,
+            centre,
+            catalogue,
+            mode,
+            run_id,
+            dry_run,
+            officers: Mutex::default(),
+            organisations: Mutex::default(),
+            assessors: Mutex::default(),
+        }
+    }
+
+    pub fn forget_officer(&self, id: &OfficerId) {
+        if let Ok(mut m) = self.officers.lock() {
+            m.remove(id);
+        }
+    }
+
+    pub fn forget_organisation(&self, id: &OrganisationId) {
+        if let Ok(mut m) = self.organisations.lock() {
+            m.remove(id);
+        }
+    }
+
+    pub fn forget_assessor(&self, id: OfUserId) {
+        if let Ok(mut m) = self.assessors.lock() {
+            m.remove(&id);
+        }
+    }
+}
+
+/// What happened to one learner.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LearnerReport {
+    pub learner: LearnerId,
+    pub ident: String,
+    /// Why the learner was left alone (R3), when it was.
+    pub out_of_scope: Option<String>,
+    /// The plans made, one per pass (a pass follows a PICS 412 or a new learning aim).
+    pub plans: Vec<Plan>,
+    /// Changes written (0 in a dry run).
+    pub written: usize,
+    pub passes: u32,
+}
+
+impl LearnerReport {
+    /// Changes per rule over every pass.
+    pub fn rule_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut m = std::collections::BTreeMap::new();
+        for p in &self.plans {
+            for (r, n) in p.counts() {
+                *m.entry(r.to_string()).or_insert(0) += n as u64;
+            }
+        }
+        m
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned cache only means another task panicked mid-insert; the data is still a cache.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<S: State> Engine<S> {
+    async fn officer(&self, ctx: &RunCtx<'_>, id: &OfficerId) -> Result<Option<PicsOfficer>> {
+        if let Some(o) = lock(&ctx.officers).get(id) {
+            return Ok(Some(o.clone()));
+        }
+        match ctx.tenant.pics.get_officer(id.as_str()).await {
+            Ok(o) => {
+                let o = mapping::pics_officer(&o);
+                lock(&ctx.officers).insert(id.clone(), o.clone());
+                Ok(Some(o))
+            }
+            Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(crate) async fn officers_of(
+        &self,
+        ctx: &RunCtx<'_>,
+        l: &PicsLearner,
+    ) -> Result<Vec<PicsOfficer>> {
+        let mut ids: BTreeSet<OfficerId> = BTreeSet::new();
+        ids.extend(l.main_officer.iter().cloned());
+        ids.extend(l.officers.iter().map(|o| o.officer.clone()));
+        ids.extend(l.qualifications.iter().filter_map(|q| q.assessor.clone()));
+        ids.extend(l.reviews.iter().filter_map(|r| r.reviewer.clone()));
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(o) = self.officer(ctx, &id).await? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn organisation(
+        &self,
+        ctx: &RunCtx<'_>,
+        id: &OrganisationId,
+    ) -> Result<Option<PicsOrganisation>> {
+        if let Some(o) = lock(&ctx.organisations).get(id) {
+            return Ok(Some(o.clone()));
+        }
+        match ctx.tenant.pics.get_organisation(id.as_str()).await {
+            Ok(o) => {
+                let o = mapping::pics_organisation(&o);
+                lock(&ctx.organisations).insert(id.clone(), o.clone());
+                Ok(Some(o))
+            }
+            Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn assessor(&self, ctx: &RunCtx<'_>, id: OfUserId) -> Result<Option<OfUser>> {
+        if let Some(a) = lock(&ctx.assessors).get(&id) {
+            return Ok(Some(a.clone()));
+        }
+        match ctx.tenant.onefile.get_user(id.0).await {
+            Ok(u) => {
+                let a = mapping::of_user(&u);
+                lock(&ctx.assessors).insert(id, a.clone());
+                Ok(Some(a))
+            }
+            Err(picsync_onefile::OneFileError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads everything the planner compares for one learner. `user` is the OneFile learner
+    /// from the run's listing, when there is one (saves a call per learner).
+    pub(crate) async fn read_view(
+        &self,
+        ctx: &RunCtx<'_>,
+        pics: PicsLearner,
+        user: Option<OfLearner>,
+    ) -> Result<LearnerView> {
+        let s = &ctx.tenant.settings;
+        let of = &ctx.tenant.onefile;
+        let Some(ofid) = pics.onefile_id else {
+            return Err(EngineError::Inconsistent(format!(
+                "learner {} is not linked to OneFile",
+                pics.ident
+            )));
+        };
+        // The listing's record carries the id and LastModified; the demographics of R32 need
+        // the full record.
+        let learner = match user
+            .filter(|u| u.id == ofid && s.learner_demographics == settings::Direction::Ignore)
+        {
+            Some(u) => u,
+            None => match of.get_user(ofid.0).await {
+                Ok(u) => mapping::of_learner(&u),
+                Err(picsync_onefile::OneFileError::NotFound { .. }) => {
+                    return Err(EngineError::Inconsistent(format!(
+                        "learner {} is linked to OneFile learner {ofid}, which OneFile does not hold",
+                        pics.ident
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let aims = of.learning_aims(ofid.0).await?;
+        let reviews = if s.download_reviews || s.upload_reviews {
+            of.search_reviews(&ReviewSearch::for_learner(ofid.0))
+                .await?
+        } else {
+            Vec::new()
+        };
+        let officers = self.officers_of(ctx, &pics).await?;
+        let mut assessors = Vec::new();
+        if s.officer_demographics != settings::Direction::Ignore {
+            for o in &officers {
+                if let Some(id) = o.linked()
+                    && let Some(a) = self.assessor(ctx, id).await?
+                {
+                    assessors.push(a);
+                }
+            }
+        }
+        let (mut employer, mut placement) = (None, None);
+        if s.organisation_demographics != settings::Direction::Ignore
+            && let Some(org_id) = pics.employer().cloned()
+        {
+            employer = self.organisation(ctx, &org_id).await?;
+            if let Some(pid) = employer.as_ref().and_then(PicsOrganisation::linked) {
+                match of.get_placement(pid.0).await {
+                    Ok(p) => placement = Some(mapping::of_placement(&p)),
+                    Err(picsync_onefile::OneFileError::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(LearnerView {
+            onefile: OneFileSide {
+                learner,
+                aims: aims
+                    .iter()
+                    .map(|a| mapping::of_aim(a, &ctx.catalogue))
+                    .collect(),
+                reviews: reviews.iter().map(mapping::of_review).collect(),
+            },
+            pics,
+            officers,
+            assessors,
+            employer,
+            placement,
+        })
+    }
+
+    /// Synchronises one learner (or plans it, in a dry run). Failures are recorded on the
+    /// learner's state, so that the next run retries it.
+    pub(crate) async fn sync_learner(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        user: Option<OfLearner>,
+    ) -> Result<LearnerReport> {
+        let result = self.sync_learner_inner(ctx, learner, user).await;
+        if !ctx.dry_run
+            && let Err(e) = &result
+        {
+            let mut st = self
+                .state
+                .get_learner_state(&ctx.tenant.id, learner)
+                .await?
+                .unwrap_or_else(|| LearnerState {
+                    learner: learner.clone(),
+                    ..Default::default()
+                });
+            st.failures += 1;
+            st.last_error = Some(e.to_string());
+            // A lost race here only loses a failure count; the error itself is returned.
+            let _ = self.state.put_learner_state(&ctx.tenant.id, &st).await;
+        }
+        result
+    }
+
+    async fn sync_learner_inner(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        mut user: Option<OfLearner>,
+    ) -> Result<LearnerReport> {
+        let tenant = &ctx.tenant.id;
+        let stored = self.state.get_learner_state(tenant, learner).await?;
+        let mut st = stored.clone().unwrap_or_else(|| LearnerState {
+            learner: learner.clone(),
+            ..Default::default()
+        });
+        let mut report = LearnerReport {
+            learner: learner.clone(),
+            ..Default::default()
+        };
+        let mut seen: Option<(
+            Option<chrono::NaiveDateTime>,
+            Option<chrono::DateTime<chrono::Utc>>,
+        )> = None;
+        let mut last: Option<(LearnerView, Plan)> = None;
+        let mut conflicts = 0;
+        let (mut wrote_pics, mut wrote_onefile, mut final_rv) = (false, false, None);
+        // Pass 1 plans from the first read; a PICS 412 (R41) or a new learning aim (R37) needs a
+        // fresh read and plan; bounded.
+        while report.passes < self.max_replans + 2 {
+            report.passes += 1;
+            let pics = mapping::pics_learner(&ctx.tenant.pics.get_learner(learner.as_str()).await?);
+            report.ident = pics.ident.clone();
+            if let Err(reason) = in_scope(&pics, self.today()) {
+                report.out_of_scope = Some(reason);
+                return Ok(report);
+            }
+            let view = self.read_view(ctx, pics, user.take()).await?;
+            if seen.is_none() {
+                seen = Some((view.pics.last_modified, view.onefile.learner.last_modified));
+            }
+            let plan = plan(
+                &view,
+                &Context {
+                    settings: &ctx.tenant.settings,
+                    catalogue: &ctx.catalogue,
+                    centre: Some(OfCentreId(ctx.centre)),
+                    baseline: &st.baseline,
+                    mode: ctx.mode,
+                    today: self.today(),
+                },
+            );
+            let empty = plan.is_empty();
+            let assigns = plan
+                .onefile
+                .iter()
+                .any(|o| matches!(o, OneFileOp::AssignStandard { .. }));
+            report.plans.push(plan.clone());
+            if ctx.dry_run && assigns {
+                // R38: what the real run's second pass would do once the new learning aims exist
+                // (values OneFile gives a new aim itself cannot be foreseen).
+                let mut projected = view.clone();
+                if apply::apply(&plan, &mut projected).is_ok() {
+                    let again = picsync_domain::plan(
+                        &projected,
+                        &Context {
+                            settings: &ctx.tenant.settings,
+                            catalogue: &ctx.catalogue,
+                            centre: Some(OfCentreId(ctx.centre)),
+                            baseline: &st.baseline,
+                            mode: ctx.mode,
+                            today: self.today(),
+                        },
+                    );
+                    if !again.is_empty() {
+                        report.plans.push(again);
+                    }
+                }
+            }
+            if ctx.dry_run || empty {
+                last = Some((view, plan));
+                break;
+            }
+            match self.apply_plan(ctx, &view, &plan).await {
+                Ok((n, rv)) => {
+                    report.written += n;
+                    wrote_pics |=
+                        !plan.pics.is_empty() || plan.onefile.iter().any(OneFileOp::creates);
+                    wrote_onefile |= !plan.onefile.is_empty();
+                    final_rv = Some(rv);
+                    last = Some((view, plan));
+                    if !assigns {
+                        break;
+                    }
+                }
+                Err(EngineError::Pics(e)) if e.is_conflict() => {
+                    conflicts += 1;
+                    tracing::info!(learner = %learner, conflicts, "PICS changed since read (412); re-reading (R41)");
+                    // the part already applied is recorded; what is left is planned again
+                    if conflicts > self.max_replans {
+                        return Err(EngineError::StillChanging(report.ident.clone()));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if ctx.dry_run {
+            return Ok(report);
+        }
+        let onefile_learner = last.as_ref().map(|(v, _)| v.onefile.learner.id);
+        // The new baseline is what both sides agree on once the last plan is applied (R40).
+        if let Some((mut view, plan)) = last {
+            if apply::apply(&plan, &mut view).is_ok() {
+                st.baseline = st.baseline.next(&view);
+            }
+        }
+        if let Some((p, o)) = seen {
+            st.pics_seen = p;
+            st.onefile_seen = o;
+        }
+        // R40 for cursors: the sync's own writes move each side's LastModified; record the moved
+        // values so that the next run does not take them for a user's change.
+        if wrote_pics && let Some(rv) = final_rv {
+            let fresh = ctx.tenant.pics.get_learner(learner.as_str()).await?;
+            // only when nobody wrote after us: otherwise their change must be seen next run
+            if fresh.row_version == rv {
+                st.pics_seen = fresh.last_modified;
+            }
+        }
+        if wrote_onefile && let Some(id) = onefile_learner {
+            // **Decision**: OneFile has no version to compare; a OneFile edit landing in the
+            // moment between our write and this read is caught by the next full comparison (§6).
+            st.onefile_seen = ctx.tenant.onefile.get_user(id.0).await?.last_modified;
+        }
+        st.last_success = Some(self.now());
+        st.failures = 0;
+        st.last_error = None;
+        if let Err(picsync_state::StateError::Conflict(_)) =
+            self.state.put_learner_state(tenant, &st).await
+        {
+            // A duplicate delivery synced the same learner meanwhile: both results are
+            // equally valid; keep ours on top of its version.
+            if let Some(now) = self.state.get_learner_state(tenant, learner).await? {
+                st.version = now.version;
+                self.state.put_learner_state(tenant, &st).await?;
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,111 @@
+//! picsync's engine: reads both systems, plans with the pure domain, applies the plan exactly
+//! once (intents, SPEC §7), and records cursors, baselines, runs and the audit trail. The CLI
+//! and the Lambda functions are thin shells around it.
+
+mod enrol;
+pub mod error;
+mod learner;
+pub mod mapping;
+mod ops;
+mod run;
+mod writer;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use picsync_domain::{Settings, TenantId};
+use picsync_onefile::OneFileClient;
+use picsync_pics::PicsClient;
+use picsync_state::State;
+
+pub use enrol::{EnrolReport, EnrolRequest};
+pub use error::{EngineError, Result};
+pub use learner::LearnerReport;
+pub use ops::CheckReport;
+pub use run::{LearnerTask, NoProgress, Progress, RunOptions, RunStart, RunSummary};
+
+/// A source of "now": the system clock in production, a fixed or moving one in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// One tenant, ready to talk to both systems.
+#[derive(Clone)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub settings: Settings,
+    pub pics: PicsClient,
+    pub onefile: OneFileClient,
+    /// The OneFile centre (organisation) to use when the customer has several.
+    pub centre: Option<i64>,
+}
+
+/// The engine over a state backend.
+pub struct Engine<S: State> {
+    pub(crate) state: Arc<S>,
+    pub(crate) clock: Clock,
+    /// Names this process in leases and intents.
+    pub(crate) holder: String,
+    /// How long an in-progress create is protected from a second worker (§7).
+    pub(crate) intent_ttl: chrono::Duration,
+    /// How long a run's lease lasts without renewal (R39).
+    pub(crate) lease_ttl: chrono::Duration,
+    /// Bounded re-reads on a PICS 412 (R41).
+    pub(crate) max_replans: u32,
+}
+
+impl<S: State> Clone for Engine<S> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            clock: self.clock.clone(),
+            holder: self.holder.clone(),
+            intent_ttl: self.intent_ttl,
+            lease_ttl: self.lease_ttl,
+            max_replans: self.max_replans,
+        }
+    }
+}
+
+impl<S: State> Engine<S> {
+    pub fn new(state: Arc<S>, clock: Clock) -> Self {
+        Self {
+            state,
+            clock,
+            holder: format!("proc-{:08x}", fastrand::u32(..)),
+            intent_ttl: chrono::Duration::minutes(2),
+            lease_ttl: chrono::Duration::minutes(30),
+            max_replans: 3,
+        }
+    }
+
+    /// Names this engine in leases and intents (tests simulate several workers with it).
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    pub fn with_intent_ttl(mut self, ttl: chrono::Duration) -> Self {
+        self.intent_ttl = ttl;
+        self
+    }
+
+    pub fn with_lease_ttl(mut self, ttl: chrono::Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub(crate) fn today(&self) -> chrono::NaiveDate {
+        picsync_domain::time::london_date(self.now())
+    }
+}

@@ -1,0 +1,335 @@
+//! Between the API adapters' records and the domain's. The only place that knows both.
+
+use picsync_domain::plan::{NameField, QualField, ReviewField};
+use picsync_domain::*;
+use picsync_onefile as of;
+use picsync_pics as pics;
+
+use crate::error::{EngineError, Result};
+
+pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
+    PicsLearner {
+        id: LearnerId::new(&l.learner_id),
+        ident: l.ident.clone(),
+        row_version: l.row_version.clone(),
+        last_modified: l.last_modified,
+        onefile_id: l.one_file_id.map(OfUserId),
+        system_status: SystemStatus::parse(l.system_status.as_deref()),
+        episode_status: EpisodeStatus::parse(l.episode_status.as_deref()),
+        actual_end_date: l.actual_end_date,
+        demographics: Demographics {
+            first_name: l.first_name.clone(),
+            surname: l.surname.clone(),
+            email: l.email.clone(),
+            telephone: l.telephone.clone(),
+            mobile: l.mobile.clone(),
+            date_of_birth: l.date_of_birth,
+            uln: l.uln.clone(),
+            ni_number: l.ni_number.clone(),
+            start_date: l.start_date,
+            planned_end_date: l.planned_end_date,
+            ethnicity: l.ethnicity.clone(),
+            sex: l.sex.clone(),
+            disability: l.disability.clone(),
+        },
+        main_tag: l.main_tag.clone(),
+        main_officer: l.main_officer_id.as_deref().map(OfficerId::from),
+        officers: l
+            .officers
+            .iter()
+            .map(|o| LearnerOfficer {
+                officer: OfficerId::new(&o.officer_id),
+                role: o.role.clone().unwrap_or_default(),
+            })
+            .collect(),
+        placements: l
+            .placements
+            .iter()
+            .map(|p| PicsPlacement {
+                organisation: OrganisationId::new(&p.organisation_id),
+                kind: p.type_.clone(),
+                start_date: p.start_date,
+            })
+            .collect(),
+        qualifications: l
+            .qualifications
+            .iter()
+            .map(|q| PicsQualification {
+                id: QualificationId::new(&q.qualification_id),
+                vq_reference: q.vq_reference.clone(),
+                title: q.title.clone(),
+                start_date: q.start_date,
+                planned_end_date: q.planned_end_date,
+                assessor: q.assessor_officer_id.as_deref().map(OfficerId::from),
+                has_units: q.has_units.unwrap_or(false),
+                total_elements: q.total_elements,
+                elements_done: q.elements_done,
+                cert: CertValues {
+                    registration_number: q.registration_number.clone(),
+                    registration_date: q.registration_date,
+                    certificate_applied_for: q.certificate_applied_for_date,
+                    certificate_received: q.certificate_received_date,
+                },
+                onefile_aim: q.one_file_learning_aim_id.map(OfAimId),
+            })
+            .collect(),
+        reviews: l
+            .reviews
+            .iter()
+            .map(|r| PicsReview {
+                id: ReviewId::new(&r.review_id),
+                kind: ReviewType::parse(r.type_.as_deref()),
+                proposed: r.proposed_date_time,
+                attended: Attendance::parse(r.attended_value.as_deref()),
+                actual: r.actual_date_time,
+                reviewer: r.reviewer_officer_id.as_deref().map(OfficerId::from),
+                onefile_id: r.one_file_system_id.map(OfReviewId),
+            })
+            .collect(),
+    }
+}
+
+pub fn pics_officer(o: &pics::Officer) -> PicsOfficer {
+    PicsOfficer {
+        id: OfficerId::new(&o.officer_id),
+        ident: o.ident.clone(),
+        first_name: o.first_name.clone(),
+        surname: o.surname.clone(),
+        email: o.email.clone(),
+        other_system_id: o.other_system_id.clone(),
+    }
+}
+
+pub fn pics_organisation(o: &pics::Organisation) -> PicsOrganisation {
+    PicsOrganisation {
+        id: OrganisationId::new(&o.organisation_id),
+        ident: o.ident.clone(),
+        name: o.name.clone(),
+        additional_id: o.additional_id.clone(),
+    }
+}
+
+pub fn of_learner(u: &of::User) -> OfLearner {
+    OfLearner {
+        id: OfUserId(u.id),
+        mis_id: u.mis_id.clone(),
+        demographics: Demographics {
+            first_name: u.first_name.clone(),
+            surname: u.last_name.clone(),
+            email: u.email.clone(),
+            telephone: u.telephone.clone(),
+            mobile: u.mobile_number.clone(),
+            date_of_birth: u.dob,
+            uln: u.uln.clone(),
+            ni_number: u.nino.clone(),
+            start_date: u.start_on,
+            planned_end_date: u.planned_end_date,
+            ethnicity: u.l12.clone(),
+            sex: u.l13.clone(),
+            disability: u.l15.clone(),
+        },
+        last_modified: u.last_modified,
+    }
+}
+
+pub fn of_user(u: &of::User) -> OfUser {
+    OfUser {
+        id: OfUserId(u.id),
+        role: u.role,
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        mis_id: u.mis_id.clone(),
+        archived: u.archived.unwrap_or(false),
+    }
+}
+
+pub fn of_aim(a: &of::LearningAim, catalogue: &Catalogue) -> OfLearningAim {
+    OfLearningAim {
+        id: OfAimId(a.id),
+        standard: a.standard_id.map(OfStandardId),
+        code: a
+            .standard_id
+            .and_then(|s| catalogue.code_of(OfStandardId(s)))
+            .map(str::to_string),
+        cert: CertValues {
+            registration_number: a.registration_number.clone(),
+            registration_date: a.registration_date,
+            certificate_applied_for: a.certificate_applied_date,
+            certificate_received: a.certificate_received_date,
+        },
+        total_elements: a.total_elements,
+        elements_done: a.elements_done,
+    }
+}
+
+pub fn of_review(r: &of::Review) -> OfReview {
+    OfReview {
+        id: OfReviewId(r.id),
+        assessor: r.assessor_id.map(OfUserId),
+        scheduled_for: r.scheduled_for,
+        started_on: r.started_on,
+    }
+}
+
+pub fn of_placement(p: &of::Placement) -> OfPlacement {
+    OfPlacement {
+        id: OfPlacementId(p.id),
+        name: p.name.clone(),
+        mis_id: p.mis_id.clone(),
+    }
+}
+
+pub fn catalogue_entries(centre: i64, standards: &[of::Standard]) -> Vec<CatalogueEntry> {
+    standards
+        .iter()
+        .filter_map(|s| {
+            let code = s.code.as_deref()?.trim();
+            (!code.is_empty()).then(|| CatalogueEntry {
+                standard: OfStandardId(s.id),
+                centre: OfCentreId(centre),
+                code: code.to_string(),
+                title: s.title.clone(),
+                pathways: s
+                    .pathways
+                    .iter()
+                    .map(|p| Pathway {
+                        id: OfPathwayId(p.id),
+                        name: p.name.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+fn wrong(what: &str, v: &Value) -> EngineError {
+    EngineError::Inconsistent(format!("{what} cannot take the value {v}"))
+}
+
+fn text(v: &Value, what: &str) -> Result<Option<String>> {
+    match v {
+        Value::Blank => Ok(None),
+        Value::Text(s) => Ok(Some(s.clone())),
+        other => Err(wrong(what, other)),
+    }
+}
+
+fn date(v: &Value, what: &str) -> Result<Option<chrono::NaiveDate>> {
+    match v {
+        Value::Blank => Ok(None),
+        Value::Date(d) => Ok(Some(*d)),
+        other => Err(wrong(what, other)),
+    }
+}
+
+fn int(v: &Value, what: &str) -> Result<Option<i64>> {
+    match v {
+        Value::Blank => Ok(None),
+        Value::Int(i) => Ok(Some(*i)),
+        other => Err(wrong(what, other)),
+    }
+}
+
+fn local(v: &Value, what: &str) -> Result<Option<chrono::NaiveDateTime>> {
+    match v {
+        Value::Blank => Ok(None),
+        Value::LocalDateTime(t) => Ok(Some(*t)),
+        other => Err(wrong(what, other)),
+    }
+}
+
+/// Adds one demographic field to a PICS learner patch (a blank clears it).
+pub fn learner_patch(p: &mut pics::LearnerPatch, f: DemographicField, v: &Value) -> Result<()> {
+    use DemographicField as F;
+    let w = format!("{f:?}");
+    match f {
+        F::FirstName => p.first_name = Some(text(v, &w)?),
+        F::Surname => p.surname = Some(text(v, &w)?),
+        F::Email => p.email = Some(text(v, &w)?),
+        F::Telephone => p.telephone = Some(text(v, &w)?),
+        F::Mobile => p.mobile = Some(text(v, &w)?),
+        F::DateOfBirth => p.date_of_birth = Some(date(v, &w)?),
+        F::Uln => p.uln = Some(text(v, &w)?),
+        F::NiNumber => p.ni_number = Some(text(v, &w)?),
+        F::StartDate => p.start_date = Some(date(v, &w)?),
+        F::PlannedEndDate => p.planned_end_date = Some(date(v, &w)?),
+        F::Ethnicity => p.ethnicity = Some(text(v, &w)?),
+        F::Sex => p.sex = Some(text(v, &w)?),
+        F::Disability => p.disability = Some(text(v, &w)?),
+    }
+    Ok(())
+}
+
+/// Adds one demographic field to a OneFile user update (R32 push never sends a blank).
+pub fn user_update(u: &mut of::UserUpdate, f: DemographicField, v: &Value) -> Result<()> {
+    use DemographicField as F;
+    let w = format!("{f:?}");
+    match f {
+        F::FirstName => u.first_name = text(v, &w)?,
+        F::Surname => u.last_name = text(v, &w)?,
+        F::Email => u.email = text(v, &w)?,
+        F::Telephone => u.telephone = text(v, &w)?,
+        F::Mobile => u.mobile_number = text(v, &w)?,
+        F::DateOfBirth => u.dob = date(v, &w)?,
+        F::Uln => u.uln = text(v, &w)?,
+        F::NiNumber => u.nino = text(v, &w)?,
+        F::StartDate => u.start_on = date(v, &w)?,
+        F::PlannedEndDate => u.planned_end_date = date(v, &w)?,
+        F::Ethnicity => u.l12 = text(v, &w)?,
+        F::Sex => u.l13 = text(v, &w)?,
+        F::Disability => u.l15 = text(v, &w)?,
+    }
+    Ok(())
+}
+
+pub fn qualification_patch(
+    p: &mut pics::QualificationPatch,
+    f: QualField,
+    v: &Value,
+) -> Result<()> {
+    let w = format!("{f:?}");
+    match f {
+        QualField::Cert(CertField::RegistrationNumber) => p.registration_number = text(v, &w)?,
+        QualField::Cert(CertField::RegistrationDate) => p.registration_date = date(v, &w)?,
+        QualField::Cert(CertField::CertificateAppliedFor) => {
+            p.certificate_applied_for_date = date(v, &w)?
+        }
+        QualField::Cert(CertField::CertificateReceived) => {
+            p.certificate_received_date = date(v, &w)?
+        }
+        QualField::TotalElements => p.total_elements = int(v, &w)?,
+        QualField::ElementsDone => p.elements_done = int(v, &w)?,
+        QualField::OneFileAim => p.one_file_learning_aim_id = int(v, &w)?,
+    }
+    Ok(())
+}
+
+pub fn aim_update(u: &mut of::LearningAimUpdate, f: CertField, v: &Value) -> Result<()> {
+    let w = format!("{f:?}");
+    match f {
+        CertField::RegistrationNumber => u.registration_number = text(v, &w)?,
+        CertField::RegistrationDate => u.registration_date = date(v, &w)?,
+        CertField::CertificateAppliedFor => u.certificate_applied_date = date(v, &w)?,
+        CertField::CertificateReceived => u.certificate_received_date = date(v, &w)?,
+    }
+    Ok(())
+}
+
+pub fn review_patch(p: &mut pics::ReviewPatch, f: ReviewField, v: &Value) -> Result<()> {
+    let w = format!("{f:?}");
+    match f {
+        ReviewField::Proposed => p.proposed_date_time = local(v, &w)?,
+        ReviewField::Actual => p.actual_date_time = local(v, &w)?,
+        ReviewField::Attended => p.attended_value = text(v, &w)?,
+        ReviewField::Reviewer => p.reviewer_officer_id = text(v, &w)?,
+        ReviewField::OneFileId => p.one_file_system_id = int(v, &w)?,
+    }
+    Ok(())
+}
+
+pub fn name_field(f: NameField) -> &'static str {
+    match f {
+        NameField::FirstName => "FirstName",
+        NameField::Surname => "Surname",
+    }
+}

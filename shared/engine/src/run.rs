@@ -1,0 +1,571 @@
+//! A tenant-wide run: the lease (R39), the learners in scope (R3), the incremental skip and the
+//! periodic full sweep (§6), tasks per learner with bounded concurrency sharing the tenant's
+//! OneFile pacing (R35), and the run record that completes when the last task reports (R36).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use picsync_domain::plan::scope;
+use picsync_domain::*;
+use picsync_onefile::{UserSearch, role};
+use picsync_pics::LearnerQuery;
+use picsync_state::{
+    Failure, LearnerOutcome, LeaseOutcome, RunRecord, RunStatus, State, TenantState,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+use crate::learner::{LearnerReport, RunCtx};
+use crate::{Engine, Tenant, mapping};
+
+/// How a run is asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `None`: initial if the tenant has not had its initial run since enabling (R43), else periodic.
+    pub mode: Option<Mode>,
+    /// R38: plan everything, write nothing anywhere.
+    pub dry_run: bool,
+    /// Only these learners (a refresh, operation 4); empty: every learner in scope.
+    pub learners: Vec<LearnerId>,
+    /// Learners synced at once (they share the tenant's OneFile pacing).
+    pub concurrency: usize,
+    /// Compare every learner in scope, skipping none (§6).
+    pub full: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            mode: None,
+            dry_run: false,
+            learners: Vec::new(),
+            concurrency: 4,
+            full: false,
+        }
+    }
+}
+
+/// One learner to sync: the message the scheduler sends the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnerTask {
+    pub tenant: TenantId,
+    pub run_id: String,
+    pub learner: LearnerId,
+    pub mode: Mode,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The OneFile learner from the run's listing (saves a call per learner).
+    #[serde(default)]
+    pub onefile_user: Option<OfLearner>,
+}
+
+/// A started run and its tasks.
+#[derive(Debug, Clone)]
+pub struct RunStart {
+    pub run: RunRecord,
+    pub tasks: Vec<LearnerTask>,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub run: RunRecord,
+    pub reports: Vec<LearnerReport>,
+}
+
+/// Progress of a long run, for a terminal.
+pub trait Progress: Send + Sync {
+    fn started(&self, _total: usize) {}
+    fn learner_done(&self, _learner: &LearnerId, _ok: bool) {}
+    fn finished(&self) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+fn new_run_id(now: DateTime<Utc>) -> String {
+    format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..))
+}
+
+impl<S: State> Engine<S> {
+    /// The tenant's state, with its centre and learning-aim catalogue known (R34), and the
+    /// enabling recorded (R43). Writes nothing when `dry_run`.
+    pub async fn prepare_tenant(&self, t: &Tenant, dry_run: bool) -> Result<TenantState> {
+        let mut ts = self
+            .state
+            .get_tenant(&t.id)
+            .await?
+            .unwrap_or_else(|| TenantState {
+                tenant: t.id.clone(),
+                ..Default::default()
+            });
+        let mut changed = false;
+        if t.settings.integration_enabled && ts.enabled_at.is_none() {
+            // R43: the first run after enabling is initial.
+            ts.enabled_at = Some(self.now());
+            ts.initial_done = false;
+            changed = true;
+        }
+        if !t.settings.integration_enabled && ts.enabled_at.is_some() {
+            ts.enabled_at = None;
+            changed = true;
+        }
+        let centre = self.centre(t).await?;
+        if ts.centre != Some(OfCentreId(centre)) {
+            ts.centre = Some(OfCentreId(centre));
+            ts.catalogue = Catalogue::default();
+            ts.catalogue_refreshed = None;
+            changed = true;
+        }
+        if ts.catalogue_refreshed.is_none() {
+            ts.catalogue = self.load_catalogue(t, centre).await?;
+            ts.catalogue_refreshed = Some(self.now());
+            changed = true;
+        }
+        if changed && !dry_run {
+            self.state.put_tenant(&ts).await?;
+        }
+        Ok(ts)
+    }
+
+    /// The OneFile centre: the configured one, else the customer's only centre.
+    pub(crate) async fn centre(&self, t: &Tenant) -> Result<i64> {
+        if let Some(c) = t.centre {
+            return Ok(c);
+        }
+        let customer = t.onefile.customer().await?;
+        let centres = t.onefile.centres(customer.id).await?;
+        match centres.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(EngineError::Inconsistent(format!(
+                "OneFile customer {} has no centre",
+                customer.id
+            ))),
+            many => Err(EngineError::Invalid(format!(
+                "OneFile customer {} has {} centres ({}): set onefile_centre for tenant {}",
+                customer.id,
+                many.len(),
+                many.iter()
+                    .map(|c| format!("{} {}", c.id, c.name.as_deref().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                t.id
+            ))),
+        }
+    }
+
+    pub(crate) async fn load_catalogue(&self, t: &Tenant, centre: i64) -> Result<Catalogue> {
+        let standards = t.onefile.standards(centre).await?;
+        Ok(Catalogue {
+            entries: mapping::catalogue_entries(centre, &standards),
+        })
+    }
+
+    fn check_enabled(t: &Tenant) -> Result<()> {
+        t.settings
+            .validate()
+            .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;
+        if !t.settings.integration_enabled {
+            return Err(EngineError::NotEnabled(t.id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Starts a run: takes the lease (R39), lists the learners, decides which to sync (§6), and
+    /// records the run. A dry run takes no lease and records nothing (R38).
+    pub async fn start_run(&self, t: &Tenant, opts: &RunOptions) -> Result<RunStart> {
+        Self::check_enabled(t)?;
+        let ts = self.prepare_tenant(t, opts.dry_run).await?;
+        let now = self.now();
+        let today = self.today();
+        let mode = opts.mode.unwrap_or(if ts.initial_done {
+            Mode::Periodic
+        } else {
+            Mode::Initial
+        });
+        let run_id = new_run_id(now);
+        if !opts.dry_run {
+            match self
+                .state
+                .acquire_lease(&t.id, &run_id, &run_id, now, self.lease_ttl)
+                .await?
+            {
+                LeaseOutcome::Acquired => {}
+                LeaseOutcome::Held(l) => {
+                    return Err(EngineError::Busy {
+                        tenant: t.id.to_string(),
+                        run_id: l.run_id,
+                        holder: l.holder,
+                        until: l.expires_at.to_rfc3339(),
+                    });
+                }
+            }
+        }
+        match self
+            .plan_tasks(t, &ts, opts, mode, &run_id, now, today)
+            .await
+        {
+            Ok(start) => {
+                if !opts.dry_run {
+                    self.state.put_run(&start.run).await?;
+                    if start.run.finished() {
+                        self.finish_run(t, &start.run).await?;
+                    }
+                }
+                Ok(start)
+            }
+            Err(e) => {
+                if !opts.dry_run {
+                    self.state.release_lease(&t.id, &run_id).await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_tasks(
+        &self,
+        t: &Tenant,
+        ts: &TenantState,
+        opts: &RunOptions,
+        mode: Mode,
+        run_id: &str,
+        now: DateTime<Utc>,
+        today: chrono::NaiveDate,
+    ) -> Result<RunStart> {
+        let centre = ts
+            .centre
+            .map(|c| c.0)
+            .ok_or_else(|| EngineError::Inconsistent("tenant has no OneFile centre".into()))?;
+        let summaries = t
+            .pics
+            .list_learners(&LearnerQuery {
+                one_file_linked: Some(true),
+                modified_since: None,
+            })
+            .await?;
+        let wanted: Option<std::collections::BTreeSet<&LearnerId>> =
+            (!opts.learners.is_empty()).then(|| opts.learners.iter().collect());
+        if let Some(w) = &wanted {
+            for l in w.iter() {
+                if !summaries.iter().any(|s| s.learner_id == l.as_str()) {
+                    return Err(EngineError::Invalid(format!(
+                        "learner {l} is not a PICS learner linked to OneFile"
+                    )));
+                }
+            }
+        }
+        let users: HashMap<i64, OfLearner> = t
+            .onefile
+            .search_users(&UserSearch::new(centre, role::LEARNER))
+            .await?
+            .iter()
+            .map(|u| (u.id, mapping::of_learner(u)))
+            .collect();
+        let full = mode == Mode::Initial
+            || opts.full
+            || ts.last_full_sweep.is_none_or(|last| {
+                now - last >= chrono::Duration::hours(i64::from(t.settings.full_sweep_hours))
+            });
+        let states: HashMap<LearnerId, picsync_state::LearnerState> = self
+            .state
+            .list_learner_states(&t.id)
+            .await?
+            .into_iter()
+            .map(|s| (s.learner.clone(), s))
+            .collect();
+
+        let mut run = RunRecord::new(
+            t.id.clone(),
+            run_id.to_string(),
+            mode,
+            opts.dry_run,
+            full,
+            now,
+        );
+        run.tenant_wide = wanted.is_none();
+        let mut tasks = Vec::new();
+        for s in &summaries {
+            let id = LearnerId::new(&s.learner_id);
+            if wanted.as_ref().is_some_and(|w| !w.contains(&id)) {
+                continue;
+            }
+            let in_scope = scope(
+                s.one_file_id.is_some(),
+                &SystemStatus::parse(s.system_status.as_deref()),
+                &EpisodeStatus::parse(s.episode_status.as_deref()),
+                s.actual_end_date,
+                today,
+            );
+            if in_scope.is_err() {
+                run.out_of_scope += 1;
+                continue;
+            }
+            let user = s.one_file_id.and_then(|id| users.get(&id)).cloned();
+            // §6: skip a learner only when both sides provably did not change since its last
+            // successful sync and no earlier attempt failed.
+            let unchanged = !full
+                && wanted.is_none()
+                && states.get(&id).is_some_and(|st| {
+                    st.failures == 0
+                        && st.last_success.is_some()
+                        && s.last_modified.is_some()
+                        && s.last_modified <= st.pics_seen
+                        && user.as_ref().is_some_and(|u| {
+                            u.last_modified.is_some() && u.last_modified <= st.onefile_seen
+                        })
+                });
+            if unchanged {
+                run.skipped_unchanged += 1;
+                continue;
+            }
+            tasks.push(LearnerTask {
+                tenant: t.id.clone(),
+                run_id: run_id.to_string(),
+                learner: id,
+                mode,
+                dry_run: opts.dry_run,
+                onefile_user: user,
+            });
+        }
+        run.total = tasks.len() as u64;
+        if tasks.is_empty() {
+            run.status = RunStatus::Completed;
+            run.finished_at = Some(now);
+        }
+        Ok(RunStart { run, tasks })
+    }
+
+    /// The run-wide context a worker needs for tasks of one run.
+    pub(crate) async fn run_ctx<'a>(
+        &self,
+        t: &'a Tenant,
+        mode: Mode,
+        run_id: &str,
+        dry_run: bool,
+    ) -> Result<RunCtx<'a>> {
+        let ts = self.prepare_tenant(t, dry_run).await?;
+        let centre = ts
+            .centre
+            .map(|c| c.0)
+            .ok_or_else(|| EngineError::Inconsistent("tenant has no OneFile centre".into()))?;
+        Ok(RunCtx::new(
+            t,
+            centre,
+            ts.catalogue,
+            mode,
+            run_id.to_string(),
+            dry_run,
+        ))
+    }
+
+    /// Runs one task and reports its outcome to the run; finishes the run when it was the last.
+    async fn execute(
+        &self,
+        ctx: &RunCtx<'_>,
+        task: &LearnerTask,
+    ) -> (
+        std::result::Result<LearnerReport, EngineError>,
+        Option<RunRecord>,
+    ) {
+        let of0 = ctx.tenant.onefile.pacer().calls();
+        let p0 = ctx.tenant.pics.calls();
+        let result = self
+            .sync_learner(ctx, &task.learner, task.onefile_user.clone())
+            .await;
+        if task.dry_run {
+            return (result, None);
+        }
+        let outcome = LearnerOutcome {
+            learner: task.learner.clone(),
+            failure: result.as_ref().err().map(|e| Failure {
+                learner: task.learner.clone(),
+                reason: e.to_string(),
+                retryable: e.is_retryable(),
+            }),
+            rule_counts: result
+                .as_ref()
+                .map(LearnerReport::rule_counts)
+                .unwrap_or_default(),
+            onefile_calls: ctx.tenant.onefile.pacer().calls().saturating_sub(of0),
+            pics_calls: ctx.tenant.pics.calls().saturating_sub(p0),
+        };
+        let run = match self
+            .state
+            .add_outcome(&ctx.tenant.id, &task.run_id, &outcome, self.now())
+            .await
+        {
+            Ok(run) => run,
+            Err(e) => return (result.and(Err(e.into())), None),
+        };
+        if run.finished() {
+            // closing is idempotent: a duplicate report closes it again to the same values
+            if let Err(e) = self.finish_run(ctx.tenant, &run).await {
+                return (result.and(Err(e)), Some(run));
+            }
+        }
+        (result, Some(run))
+    }
+
+    /// Closes a finished run: R36 "last synchronised", R43 initial done, §6 full sweep time; frees
+    /// the lease.
+    pub(crate) async fn finish_run(&self, t: &Tenant, run: &RunRecord) -> Result<()> {
+        let mut ts = self
+            .state
+            .get_tenant(&t.id)
+            .await?
+            .unwrap_or_else(|| TenantState {
+                tenant: t.id.clone(),
+                ..Default::default()
+            });
+        // a late duplicate of an old run never moves "last synchronised" back
+        let newer = ts
+            .last_synchronised
+            .is_none_or(|last| run.finished_at.is_some_and(|f| f >= last));
+        if run.tenant_wide && newer {
+            ts.last_synchronised = run.finished_at;
+            if run.mode == Mode::Initial {
+                ts.initial_done = true;
+            }
+            if run.full_sweep {
+                ts.last_full_sweep = Some(run.started_at);
+            }
+            self.state.put_tenant(&ts).await?;
+        }
+        self.state.release_lease(&t.id, &run.run_id).await?;
+        Ok(())
+    }
+
+    /// Runs a batch of tasks of one run (the Lambda worker's unit), one after another.
+    /// Returns, per task, its result.
+    pub async fn run_tasks(
+        &self,
+        t: &Tenant,
+        tasks: &[LearnerTask],
+    ) -> Vec<std::result::Result<LearnerReport, EngineError>> {
+        let mut out = Vec::new();
+        let mut ctxs: HashMap<(String, bool), RunCtx<'_>> = HashMap::new();
+        for task in tasks {
+            if task.tenant != t.id {
+                out.push(Err(EngineError::Invalid(format!(
+                    "task for tenant {} sent to tenant {}",
+                    task.tenant, t.id
+                ))));
+                continue;
+            }
+            let key = (task.run_id.clone(), task.dry_run);
+            if !ctxs.contains_key(&key) {
+                match self.run_ctx(t, task.mode, &task.run_id, task.dry_run).await {
+                    Ok(c) => {
+                        ctxs.insert(key.clone(), c);
+                    }
+                    Err(e) => {
+                        out.push(Err(e));
+                        continue;
+                    }
+                }
+            }
+            let Some(ctx) = ctxs.get(&key) else { continue };
+            out.push(self.execute(ctx, task).await.0);
+        }
+        out
+    }
+
+    /// A whole run in this process: start, sync every learner with bounded concurrency, finish.
+    pub async fn run_tenant(
+        &self,
+        t: &Tenant,
+        opts: &RunOptions,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary> {
+        let start = self.start_run(t, opts).await?;
+        let mut run = start.run.clone();
+        progress.started(start.tasks.len());
+        if start.tasks.is_empty() {
+            progress.finished();
+            return Ok(RunSummary {
+                run,
+                reports: Vec::new(),
+            });
+        }
+        let ctx = self.run_ctx(t, run.mode, &run.run_id, opts.dry_run).await?;
+        let of0 = t.onefile.pacer().calls();
+        let p0 = t.pics.calls();
+        let mut reports = Vec::new();
+        let mut failures = Vec::new();
+        let mut last_renew = self.now();
+        let mut lost_lease = false;
+        {
+            let mut stream = futures::stream::iter(start.tasks.iter())
+                .map(|task| {
+                    let ctx = &ctx;
+                    async move { (task, self.execute(ctx, task).await) }
+                })
+                .buffer_unordered(opts.concurrency.max(1));
+            while let Some((task, (result, latest))) = stream.next().await {
+                progress.learner_done(&task.learner, result.is_ok());
+                match result {
+                    Ok(r) => reports.push(r),
+                    Err(e) => failures.push(Failure {
+                        learner: task.learner.clone(),
+                        reason: e.to_string(),
+                        retryable: e.is_retryable(),
+                    }),
+                }
+                if let Some(r) = latest {
+                    run = r;
+                }
+                if !opts.dry_run && self.now() - last_renew > self.lease_ttl / 3 {
+                    last_renew = self.now();
+                    if !self
+                        .state
+                        .renew_lease(&t.id, &run.run_id, last_renew, self.lease_ttl)
+                        .await?
+                    {
+                        lost_lease = true;
+                        break;
+                    }
+                }
+            }
+        }
+        progress.finished();
+        if opts.dry_run {
+            run.done = reports.len() as u64;
+            run.failed = failures.len() as u64;
+            run.failures = failures;
+            run.status = if run.failed == 0 {
+                RunStatus::Completed
+            } else {
+                RunStatus::CompletedWithFailures
+            };
+            run.finished_at = Some(self.now());
+            for r in &reports {
+                for (k, v) in r.rule_counts() {
+                    *run.rule_counts.entry(k).or_insert(0) += v;
+                }
+            }
+        } else if lost_lease {
+            run.status = RunStatus::Aborted;
+            run.finished_at = Some(self.now());
+        }
+        // exact totals for the run (per-task figures overlap when tasks run concurrently)
+        run.onefile_calls = t.onefile.pacer().calls().saturating_sub(of0);
+        run.pics_calls = t.pics.calls().saturating_sub(p0);
+        if !opts.dry_run {
+            if let Some(mut stored) = self.state.get_run(&t.id, &run.run_id).await? {
+                stored.onefile_calls = run.onefile_calls;
+                stored.pics_calls = run.pics_calls;
+                if lost_lease {
+                    stored.status = RunStatus::Aborted;
+                    stored.finished_at = run.finished_at;
+                }
+                self.state.put_run(&stored).await?;
+                run = stored;
+            }
+        }
+        Ok(RunSummary { run, reports })
+    }
+}

@@ -1,0 +1,706 @@
+//! Applies a plan to the real systems: PICS writes first, each conditional on the RowVersion
+//! read (R41); then OneFile writes, every create through an intent (SPEC §7); an audit entry
+//! for every change written.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use picsync_domain::plan::{
+    NameField, OneFileOp, PicsOp, Plan, QualField, ReviewField, ReviewUpload,
+};
+use picsync_domain::*;
+use picsync_onefile as of;
+use picsync_pics as pics;
+use picsync_state::{AuditEntry, Claim, State};
+
+use crate::error::{EngineError, Result};
+use crate::learner::RunCtx;
+use crate::{Engine, mapping};
+
+/// Where a create stands after its intent was claimed.
+pub(crate) enum Resume {
+    Fresh,
+    Resumed,
+}
+
+impl<S: State> Engine<S> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn audit_entry(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        system: &str,
+        entity: String,
+        field: &str,
+        old: &Value,
+        new: &Value,
+        rule: Rule,
+    ) -> AuditEntry {
+        AuditEntry {
+            tenant: ctx.tenant.id.clone(),
+            learner: learner.clone(),
+            run_id: ctx.run_id.clone(),
+            at: self.now(),
+            system: system.to_string(),
+            entity,
+            field: field.to_string(),
+            old: old.clone(),
+            new: new.clone(),
+            rule,
+        }
+    }
+
+    /// Claims the intent to create `key`; `Done` gives the id created before.
+    pub(crate) async fn claim(
+        &self,
+        ctx: &RunCtx<'_>,
+        key: &str,
+        learner: Option<&LearnerId>,
+        kind: &str,
+    ) -> Result<std::result::Result<i64, Resume>> {
+        match self
+            .state
+            .claim_intent(
+                &ctx.tenant.id,
+                key,
+                learner,
+                kind,
+                &self.holder,
+                self.now(),
+                self.intent_ttl,
+            )
+            .await?
+        {
+            Claim::Done { id } => Ok(Ok(id)),
+            Claim::Fresh => Ok(Err(Resume::Fresh)),
+            Claim::Resumed { .. } => Ok(Err(Resume::Resumed)),
+            Claim::Busy { until, .. } => Err(EngineError::IntentBusy {
+                key: key.to_string(),
+                until: until.to_rfc3339(),
+            }),
+        }
+    }
+
+    /// Applies `plan` (read from `view`); returns how many changes were written and the PICS
+    /// learner's RowVersion after the last write.
+    pub(crate) async fn apply_plan(
+        &self,
+        ctx: &RunCtx<'_>,
+        view: &LearnerView,
+        plan: &Plan,
+    ) -> Result<(usize, String)> {
+        let learner = &view.pics.id;
+        let mut rv = view.pics.row_version.clone();
+        let mut written = 0;
+        written += self.apply_pics(ctx, view, &plan.pics, &mut rv).await?;
+        written += self
+            .apply_onefile(ctx, view, &plan.onefile, &mut rv)
+            .await?;
+        tracing::debug!(learner = %learner, written, "plan applied");
+        Ok((written, rv))
+    }
+
+    async fn apply_pics(
+        &self,
+        ctx: &RunCtx<'_>,
+        view: &LearnerView,
+        ops: &[PicsOp],
+        rv: &mut String,
+    ) -> Result<usize> {
+        let learner = &view.pics.id;
+        let p = &ctx.tenant.pics;
+        let mut n = 0;
+
+        // learner demographics: one PATCH
+        let mut patch = pics::LearnerPatch::default();
+        let mut audit = Vec::new();
+        for op in ops {
+            if let PicsOp::SetLearner {
+                field,
+                old,
+                new,
+                rule,
+            } = op
+            {
+                mapping::learner_patch(&mut patch, *field, new)?;
+                audit.push(self.audit_entry(
+                    ctx,
+                    learner,
+                    "PICS",
+                    format!("learner {}", view.pics.ident),
+                    &format!("{field:?}"),
+                    old,
+                    new,
+                    *rule,
+                ));
+            }
+        }
+        if !audit.is_empty() {
+            *rv = p.patch_learner(learner.as_str(), rv, &patch).await?;
+            n += audit.len();
+            self.state.append_audit(&audit).await?;
+        }
+
+        // qualifications: one PATCH each
+        let mut quals: BTreeMap<&QualificationId, (pics::QualificationPatch, Vec<AuditEntry>)> =
+            BTreeMap::new();
+        for op in ops {
+            if let PicsOp::SetQualification {
+                qualification,
+                field,
+                old,
+                new,
+                rule,
+            } = op
+            {
+                let e = quals.entry(qualification).or_default();
+                mapping::qualification_patch(&mut e.0, *field, new)?;
+                e.1.push(self.audit_entry(
+                    ctx,
+                    learner,
+                    "PICS",
+                    format!("qualification {qualification}"),
+                    &qual_field(*field),
+                    old,
+                    new,
+                    *rule,
+                ));
+            }
+        }
+        for (q, (patch, audit)) in quals {
+            *rv = p
+                .patch_qualification(learner.as_str(), q.as_str(), rv, &patch)
+                .await?;
+            n += audit.len();
+            self.state.append_audit(&audit).await?;
+        }
+
+        // reviews: one PATCH each; new reviews one POST each
+        let mut reviews: BTreeMap<&ReviewId, (pics::ReviewPatch, Vec<AuditEntry>)> =
+            BTreeMap::new();
+        for op in ops {
+            if let PicsOp::SetReview {
+                review,
+                field,
+                old,
+                new,
+                rule,
+            } = op
+            {
+                let e = reviews.entry(review).or_default();
+                mapping::review_patch(&mut e.0, *field, new)?;
+                e.1.push(self.audit_entry(
+                    ctx,
+                    learner,
+                    "PICS",
+                    format!("review {review}"),
+                    &review_field(*field),
+                    old,
+                    new,
+                    *rule,
+                ));
+            }
+        }
+        for (r, (patch, audit)) in reviews {
+            *rv = p
+                .patch_review(learner.as_str(), r.as_str(), rv, &patch)
+                .await?;
+            n += audit.len();
+            self.state.append_audit(&audit).await?;
+        }
+        for op in ops {
+            if let PicsOp::CreateReview { review, rule } = op {
+                let body = pics::NewReview {
+                    type_: Some(ReviewType::Normal.as_str().to_string()),
+                    proposed_date_time: review.proposed,
+                    attended_value: review.attended.as_ref().map(|a| a.as_str().to_string()),
+                    actual_date_time: review.actual,
+                    reviewer_officer_id: review.reviewer.as_ref().map(|o| o.0.clone()),
+                    one_file_system_id: Some(review.onefile_review.0),
+                };
+                let created = match p.create_review(learner.as_str(), rv, &body).await {
+                    Ok((id, new_rv)) => {
+                        *rv = new_rv;
+                        id
+                    }
+                    // §7: a review holding this OneFile id exists already (an earlier attempt whose
+                    // answer was lost): nothing to create.
+                    Err(pics::PicsError::Duplicate { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                let entry = self.audit_entry(
+                    ctx,
+                    learner,
+                    "PICS",
+                    format!("review {created}"),
+                    "created from OneFile review",
+                    &Value::Blank,
+                    &Value::Int(review.onefile_review.0),
+                    *rule,
+                );
+                n += 1;
+                self.state.append_audit(&[entry]).await?;
+            }
+        }
+
+        // officers and organisations (R32 pull): not under the learner, no RowVersion
+        let mut officers: BTreeMap<&OfficerId, (pics::OfficerPatch, Vec<AuditEntry>)> =
+            BTreeMap::new();
+        for op in ops {
+            if let PicsOp::SetOfficer {
+                officer,
+                field,
+                old,
+                new,
+                rule,
+            } = op
+            {
+                let e = officers.entry(officer).or_default();
+                let v = new.as_text().map(str::to_string);
+                match field {
+                    NameField::FirstName => e.0.first_name = v,
+                    NameField::Surname => e.0.surname = v,
+                }
+                e.1.push(self.audit_entry(
+                    ctx,
+                    learner,
+                    "PICS",
+                    format!("officer {officer}"),
+                    mapping::name_field(*field),
+                    old,
+                    new,
+                    *rule,
+                ));
+            }
+        }
+        for (o, (patch, audit)) in officers {
+            p.patch_officer(o.as_str(), &patch).await?;
+            ctx.forget_officer(o);
+            n += audit.len();
+            self.state.append_audit(&audit).await?;
+        }
+        for op in ops {
+            if let PicsOp::SetOrganisationName {
+                organisation,
+                old,
+                new,
+                rule,
+            } = op
+            {
+                let patch = pics::OrganisationPatch {
+                    name: new.as_text().map(str::to_string),
+                    ..Default::default()
+                };
+                p.patch_organisation(organisation.as_str(), &patch).await?;
+                ctx.forget_organisation(organisation);
+                n += 1;
+                let e = self.audit_entry(
+                    ctx,
+                    learner,
+                    "PICS",
+                    format!("organisation {organisation}"),
+                    "Name",
+                    old,
+                    new,
+                    *rule,
+                );
+                self.state.append_audit(&[e]).await?;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn apply_onefile(
+        &self,
+        ctx: &RunCtx<'_>,
+        view: &LearnerView,
+        ops: &[OneFileOp],
+        rv: &mut String,
+    ) -> Result<usize> {
+        let learner = &view.pics.id;
+        let of = &ctx.tenant.onefile;
+        let user = view.onefile.learner.id;
+        let mut n = 0;
+
+        let mut update = of::UserUpdate::default();
+        let mut audit = Vec::new();
+        for op in ops {
+            if let OneFileOp::SetLearner {
+                field,
+                old,
+                new,
+                rule,
+            } = op
+            {
+                mapping::user_update(&mut update, *field, new)?;
+                audit.push(self.audit_entry(
+                    ctx,
+                    learner,
+                    "OneFile",
+                    format!("learner {user}"),
+                    &format!("{field:?}"),
+                    old,
+                    new,
+                    *rule,
+                ));
+            }
+        }
+        if !audit.is_empty() {
+            of.update_user(user.0, &update).await?;
+            n += audit.len();
+            self.state.append_audit(&audit).await?;
+        }
+
+        let mut aims: BTreeMap<OfAimId, (of::LearningAimUpdate, Vec<AuditEntry>)> = BTreeMap::new();
+        for op in ops {
+            if let OneFileOp::SetAim {
+                aim,
+                field,
+                old,
+                new,
+                rule,
+                ..
+            } = op
+            {
+                let e = aims.entry(*aim).or_default();
+                mapping::aim_update(&mut e.0, *field, new)?;
+                e.1.push(self.audit_entry(
+                    ctx,
+                    learner,
+                    "OneFile",
+                    format!("learning aim {aim}"),
+                    &format!("{field:?}"),
+                    old,
+                    new,
+                    *rule,
+                ));
+            }
+        }
+        for (aim, (update, audit)) in aims {
+            of.update_learning_aim(aim.0, &update).await?;
+            n += audit.len();
+            self.state.append_audit(&audit).await?;
+        }
+
+        for op in ops {
+            match op {
+                OneFileOp::UploadReview(u) => {
+                    n += self.upload_review(ctx, view, u, rv).await?;
+                }
+                OneFileOp::AssignStandard {
+                    qualification,
+                    standard,
+                    pathway,
+                    code,
+                    rule,
+                } => {
+                    let aim = self
+                        .assign_standard(
+                            ctx,
+                            view,
+                            learner,
+                            user,
+                            qualification,
+                            *standard,
+                            *pathway,
+                        )
+                        .await?;
+                    let patch = pics::QualificationPatch {
+                        one_file_learning_aim_id: Some(aim),
+                        ..Default::default()
+                    };
+                    *rv = ctx
+                        .tenant
+                        .pics
+                        .patch_qualification(learner.as_str(), qualification.as_str(), rv, &patch)
+                        .await?;
+                    let e = [
+                        self.audit_entry(
+                            ctx,
+                            learner,
+                            "OneFile",
+                            format!("learner {user}"),
+                            &format!("learning aim {code}"),
+                            &Value::Blank,
+                            &Value::Int(aim),
+                            *rule,
+                        ),
+                        self.audit_entry(
+                            ctx,
+                            learner,
+                            "PICS",
+                            format!("qualification {qualification}"),
+                            "OneFileLearningAimId",
+                            &Value::Blank,
+                            &Value::Int(aim),
+                            *rule,
+                        ),
+                    ];
+                    n += 2;
+                    self.state.append_audit(&e).await?;
+                }
+                OneFileOp::SetAssessor {
+                    assessor,
+                    field,
+                    old,
+                    new,
+                    rule,
+                } => {
+                    let mut u = of::UserUpdate::default();
+                    match field {
+                        NameField::FirstName => u.first_name = new.as_text().map(str::to_string),
+                        NameField::Surname => u.last_name = new.as_text().map(str::to_string),
+                    }
+                    of.update_user(assessor.0, &u).await?;
+                    ctx.forget_assessor(*assessor);
+                    n += 1;
+                    let e = self.audit_entry(
+                        ctx,
+                        learner,
+                        "OneFile",
+                        format!("assessor {assessor}"),
+                        mapping::name_field(*field),
+                        old,
+                        new,
+                        *rule,
+                    );
+                    self.state.append_audit(&[e]).await?;
+                }
+                OneFileOp::SetPlacementName {
+                    placement,
+                    old,
+                    new,
+                    rule,
+                } => {
+                    let u = of::PlacementUpdate {
+                        name: new.as_text().map(str::to_string),
+                        ..Default::default()
+                    };
+                    of.update_placement(placement.0, &u).await?;
+                    n += 1;
+                    let e = self.audit_entry(
+                        ctx,
+                        learner,
+                        "OneFile",
+                        format!("placement {placement}"),
+                        "Name",
+                        old,
+                        new,
+                        *rule,
+                    );
+                    self.state.append_audit(&[e]).await?;
+                }
+                OneFileOp::SetLearner { .. } | OneFileOp::SetAim { .. } => {}
+            }
+        }
+        Ok(n)
+    }
+
+    /// R16–R19 exactly once: visit, review, then the PICS write-back. Each create is claimed as an
+    /// intent first; a resumed claim searches OneFile before creating again.
+    async fn upload_review(
+        &self,
+        ctx: &RunCtx<'_>,
+        view: &LearnerView,
+        u: &ReviewUpload,
+        rv: &mut String,
+    ) -> Result<usize> {
+        let learner = &view.pics.id;
+        let of = &ctx.tenant.onefile;
+        let user = view.onefile.learner.id.0;
+        let same_slot = |at: Option<DateTime<Utc>>, assessor: Option<i64>| {
+            at == Some(u.scheduled_for) && assessor == Some(u.assessor.0)
+        };
+
+        let visit_key = format!("visit:{learner}:{}", u.review);
+        let visit = match self.claim(ctx, &visit_key, Some(learner), "visit").await? {
+            Ok(id) => id,
+            Err(resume) => {
+                let found = match resume {
+                    Resume::Fresh => None,
+                    Resume::Resumed => of
+                        .search_visits(user)
+                        .await?
+                        .into_iter()
+                        .find(|v| same_slot(v.date_from, v.assessor_id))
+                        .map(|v| v.id),
+                };
+                let id = match found {
+                    Some(id) => id,
+                    None => {
+                        of.create_visit(&of::NewVisit {
+                            learner_id: user,
+                            organisation_id: ctx.centre,
+                            date_from: u.scheduled_for,
+                            date_to: u.ends,
+                            visit_type_id: u.visit_type_id,
+                            sms_reminder: false,
+                            assessor_id: u.assessor.0,
+                        })
+                        .await?
+                    }
+                };
+                self.state
+                    .complete_intent(&ctx.tenant.id, &visit_key, id)
+                    .await?;
+                id
+            }
+        };
+
+        let review_key = format!("review:{learner}:{}", u.review);
+        let review = match self
+            .claim(ctx, &review_key, Some(learner), "review")
+            .await?
+        {
+            Ok(id) => id,
+            Err(resume) => {
+                let found = match resume {
+                    Resume::Fresh => None,
+                    Resume::Resumed => of
+                        .search_reviews(&of::ReviewSearch::for_learner(user))
+                        .await?
+                        .into_iter()
+                        .find(|r| same_slot(r.scheduled_for, r.assessor_id))
+                        .map(|r| r.id),
+                };
+                let id = match found {
+                    Some(id) => id,
+                    None => {
+                        of.create_review(&of::NewReview {
+                            learner_id: user,
+                            scheduled_for: u.scheduled_for,
+                            visit_id: Some(visit),
+                            assessor_id: u.assessor.0,
+                        })
+                        .await?
+                    }
+                };
+                self.state
+                    .complete_intent(&ctx.tenant.id, &review_key, id)
+                    .await?;
+                id
+            }
+        };
+
+        // R19: the PICS review now holds the OneFile id (and R22's reviewer, when it differs).
+        let patch = pics::ReviewPatch {
+            one_file_system_id: Some(review),
+            reviewer_officer_id: u.set_reviewer.as_ref().map(|o| o.0.clone()),
+            ..Default::default()
+        };
+        *rv = ctx
+            .tenant
+            .pics
+            .patch_review(learner.as_str(), u.review.as_str(), rv, &patch)
+            .await?;
+        let mut audit = vec![
+            self.audit_entry(
+                ctx,
+                learner,
+                "OneFile",
+                format!("learner {user}"),
+                "review uploaded",
+                &Value::Blank,
+                &Value::Int(review),
+                u.rule,
+            ),
+            self.audit_entry(
+                ctx,
+                learner,
+                "PICS",
+                format!("review {}", u.review),
+                "OneFileSystemId",
+                &Value::Blank,
+                &Value::Int(review),
+                Rule::R19,
+            ),
+        ];
+        if let Some(o) = &u.set_reviewer {
+            let old = view
+                .pics
+                .reviews
+                .iter()
+                .find(|r| r.id == u.review)
+                .and_then(|r| r.reviewer.clone());
+            audit.push(self.audit_entry(
+                ctx,
+                learner,
+                "PICS",
+                format!("review {}", u.review),
+                "ReviewerOfficerId",
+                &Value::text(old.as_ref().map(OfficerId::as_str)),
+                &Value::Text(o.0.clone()),
+                Rule::R22,
+            ));
+        }
+        let n = audit.len();
+        self.state.append_audit(&audit).await?;
+        Ok(n)
+    }
+
+    /// R37 exactly once: the learning aim, found again by its standard on a resumed claim.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn assign_standard(
+        &self,
+        ctx: &RunCtx<'_>,
+        view: &LearnerView,
+        learner: &LearnerId,
+        user: OfUserId,
+        qualification: &QualificationId,
+        standard: OfStandardId,
+        pathway: Option<OfPathwayId>,
+    ) -> Result<i64> {
+        let of = &ctx.tenant.onefile;
+        let key = format!("aim:{learner}:{qualification}");
+        match self.claim(ctx, &key, Some(learner), "learning aim").await? {
+            Ok(id) => Ok(id),
+            Err(resume) => {
+                let found = match resume {
+                    Resume::Fresh => None,
+                    Resume::Resumed => {
+                        let claimed: Vec<i64> = view
+                            .pics
+                            .qualifications
+                            .iter()
+                            .filter_map(|q| q.onefile_aim.map(|a| a.0))
+                            .collect();
+                        of.learning_aims(user.0)
+                            .await?
+                            .into_iter()
+                            .find(|a| a.standard_id == Some(standard.0) && !claimed.contains(&a.id))
+                            .map(|a| a.id)
+                    }
+                };
+                let id = match found {
+                    Some(id) => id,
+                    None => {
+                        of.assign_standard(standard.0, user.0, pathway.map(|p| p.0))
+                            .await?
+                    }
+                };
+                self.state.complete_intent(&ctx.tenant.id, &key, id).await?;
+                Ok(id)
+            }
+        }
+    }
+}
+
+fn qual_field(f: QualField) -> String {
+    match f {
+        QualField::Cert(c) => format!("{c:?}"),
+        QualField::TotalElements => "TotalElements".into(),
+        QualField::ElementsDone => "ElementsDone".into(),
+        QualField::OneFileAim => "OneFileLearningAimId".into(),
+    }
+}
+
+fn review_field(f: ReviewField) -> String {
+    match f {
+        ReviewField::Proposed => "ProposedDateTime",
+        ReviewField::Attended => "AttendedValue",
+        ReviewField::Actual => "ActualDateTime",
+        ReviewField::Reviewer => "ReviewerOfficerId",
+        ReviewField::OneFileId => "OneFileSystemId",
+    }
+    .into()
+}

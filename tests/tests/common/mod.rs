@@ -1,0 +1,82 @@
+//! Shared set-up of the scenario tests: both simulators seeded with the world, a tenant whose
+//! clients point at them, and an engine over in-memory state.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use picsync_domain::settings::Environment;
+use picsync_domain::{Settings, TenantId};
+use picsync_engine::{Engine, Tenant};
+use picsync_http::RetryPolicy;
+use picsync_onefile::{OneFileClient, OneFileConfig, Pacer};
+use picsync_pics::{PicsClient, PicsConfig};
+use picsync_sim::world::{self, Running};
+use picsync_state::embedded::EmbeddedState;
+use secrecy::SecretString;
+
+/// OneFile's minute, scaled down for tests.
+pub const WINDOW: Duration = Duration::from_millis(400);
+
+pub fn today() -> NaiveDate {
+    picsync_domain::time::london_date(Utc::now())
+}
+
+pub fn settings(onefile_url: &str) -> Settings {
+    Settings {
+        integration_enabled: true,
+        desktop_integration_disabled: true,
+        environment: Environment::Custom(onefile_url.to_string()),
+        ..Settings::default()
+    }
+}
+
+pub fn tenant(sims: &Running, settings: Settings) -> Tenant {
+    let mut pc = PicsConfig::new(
+        sims.pics.base_url(),
+        world::PICS_USERNAME,
+        SecretString::from(world::PICS_PASSWORD),
+    );
+    pc.retry = RetryPolicy::fast();
+    pc.timeout = Duration::from_secs(2);
+    let pics = PicsClient::new(pc).expect("PICS client");
+    let mut oc = OneFileConfig::new(
+        sims.onefile.base_url(),
+        SecretString::from(world::ONEFILE_TOKEN),
+    );
+    oc.retry = RetryPolicy::fast();
+    oc.rate_window = WINDOW;
+    oc.timeout = Duration::from_secs(2);
+    let onefile = OneFileClient::new(oc, Pacer::new(settings.onefile_calls_per_minute, WINDOW))
+        .expect("OneFile client");
+    Tenant {
+        id: TenantId::from("acme"),
+        settings,
+        pics,
+        onefile,
+        centre: Some(world::CENTRE),
+    }
+}
+
+pub struct Env {
+    pub sims: Running,
+    pub tenant: Tenant,
+    pub engine: Engine<EmbeddedState>,
+}
+
+pub async fn env(learners: usize) -> Env {
+    let sims = world::start(learners, today(), (300, WINDOW))
+        .await
+        .expect("simulators start on 127.0.0.1");
+    let tenant = tenant(&sims, settings(&sims.onefile.base_url()));
+    let engine = Engine::new(
+        Arc::new(EmbeddedState::in_memory().expect("state")),
+        picsync_engine::system_clock(),
+    );
+    Env {
+        sims,
+        tenant,
+        engine,
+    }
+}
