@@ -31,6 +31,11 @@ pub struct EnrolLookups {
     pub classrooms: Vec<OfClassroom>,
     /// The centre's default classroom (R7 without `classroom_from_main_tag`).
     pub default_classroom: Option<OfClassroomId>,
+    /// An earlier attempt of this enrolment created (or may have created) the OneFile learner
+    /// and stopped before the end: the enrolment resumes instead of linking or stopping (R14
+    /// applies to learners picsync did not create), so no step is left undone (§7).
+    #[serde(default)]
+    pub resume: bool,
 }
 
 /// Everything enrolment reads.
@@ -184,15 +189,20 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
     let mut problem = |rule, message: String| problems.push(Problem { rule, message });
 
     // R14: never create a linked learner again; a OneFile learner with MISID = Ident is linked.
-    if let Some(id) = l.onefile_id {
+    if let Some(id) = l.onefile_id
+        && !i.lookups.resume
+    {
         return Ok(EnrolPlan::AlreadyLinked(id));
     }
-    let same_mis = i
-        .lookups
-        .users_by_mis
-        .get(l.ident.trim())
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let same_mis = if i.lookups.resume {
+        &[][..]
+    } else {
+        i.lookups
+            .users_by_mis
+            .get(l.ident.trim())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
     match same_mis {
         [] => {}
         [u] if u.role == Some(1) || u.role.is_none() => return Ok(EnrolPlan::Link(u.id)),

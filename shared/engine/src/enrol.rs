@@ -84,9 +84,24 @@ impl<S: State> Engine<S> {
             None => None,
         };
 
+        // An enrolment picsync started (its learner intent exists) and did not finish resumes.
+        let started = self
+            .state
+            .get_intent(&t.id, &format!("learner:{}", pl.id))
+            .await?
+            .is_some();
+        let finished = self
+            .state
+            .get_intent(&t.id, &format!("enrolled:{}", pl.id))
+            .await?
+            .is_some();
+        let resume = started && !finished;
         // What OneFile holds that enrolment matches against (read before any write).
-        let mut lookups = EnrolLookups::default();
-        if pl.onefile_id.is_none() {
+        let mut lookups = EnrolLookups {
+            resume,
+            ..Default::default()
+        };
+        if pl.onefile_id.is_none() || resume {
             let same = t
                 .onefile
                 .search_users(&UserSearch {
@@ -203,6 +218,9 @@ impl<S: State> Engine<S> {
         user: OfUserId,
         rule: Rule,
     ) -> Result<()> {
+        if pl.onefile_id == Some(user) {
+            return Ok(()); // linked by an earlier attempt
+        }
         let p = &ctx.tenant.pics;
         let mut rv = pl.row_version.clone();
         for _ in 0..=self.max_replans {
@@ -529,6 +547,15 @@ impl<S: State> Engine<S> {
             self.assign_assessor(ctx, learner, user, assessor_of(o)?, None)
                 .await?;
             actions.push(format!("officer {o} assigned to the learner (R11)"));
+        }
+        // every step done: a later enrolment of this learner is R14's "already linked"
+        let done = format!("enrolled:{learner}");
+        if self
+            .claim(ctx, &done, Some(learner), "enrolment")
+            .await?
+            .is_err()
+        {
+            self.state.complete_intent(&t.id, &done, user.0).await?;
         }
         Ok(user)
     }

@@ -166,6 +166,11 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
         Claim::Done { id: 4242 }
     );
     assert!(s.list_intents(t, true).await.unwrap().is_empty());
+    assert_eq!(
+        s.get_intent(t, k).await.unwrap().and_then(|i| i.created_id),
+        Some(4242)
+    );
+    assert!(s.get_intent(t, "never").await.unwrap().is_none());
     let all = s.list_intents(t, false).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].created_id, Some(4242));

@@ -330,6 +330,10 @@ impl IntentStore for EmbeddedState {
         )
     }
 
+    async fn get_intent(&self, tenant: &TenantId, k: &str) -> Result<Option<Intent>> {
+        self.get(&key(tenant, &keys::intent(k)))
+    }
+
     async fn list_intents(&self, tenant: &TenantId, pending_only: bool) -> Result<Vec<Intent>> {
         let all: Vec<Intent> = self.scan(&key(tenant, "INTENT#"))?;
         Ok(all

@@ -326,12 +326,30 @@ pub trait IntentStore {
         key: &str,
         id: i64,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Intents of a learner (all, or only those not done).
+    /// Intents of a tenant (all, or only those not done).
     fn list_intents(
         &self,
         tenant: &TenantId,
         pending_only: bool,
     ) -> impl Future<Output = Result<Vec<Intent>>> + Send;
+    /// One intent, if it was ever claimed. The default scans [`IntentStore::list_intents`];
+    /// backends override it with a direct read.
+    fn get_intent(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Intent>>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            Ok(self
+                .list_intents(tenant, false)
+                .await?
+                .into_iter()
+                .find(|i| i.key == key))
+        }
+    }
 }
 
 /// One change written, on either side (SPEC §7 audit trail).
