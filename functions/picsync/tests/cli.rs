@@ -1,0 +1,191 @@
+//! The `picsync` binary as an operator uses it: help, exit codes, errors that name the problem,
+//! secrets never printed, and a sync run end to end against the simulators through a config file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use picsync_sim::world;
+
+fn picsync(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_picsync"));
+    c.args(args).current_dir(dir).env_remove("PICSYNC_CONFIG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("the picsync binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = picsync(&["--help"], dir.path(), &[]);
+    assert!(top.status.success());
+    let t = text(&top);
+    for sub in [
+        "demo",
+        "sync",
+        "plan",
+        "enrol",
+        "link",
+        "refresh-aims",
+        "check",
+        "status",
+        "audit",
+        "probe",
+    ] {
+        assert!(t.contains(sub), "top-level help lists {sub}");
+        let o = picsync(&[sub, "--help"], dir.path(), &[]);
+        assert!(o.status.success(), "{sub} --help: {}", text(&o));
+        assert!(text(&o).contains("Usage"), "{sub} --help");
+    }
+    assert!(text(&picsync(&["sync", "--help"], dir.path(), &[])).contains("--mode"));
+    assert!(text(&picsync(&["enrol", "--help"], dir.path(), &[])).contains("--pathway"));
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    // no config file
+    let o = picsync(&["sync"], dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("picsync.toml"), "{}", text(&o));
+    // an unknown settings key
+    std::fs::write(
+        dir.path().join("picsync.toml"),
+        "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_environment = \"live\"\n[tenants.acme.settings]\nupload_review = true\n",
+    )
+    .unwrap();
+    let o = picsync(&["sync"], dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("upload_review"), "{}", text(&o));
+    // an unknown tenant
+    std::fs::write(
+        dir.path().join("picsync.toml"),
+        "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_environment = \"live\"\n",
+    )
+    .unwrap();
+    let o = picsync(&["--tenant", "nobody", "sync"], dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("nobody") && text(&o).contains("acme"),
+        "{}",
+        text(&o)
+    );
+    // a missing secret: named, with the variable that would provide it
+    let o = picsync(&["check"], dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("onefile_customer_token")
+            && text(&o).contains("PICSYNC_ACME_ONEFILE_CUSTOMER_TOKEN"),
+        "{}",
+        text(&o)
+    );
+    // bad input on the command line
+    let o = picsync(
+        &["enrol", "--learner", "x", "--pathway", "q1"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = picsync(&["sync", "--mode", "sometimes"], dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_status_audit_and_plan_through_a_config_file() {
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(8, today, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\n",
+        sims.pics.base_url(),
+        sims.onefile.base_url(),
+        world::CENTRE
+    );
+    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("secrets.toml"),
+        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<&'static str>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || picsync(&args, &d, &[]))
+    };
+    let secrets = [world::ONEFILE_TOKEN, world::PICS_PASSWORD];
+
+    let check = run(vec!["check"]).await.unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("Acme Training"), "{}", text(&check));
+
+    let before = sims.pics.state();
+    let plan = run(vec!["plan"]).await.unwrap();
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("[R29]") && text(&plan).contains("Planned"),
+        "{}",
+        text(&plan)
+    );
+    assert_eq!(sims.pics.state(), before, "plan writes nothing (R38)");
+
+    let sync = run(vec!["sync"]).await.unwrap();
+    assert!(sync.status.success(), "{}", text(&sync));
+    assert!(text(&sync).contains("Initial"), "{}", text(&sync));
+    let json = run(vec!["--json", "sync"]).await.unwrap();
+    assert!(json.status.success(), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json prints JSON");
+    assert_eq!(v["run"]["mode"], "periodic");
+
+    let status = run(vec!["status"]).await.unwrap();
+    assert!(
+        status.status.success() && text(&status).contains("last synchronised"),
+        "{}",
+        text(&status)
+    );
+    let audit = run(vec!["audit", "--learner", "lrn-00000"]).await.unwrap();
+    assert!(audit.status.success(), "{}", text(&audit));
+    assert!(
+        text(&audit).contains("R29") || text(&audit).contains("R2"),
+        "{}",
+        text(&audit)
+    );
+
+    // the unknown learner is named
+    let bad = run(vec!["sync", "--learner", "lrn-99999"]).await.unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("lrn-99999"));
+
+    for o in [&check, &plan, &sync, &json, &status, &audit, &bad] {
+        for s in secrets {
+            assert!(!text(o).contains(s), "a secret was printed");
+        }
+    }
+}
+
+#[test]
+fn the_demo_completes_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = picsync(
+        &["demo", "--learners", "40", "--minute-ms", "500"],
+        dir.path(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("Initial synchronisation") && t.contains("nothing to change"),
+        "{t}"
+    );
+    assert!(!t.contains(world::ONEFILE_TOKEN) && !t.contains(world::PICS_PASSWORD));
+}
