@@ -279,6 +279,12 @@ pub async fn respond_with(fault: &Fault, normal_json_body: Option<String>) -> Op
             StatusCode::OK,
             "<html><body>Service Unavailable</body></html> {\"ID\": ".to_string(),
         )),
+        // A bare number or string cut short is still a valid document (`1299` → `12`): a wrong
+        // answer, not a broken one. Real truncation of such a body shows as a connection closed
+        // before Content-Length bytes, so it is served that way.
+        Fault::Truncated if !normal.trim_start().starts_with(['{', '[']) => {
+            Some(reset_response(&normal))
+        }
         Fault::Truncated => Some(json_response(StatusCode::OK, first_half(&normal))),
         Fault::Reset => Some(reset_response(&normal)),
     }
