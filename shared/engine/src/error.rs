@@ -74,7 +74,11 @@ impl EngineError {
             self,
             EngineError::NotEnabled(_)
                 | EngineError::Invalid(_)
-                | EngineError::Secret(SecretError::Missing { .. } | SecretError::File { .. })
+                | EngineError::Secret(
+                    SecretError::Missing { .. }
+                        | SecretError::File { .. }
+                        | SecretError::Invalid { .. }
+                )
         )
     }
 }

@@ -261,20 +261,32 @@ impl<S: State> Engine<S> {
         if !ctx.dry_run
             && let Err(e) = &result
         {
-            let mut st = self
-                .state
-                .get_learner_state(&ctx.tenant.id, learner)
-                .await?
-                .unwrap_or_else(|| LearnerState {
-                    learner: learner.clone(),
-                    ..Default::default()
-                });
-            st.failures += 1;
-            st.last_error = Some(e.to_string());
-            // A lost race here only loses a failure count; the error itself is returned.
-            let _ = self.state.put_learner_state(&ctx.tenant.id, &st).await;
+            self.record_learner_failure(&ctx.tenant.id, learner, e)
+                .await?;
         }
         result
+    }
+
+    /// Counts a failed attempt on the learner's state, so that the next run retries it (§6).
+    pub(crate) async fn record_learner_failure(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+        e: &EngineError,
+    ) -> Result<()> {
+        let mut st = self
+            .state
+            .get_learner_state(tenant, learner)
+            .await?
+            .unwrap_or_else(|| LearnerState {
+                learner: learner.clone(),
+                ..Default::default()
+            });
+        st.failures += 1;
+        st.last_error = Some(e.to_string());
+        // A lost race here only loses a failure count; the error itself is returned.
+        let _ = self.state.put_learner_state(tenant, &st).await;
+        Ok(())
     }
 
     async fn sync_learner_inner(

@@ -8,6 +8,7 @@ mod learner;
 pub mod mapping;
 mod ops;
 mod run;
+mod task;
 mod writer;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ pub use enrol::{EnrolReport, EnrolRequest};
 pub use error::{EngineError, Result};
 pub use learner::LearnerReport;
 pub use ops::CheckReport;
-pub use run::{LearnerTask, NoProgress, Progress, RunOptions, RunStart, RunSummary};
+pub use run::{LearnerTask, NoProgress, Progress, RunOptions, RunStart, RunSummary, TaskRunner};
+pub use task::parse_task;
 
 /// A source of "now": the system clock in production, a fixed or moving one in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

@@ -211,7 +211,7 @@ impl<S: State> Engine<S> {
                 if !opts.dry_run {
                     self.state.put_run(&start.run).await?;
                     if start.run.finished() {
-                        self.finish_run(t, &start.run).await?;
+                        self.finish_run(&t.id, &start.run).await?;
                     }
                 }
                 Ok(start)
@@ -363,10 +363,12 @@ impl<S: State> Engine<S> {
     }
 
     /// Runs one task and reports its outcome to the run; finishes the run when it was the last.
+    /// A failure for which `defer` is true is not reported: the task will be delivered again.
     async fn execute(
         &self,
         ctx: &RunCtx<'_>,
         task: &LearnerTask,
+        defer: &(dyn Fn(&EngineError) -> bool + Sync),
     ) -> (
         std::result::Result<LearnerReport, EngineError>,
         Option<RunRecord>,
@@ -376,7 +378,7 @@ impl<S: State> Engine<S> {
         let result = self
             .sync_learner(ctx, &task.learner, task.onefile_user.clone())
             .await;
-        if task.dry_run {
+        if task.dry_run || result.as_ref().err().is_some_and(defer) {
             return (result, None);
         }
         let outcome = LearnerOutcome {
@@ -403,7 +405,7 @@ impl<S: State> Engine<S> {
         };
         if run.finished() {
             // closing is idempotent: a duplicate report closes it again to the same values
-            if let Err(e) = self.finish_run(ctx.tenant, &run).await {
+            if let Err(e) = self.finish_run(&ctx.tenant.id, &run).await {
                 return (result.and(Err(e)), Some(run));
             }
         }
@@ -412,13 +414,13 @@ impl<S: State> Engine<S> {
 
     /// Closes a finished run: R36 "last synchronised", R43 initial done, §6 full sweep time; frees
     /// the lease.
-    pub(crate) async fn finish_run(&self, t: &Tenant, run: &RunRecord) -> Result<()> {
+    pub(crate) async fn finish_run(&self, tenant: &TenantId, run: &RunRecord) -> Result<()> {
         let mut ts = self
             .state
-            .get_tenant(&t.id)
+            .get_tenant(tenant)
             .await?
             .unwrap_or_else(|| TenantState {
-                tenant: t.id.clone(),
+                tenant: tenant.clone(),
                 ..Default::default()
             });
         // a late duplicate of an old run never moves "last synchronised" back
@@ -435,41 +437,61 @@ impl<S: State> Engine<S> {
             }
             self.state.put_tenant(&ts).await?;
         }
-        self.state.release_lease(&t.id, &run.run_id).await?;
+        self.state.release_lease(tenant, &run.run_id).await?;
         Ok(())
     }
 
-    /// Runs a batch of tasks of one run (the Lambda worker's unit), one after another.
-    /// Returns, per task, its result.
+    /// Reports a task that could not be run at all (its tenant could not be set up, or it could
+    /// not be queued) as failed: on the learner's state and, once, on its run, which closes
+    /// when this was its last learner (R36). Returns the run as it is after the update.
+    pub async fn report_failure(
+        &self,
+        task: &LearnerTask,
+        error: &EngineError,
+    ) -> Result<RunRecord> {
+        self.record_learner_failure(&task.tenant, &task.learner, error)
+            .await?;
+        let outcome = LearnerOutcome {
+            learner: task.learner.clone(),
+            failure: Some(Failure {
+                learner: task.learner.clone(),
+                reason: error.to_string(),
+                retryable: error.is_retryable(),
+            }),
+            rule_counts: Default::default(),
+            onefile_calls: 0,
+            pics_calls: 0,
+        };
+        let run = self
+            .state
+            .add_outcome(&task.tenant, &task.run_id, &outcome, self.now())
+            .await?;
+        if run.finished() {
+            self.finish_run(&task.tenant, &run).await?;
+        }
+        Ok(run)
+    }
+
+    /// A runner of queued tasks of one tenant, sharing each run's context between them.
+    pub fn task_runner<'a>(&'a self, t: &'a Tenant) -> TaskRunner<'a, S> {
+        TaskRunner {
+            engine: self,
+            tenant: t,
+            ctxs: HashMap::new(),
+        }
+    }
+
+    /// Runs a batch of tasks of one run (the Lambda worker's unit), one after another, every
+    /// outcome reported to its run. Returns, per task, its result.
     pub async fn run_tasks(
         &self,
         t: &Tenant,
         tasks: &[LearnerTask],
     ) -> Vec<std::result::Result<LearnerReport, EngineError>> {
+        let mut runner = self.task_runner(t);
         let mut out = Vec::new();
-        let mut ctxs: HashMap<(String, bool), RunCtx<'_>> = HashMap::new();
         for task in tasks {
-            if task.tenant != t.id {
-                out.push(Err(EngineError::Invalid(format!(
-                    "task for tenant {} sent to tenant {}",
-                    task.tenant, t.id
-                ))));
-                continue;
-            }
-            let key = (task.run_id.clone(), task.dry_run);
-            if !ctxs.contains_key(&key) {
-                match self.run_ctx(t, task.mode, &task.run_id, task.dry_run).await {
-                    Ok(c) => {
-                        ctxs.insert(key.clone(), c);
-                    }
-                    Err(e) => {
-                        out.push(Err(e));
-                        continue;
-                    }
-                }
-            }
-            let Some(ctx) = ctxs.get(&key) else { continue };
-            out.push(self.execute(ctx, task).await.0);
+            out.push(runner.run(task, &|_| false).await);
         }
         out
     }
@@ -502,7 +524,7 @@ impl<S: State> Engine<S> {
             let mut stream = futures::stream::iter(start.tasks.iter())
                 .map(|task| {
                     let ctx = &ctx;
-                    async move { (task, self.execute(ctx, task).await) }
+                    async move { (task, self.execute(ctx, task, &|_| false).await) }
                 })
                 .buffer_unordered(opts.concurrency.max(1));
             while let Some((task, (result, latest))) = stream.next().await {
@@ -567,5 +589,44 @@ impl<S: State> Engine<S> {
             }
         }
         Ok(RunSummary { run, reports })
+    }
+}
+
+/// Runs queued tasks of one tenant one at a time (a queue worker's unit), sharing each run's
+/// context (centre, catalogue, officer caches) between the tasks of a batch.
+pub struct TaskRunner<'a, S: State> {
+    engine: &'a Engine<S>,
+    tenant: &'a Tenant,
+    ctxs: HashMap<(String, bool), RunCtx<'a>>,
+}
+
+impl<S: State> TaskRunner<'_, S> {
+    /// Runs one task. Its outcome is reported to its run (once per learner), except a failure
+    /// for which `defer(&error)` is true: the queue will deliver the task again, and a later
+    /// delivery reports it.
+    pub async fn run(
+        &mut self,
+        task: &LearnerTask,
+        defer: &(dyn Fn(&EngineError) -> bool + Sync),
+    ) -> Result<LearnerReport> {
+        let t = self.tenant;
+        if task.tenant != t.id {
+            return Err(EngineError::Invalid(format!(
+                "task for tenant {} sent to tenant {}",
+                task.tenant, t.id
+            )));
+        }
+        let key = (task.run_id.clone(), task.dry_run);
+        if !self.ctxs.contains_key(&key) {
+            let ctx = self
+                .engine
+                .run_ctx(t, task.mode, &task.run_id, task.dry_run)
+                .await?;
+            self.ctxs.insert(key.clone(), ctx);
+        }
+        let ctx = self.ctxs.get(&key).ok_or_else(|| {
+            EngineError::Inconsistent(format!("run context of {} vanished", task.run_id))
+        })?;
+        self.engine.execute(ctx, task, defer).await.0
     }
 }

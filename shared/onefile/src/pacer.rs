@@ -116,20 +116,44 @@ impl Pacer {
 
 /// The pacers of a process, one per tenant (R35): every task of a tenant that asks here gets
 /// the same bucket. Cheap to clone.
-#[derive(Clone, Default, Debug)]
+#[derive(Clone, Debug)]
 pub struct Pacers {
     by_tenant: Arc<Mutex<std::collections::HashMap<String, Pacer>>>,
+    /// OneFile's rate window ("a minute"; scaled down in tests).
+    window: Duration,
+}
+
+impl Default for Pacers {
+    fn default() -> Self {
+        Self::with_window(Duration::from_secs(60))
+    }
 }
 
 impl Pacers {
+    /// Pacers whose "minute" lasts `window` (tests scale OneFile's minute down).
+    pub fn with_window(window: Duration) -> Self {
+        Self {
+            by_tenant: Arc::default(),
+            window,
+        }
+    }
+
     /// The tenant's pacer for `calls_per_minute`. When the tenant's setting has changed, a
     /// new pacer replaces the old one (tasks still holding the old one finish with it).
     pub fn get(&self, tenant: &str, calls_per_minute: u32) -> Pacer {
         let mut m = self.by_tenant.lock().unwrap_or_else(|p| p.into_inner());
         match m.get(tenant) {
-            Some(p) if p.limit() == (calls_per_minute.max(1), Duration::from_secs(60)) => p.clone(),
+            Some(p)
+                if p.limit()
+                    == (
+                        calls_per_minute.max(1),
+                        self.window.max(Duration::from_millis(1)),
+                    ) =>
+            {
+                p.clone()
+            }
             _ => {
-                let p = Pacer::per_minute(calls_per_minute);
+                let p = Pacer::new(calls_per_minute, self.window);
                 m.insert(tenant.to_string(), p.clone());
                 p
             }

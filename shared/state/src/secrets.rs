@@ -52,6 +52,14 @@ pub enum SecretError {
     },
     #[error("secrets file {path}: {detail}")]
     File { path: String, detail: String },
+    /// The tenant's secret in a secret store is absent or unusable (not JSON, a key missing or
+    /// empty). `detail` names the key at fault, never a value.
+    #[error("secret {secret_id} of tenant {tenant:?}: {detail}")]
+    Invalid {
+        tenant: String,
+        secret_id: String,
+        detail: String,
+    },
     #[error("secret store: {0}")]
     Backend(String),
 }

@@ -1,0 +1,70 @@
+//! picsync on AWS: the adapters the Lambda functions run on, and the plumbing they share.
+//!
+//! - [`dynamo::DynamoState`]: every state port on one DynamoDB table, conditional writes for
+//!   leases, intents, cursors and run outcomes (expiry compared in conditions, never left to
+//!   TTL deletion).
+//! - [`secrets::SecretsManagerSource`]: one secret per tenant, cached per container, refreshed
+//!   after a 401.
+//! - [`queue::TaskSender`]: learner tasks to the worker's FIFO queue, one message group per
+//!   tenant (R35).
+//! - [`config::FunctionConfig`] and [`tenants::Tenants`]: the functions' environment, and
+//!   tenants built from the table, the secrets and the container's pacers.
+
+pub mod config;
+pub mod dynamo;
+pub mod queue;
+pub mod secrets;
+pub mod tenants;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+
+pub use config::{ConfigError, FunctionConfig};
+pub use dynamo::{Connection, DynamoState};
+pub use queue::{SendReport, TaskSender};
+pub use secrets::SecretsManagerSource;
+pub use tenants::{ClientTuning, Tenants, is_auth_error};
+
+/// The SDK configuration of a Lambda: region, credentials and endpoints from the environment
+/// (`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` point it at stand-ins).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Everything a function builds once per container.
+#[derive(Clone)]
+pub struct Deployment {
+    pub config: FunctionConfig,
+    pub state: Arc<DynamoState>,
+    pub tenants: Arc<Tenants>,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Deployment {
+    /// Clients built from one SDK configuration.
+    pub fn new(config: FunctionConfig, sdk: &aws_config::SdkConfig, tuning: ClientTuning) -> Self {
+        let state = Arc::new(DynamoState::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.table_name.clone(),
+        ));
+        let secrets = Arc::new(SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            config.secret_prefix.clone(),
+            config.secrets_ttl,
+        ));
+        let tenants = Arc::new(Tenants::new(
+            state.clone(),
+            secrets,
+            config.calls_per_minute_cap,
+            config.secrets_ttl,
+            tuning,
+        ));
+        Self {
+            config,
+            state,
+            tenants,
+            sqs: aws_sdk_sqs::Client::new(sdk),
+        }
+    }
+}

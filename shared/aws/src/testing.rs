@@ -1,0 +1,154 @@
+//! Helpers for tests against the local stand-ins (feature `testing`): DynamoDB Local and moto
+//! server on 127.0.0.1, started by `scripts/standins.sh start` (or `scripts/test.sh`), which
+//! writes their URLs to `.local/standins.env`. `PICSYNC_DYNAMODB_URL` / `PICSYNC_MOTO_URL` in
+//! the environment take precedence. A missing or silent stand-in FAILS the test (never skips
+//! it), with a hint naming the scripts.
+//!
+//! Tests share the stand-ins, so every helper makes its own table, queue or secret with a
+//! unique name: nothing is reset under another test's feet.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::dynamo::DynamoState;
+
+const ENV_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local/standins.env");
+const HINT: &str = "install them with scripts/install-standins.sh, then start them with `scripts/standins.sh start` (or run every test with scripts/test.sh, which starts and stops them)";
+
+/// Where the stand-ins listen.
+#[derive(Debug, Clone)]
+pub struct Standins {
+    pub dynamodb_url: String,
+    pub moto_url: String,
+}
+
+fn from_file(var: &str) -> Option<String> {
+    let text = std::fs::read_to_string(ENV_FILE).ok()?;
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == var)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+fn url(var: &str, what: &str) -> String {
+    let u = std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| from_file(var))
+        .unwrap_or_else(|| {
+            panic!("{what} is not running: neither {var} nor {ENV_FILE} names it. The AWS stand-ins are needed: {HINT}")
+        });
+    let hostport = u
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let reachable = hostport
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
+    assert!(
+        reachable,
+        "{what} does not answer at {u} (from {var}). The AWS stand-ins are needed: {HINT}"
+    );
+    u
+}
+
+/// The stand-ins' URLs; panics with the hint when one is absent or unreachable.
+pub fn standins() -> Standins {
+    Standins {
+        dynamodb_url: url("PICSYNC_DYNAMODB_URL", "DynamoDB Local"),
+        moto_url: url("PICSYNC_MOTO_URL", "moto server"),
+    }
+}
+
+/// An SDK configuration for a stand-in: dummy credentials, a fixed region.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("eu-west-2"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "picsync-tests",
+        ))
+        .load()
+        .await
+}
+
+/// A name nobody else uses (tests run in parallel against the same stand-ins).
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+/// A fresh table on DynamoDB Local.
+pub async fn dynamo_state() -> DynamoState {
+    let s = standins();
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&s.dynamodb_url).await);
+    let state = DynamoState::new(client, unique("picsync"));
+    state
+        .create_table()
+        .await
+        .expect("the table is created on DynamoDB Local");
+    state
+}
+
+/// An SQS client on moto server.
+pub async fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config(&standins().moto_url).await)
+}
+
+/// A Secrets Manager client on moto server.
+pub async fn secretsmanager() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&sdk_config(&standins().moto_url).await)
+}
+
+/// A FIFO task queue like the template's, with its dead-letter queue after `max_receive`
+/// receives, and `visibility` seconds of visibility timeout. Returns (queue URL, DLQ URL).
+pub async fn fifo_queue(
+    sqs: &aws_sdk_sqs::Client,
+    max_receive: u32,
+    visibility: u32,
+) -> (String, String) {
+    let name = unique("picsync-tasks");
+    let dlq = sqs
+        .create_queue()
+        .queue_name(format!("{name}-dlq.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("the DLQ is created on moto");
+    let dlq_url = dlq.queue_url().unwrap_or_default().to_string();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("the DLQ's ARN")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let q = sqs
+        .create_queue()
+        .queue_name(format!("{name}.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive}"}}"#),
+        )
+        .send()
+        .await
+        .expect("the queue is created on moto");
+    (q.queue_url().unwrap_or_default().to_string(), dlq_url)
+}
