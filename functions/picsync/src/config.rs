@@ -92,9 +92,30 @@ impl Config {
             path: shown.clone(),
             detail: e.to_string(),
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        Self::parse(&text).map_err(|detail| ConfigError::Parse {
             path: shown,
-            detail: e.message().to_string(),
+            detail,
+        })
+    }
+
+    /// Parses a config text; the error names the line (syntax) or the key (values).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
+            match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_string(),
+            }
+        })?;
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            if path.is_empty() || path == "." {
+                e.inner().message().to_string()
+            } else {
+                format!("`{path}`: {}", e.inner().message())
+            }
         })
     }
 
@@ -185,10 +206,7 @@ impl Config {
                 other => other.name().to_string(),
             }),
         );
-        let settings: Settings = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| err(format!("settings: {}", e.message())))?;
-        settings.validate().map_err(|e| err(e.to_string()))?;
+        let settings = Settings::from_toml_table(table).map_err(|e| err(e.to_string()))?;
         let secrets_file = t.secrets_file.as_ref().map(|p| {
             if p.is_relative() {
                 path.parent().unwrap_or(Path::new(".")).join(p)

@@ -99,6 +99,41 @@ fn bad_configuration_exits_2_naming_the_problem() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
+#[test]
+fn bad_config_files_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok_tenant = "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_environment = \"live\"\n";
+    // (config text, a fragment the error must contain)
+    let cases: Vec<(String, &str)> = vec![
+        ("[tenants.acme]\nonefile_environment = \"live\"\n".into(), "pics_url"),
+        ("[tenants.acme]\npics_url = \"https://a.example\"\nonefile_environment = \"live\"\nonefile_url = \"https://b.example\"\n".into(), "not both"),
+        ("[tenants.acme]\npics_url = \"http://pics.example.com\"\nonefile_environment = \"live\"\n".into(), "https"),
+        ("[tenants.acme]\npics_url = \"https://a.example\"\nonefile_url = \"http://10.0.0.1/api\"\n".into(), "onefile_url"),
+        (format!("{ok_tenant}[surprise]\nx = 1\n"), "surprise"),
+        (format!("{ok_tenant}secret = \"hunter2\"\n"), "secret"),
+        ("[state]\ndir = 5\n".to_string() + ok_tenant, "dir"),
+        (format!("{ok_tenant}onefile_centre = \"ten\"\n"), "onefile_centre"),
+        (format!("{ok_tenant}[tenants.acme.settings]\nvisit_type = \"video\"\n"), "video"),
+        (format!("{ok_tenant}[tenants.acme.settings]\nonefile_calls_per_minute = 400\n"), "onefile_calls_per_minute"),
+        ("[tenants]\nacme = 3\n".into(), "acme"),
+        ("this is not toml".into(), "picsync.toml"),
+    ];
+    for (config, fragment) in &cases {
+        std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
+        let o = picsync(&["sync"], dir.path(), &[]);
+        assert_eq!(o.status.code(), Some(2), "config {config:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(fragment),
+            "config {config:?}: {} does not name {fragment:?}",
+            text(&o)
+        );
+        assert!(
+            !dir.path().join(".picsync-data").exists(),
+            "config {config:?}: nothing written"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_status_audit_and_plan_through_a_config_file() {
     let today = picsync_domain::time::london_date(chrono::Utc::now());

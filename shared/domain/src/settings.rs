@@ -183,15 +183,33 @@ pub enum SettingsError {
 
 impl Settings {
     pub fn from_toml(s: &str) -> Result<Self, SettingsError> {
+        let table: toml::Table = toml::from_str(s).map_err(|e| {
+            let line = e
+                .span()
+                .map(|sp| s[..sp.start.min(s.len())].matches('\n').count() + 1);
+            SettingsError::Parse(match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_string(),
+            })
+        })?;
+        Self::from_toml_table(table)
+    }
+
+    /// From a parsed TOML table (a `[tenants.<id>.settings]` section).
+    pub fn from_toml_table(table: toml::Table) -> Result<Self, SettingsError> {
         let v: Settings =
-            toml::from_str(s).map_err(|e| SettingsError::Parse(e.message().to_string()))?;
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                SettingsError::Parse(with_path(e.path().to_string(), e.inner().message()))
+            })?;
         v.validate()?;
         Ok(v)
     }
 
     pub fn from_json(s: &str) -> Result<Self, SettingsError> {
-        let v: Settings =
-            serde_json::from_str(s).map_err(|e| SettingsError::Parse(e.to_string()))?;
+        let mut de = serde_json::Deserializer::from_str(s);
+        let v: Settings = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            SettingsError::Parse(with_path(e.path().to_string(), &e.inner().to_string()))
+        })?;
         v.validate()?;
         Ok(v)
     }
@@ -231,6 +249,15 @@ impl Settings {
             .get(&self.visit_type)
             .copied()
             .unwrap_or_default()
+    }
+}
+
+/// "`key`: message", naming the key a value was refused for (serde's own message often doesn't).
+fn with_path(path: String, message: &str) -> String {
+    if path.is_empty() || path == "." {
+        message.to_string()
+    } else {
+        format!("`{path}`: {message}")
     }
 }
 
