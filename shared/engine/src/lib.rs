@@ -9,7 +9,6 @@ pub mod mapping;
 mod ops;
 mod run;
 mod task;
-mod task;
 mod writer;
 
 use std::sync::Arc;
@@ -24,7 +23,6 @@ pub use enrol::{EnrolReport, EnrolRequest};
 pub use error::{EngineError, Result};
 pub use learner::LearnerReport;
 pub use ops::CheckReport;
-pub use task::parse_task;
 pub use run::{LearnerTask, NoProgress, Progress, RunOptions, RunStart, RunSummary, TaskRunner};
 pub use task::parse_task;
 
