@@ -21,6 +21,7 @@ mod client;
 mod config;
 mod error;
 pub mod fields;
+pub mod fuzzing;
 mod pacer;
 mod paging;
 mod records;
