@@ -15,6 +15,9 @@ pub struct FunctionConfig {
     pub table_name: String,
     /// `QUEUE_URL`: the worker's task queue (required by the scheduler).
     pub queue_url: Option<String>,
+    /// `DEAD_LETTER_QUEUE_URL`: where the worker puts a task that failed on its last delivery,
+    /// or a malformed one, with its reason (unset: the queue's own redrive takes them, reasonless).
+    pub dlq_url: Option<String>,
     /// `SECRET_PREFIX` (`picsync/`): a tenant's secret is `<prefix><tenant>`.
     pub secret_prefix: String,
     /// `PICSYNC_TENANTS`: the tenants a `"tenant": "all"` invocation runs, comma-separated.
@@ -27,6 +30,9 @@ pub struct FunctionConfig {
     /// `MAX_RECEIVE_COUNT` (3): the queue's redrive `maxReceiveCount`; the delivery with this
     /// receive count is a task's last before the dead-letter queue.
     pub max_receive_count: u32,
+    /// `LEASE_TTL_MINUTES` (360): how long a queued run holds its tenant's lease (R39). The last
+    /// task of the run releases it; the expiry only frees a tenant whose run never completed.
+    pub lease_ttl: Duration,
 }
 
 /// A configuration variable that is missing or wrong.
@@ -106,6 +112,9 @@ impl FunctionConfig {
                 problem: format!("is {u:?}, not a queue URL"),
             });
         }
+        let dlq_url = env("DEAD_LETTER_QUEUE_URL")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
         let secret_prefix =
             env("SECRET_PREFIX").unwrap_or_else(|| crate::secrets::DEFAULT_PREFIX.into());
         let tenants = env("PICSYNC_TENANTS")
@@ -140,7 +149,18 @@ impl FunctionConfig {
             |n| (1..=1000).contains(n),
             "the queue's maxReceiveCount, 1 to 1000",
         )?;
+        let lease_ttl = Duration::from_secs(
+            60 * number(
+                env,
+                "LEASE_TTL_MINUTES",
+                360u64,
+                |n| (1..=10_080).contains(n),
+                "a number of minutes from 1 to 10080",
+            )?,
+        );
         Ok(Self {
+            dlq_url,
+            lease_ttl,
             table_name,
             queue_url,
             secret_prefix,

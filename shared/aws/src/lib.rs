@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod profile;
 pub mod queue;
 pub mod secrets;
 pub mod tenants;
@@ -22,7 +23,8 @@ use std::sync::Arc;
 
 pub use config::{ConfigError, FunctionConfig};
 pub use dynamo::{Connection, DynamoState};
-pub use queue::{SendReport, TaskSender};
+pub use profile::TenantProfile;
+pub use queue::{DeadLetters, SendReport, TaskSender};
 pub use secrets::SecretsManagerSource;
 pub use tenants::{ClientTuning, Tenants, is_auth_error};
 
@@ -44,12 +46,26 @@ pub struct Deployment {
 impl Deployment {
     /// Clients built from one SDK configuration.
     pub fn new(config: FunctionConfig, sdk: &aws_config::SdkConfig, tuning: ClientTuning) -> Self {
-        let state = Arc::new(DynamoState::new(
+        Self::with_clients(
+            config,
             aws_sdk_dynamodb::Client::new(sdk),
-            config.table_name.clone(),
-        ));
-        let secrets = Arc::new(SecretsManagerSource::new(
             aws_sdk_secretsmanager::Client::new(sdk),
+            aws_sdk_sqs::Client::new(sdk),
+            tuning,
+        )
+    }
+
+    /// From clients built elsewhere (tests point each service at its own stand-in).
+    pub fn with_clients(
+        config: FunctionConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secretsmanager: aws_sdk_secretsmanager::Client,
+        sqs: aws_sdk_sqs::Client,
+        tuning: ClientTuning,
+    ) -> Self {
+        let state = Arc::new(DynamoState::new(dynamodb, config.table_name.clone()));
+        let secrets = Arc::new(SecretsManagerSource::new(
+            secretsmanager,
             config.secret_prefix.clone(),
             config.secrets_ttl,
         ));
@@ -64,7 +80,7 @@ impl Deployment {
             config,
             state,
             tenants,
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            sqs,
         }
     }
 }

@@ -179,6 +179,71 @@ impl TaskSender {
     }
 }
 
+/// The dead-letter queue, written by the worker itself so that a task arrives there with its
+/// reason (a message attribute) and without holding up the later tasks of its tenant.
+#[derive(Clone, Debug)]
+pub struct DeadLetters {
+    client: Client,
+    url: String,
+}
+
+/// SQS message attributes hold at most 256 KiB; reasons are cut far shorter.
+const MAX_REASON: usize = 2000;
+
+impl DeadLetters {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// Puts a message there: its original body, its group (FIFO), and `reason`.
+    pub async fn send(
+        &self,
+        body: &str,
+        group: Option<&str>,
+        message_id: &str,
+        receive_count: u32,
+        reason: &str,
+    ) -> Result<(), String> {
+        let attr = |v: String| {
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let mut reason = reason.to_string();
+        if reason.len() > MAX_REASON {
+            let mut cut = MAX_REASON;
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+        }
+        let mut req = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(if body.is_empty() { "(empty)" } else { body })
+            .message_attributes("reason", attr(reason)?)
+            .message_attributes("source_message_id", attr(message_id.to_string())?)
+            .message_attributes("receive_count", attr(receive_count.to_string())?);
+        if self.url.ends_with(".fifo") {
+            req = req
+                .message_group_id(sqs_id(group.unwrap_or("malformed")))
+                .message_deduplication_id(sqs_id(message_id));
+        }
+        req.send().await.map(|_| ()).map_err(|e| {
+            format!(
+                "SQS SendMessage to the dead-letter queue: {}",
+                DisplayErrorContext(&e)
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

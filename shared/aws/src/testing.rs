@@ -152,3 +152,169 @@ pub async fn fifo_queue(
         .expect("the queue is created on moto");
     (q.queue_url().unwrap_or_default().to_string(), dlq_url)
 }
+
+/// A deployment on the stand-ins: its own table, FIFO queue with DLQ, and secret prefix.
+pub struct Stack {
+    pub config: crate::FunctionConfig,
+    pub state: DynamoState,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub dlq_url: String,
+}
+
+/// OneFile's minute in tests.
+pub const WINDOW: Duration = Duration::from_millis(400);
+
+/// Client tuning for tests: OneFile's minute scaled to [`WINDOW`], fast retries, short timeouts.
+pub fn tuning() -> crate::ClientTuning {
+    crate::ClientTuning {
+        rate_window: WINDOW,
+        retry: Some(picsync_http::RetryPolicy::fast()),
+        timeout: Some(Duration::from_secs(3)),
+    }
+}
+
+/// A fresh stack: `max_receive` receives before the DLQ, `visibility` seconds of visibility
+/// timeout, `tenants` as PICSYNC_TENANTS.
+pub async fn stack(tenants: &[&str], max_receive: u32, visibility: u32) -> Stack {
+    let s = standins();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&s.dynamodb_url).await);
+    let moto = sdk_config(&s.moto_url).await;
+    let sqs = aws_sdk_sqs::Client::new(&moto);
+    let secretsmanager = aws_sdk_secretsmanager::Client::new(&moto);
+    let state = DynamoState::new(dynamodb.clone(), unique("picsync"));
+    state
+        .create_table()
+        .await
+        .expect("the table is created on DynamoDB Local");
+    let (queue_url, dlq_url) = fifo_queue(&sqs, max_receive, visibility).await;
+    let config = crate::FunctionConfig {
+        table_name: state.table().to_string(),
+        queue_url: Some(queue_url.clone()),
+        dlq_url: Some(dlq_url.clone()),
+        secret_prefix: format!("{}/", unique("picsync")),
+        tenants: tenants
+            .iter()
+            .map(|t| picsync_domain::TenantId::from(*t))
+            .collect(),
+        secrets_ttl: Duration::from_secs(600),
+        calls_per_minute_cap: 280,
+        max_receive_count: max_receive,
+        lease_ttl: Duration::from_secs(3600),
+    };
+    Stack {
+        config,
+        state,
+        dynamodb,
+        secretsmanager,
+        sqs,
+        queue_url,
+        dlq_url,
+    }
+}
+
+impl Stack {
+    /// A deployment (as a function builds it at start) over this stack.
+    pub fn deployment(&self) -> crate::Deployment {
+        crate::Deployment::with_clients(
+            self.config.clone(),
+            self.dynamodb.clone(),
+            self.secretsmanager.clone(),
+            self.sqs.clone(),
+            tuning(),
+        )
+    }
+
+    /// Stores a tenant's secret (`<prefix><tenant>`).
+    pub async fn put_secret(&self, tenant: &str, json: &str) {
+        let name = format!("{}{tenant}", self.config.secret_prefix);
+        let created = self
+            .secretsmanager
+            .create_secret()
+            .name(&name)
+            .secret_string(json)
+            .send()
+            .await;
+        if created.is_err() {
+            self.secretsmanager
+                .put_secret_value()
+                .secret_id(&name)
+                .secret_string(json)
+                .send()
+                .await
+                .expect("the secret is stored on moto");
+        }
+    }
+
+    /// Every item of the table (to check that nothing was written).
+    pub async fn items(&self) -> usize {
+        let out = self
+            .dynamodb
+            .scan()
+            .table_name(self.state.table())
+            .send()
+            .await
+            .expect("scan");
+        out.count as usize
+    }
+
+    /// Messages in a queue, visible or in flight.
+    pub async fn depth(&self, url: &str) -> usize {
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|k| {
+            attrs
+                .get(k)
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+    }
+
+    /// Registers the simulated tenant of `picsync_sim::world` (settings, connection, secret).
+    pub async fn world_tenant(&self, tenant: &str, sims: &picsync_sim::world::Running) {
+        use picsync_sim::world;
+        let settings = picsync_domain::Settings {
+            integration_enabled: true,
+            desktop_integration_disabled: true,
+            environment: picsync_domain::settings::Environment::Custom(sims.onefile.base_url()),
+            ..picsync_domain::Settings::default()
+        };
+        let profile = crate::TenantProfile {
+            connection: crate::Connection {
+                pics_url: sims.pics.base_url(),
+                onefile_centre: Some(world::CENTRE),
+            },
+            settings,
+        };
+        profile
+            .put(&self.state, &picsync_domain::TenantId::from(tenant))
+            .await
+            .expect("the tenant is stored");
+        self.put_secret(
+            tenant,
+            &serde_json::json!({
+                "onefile_customer_token": world::ONEFILE_TOKEN,
+                "pics_username": world::PICS_USERNAME,
+                "pics_password": world::PICS_PASSWORD,
+            })
+            .to_string(),
+        )
+        .await;
+    }
+}

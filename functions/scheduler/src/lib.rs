@@ -1,0 +1,314 @@
+//! The scheduler Lambda: a schedule (EventBridge Scheduler) or a by-hand invocation (`aws lambda
+//! invoke`) → the tenant's lease (R39) → the learners in scope (§5, §6) → one SQS task per
+//! learner → the run recorded; the run completes when its last task reports (R36). A dry run
+//! (R38) is planned here, with no queue, and its plan returned. By-hand operations (enrol,
+//! link, refresh_aims) run here too. A malformed payload is refused before anything is read
+//! or written, with an error naming the problem.
+
+pub mod request;
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use picsync_aws::{ConfigError, Deployment, DynamoState, TaskSender};
+use picsync_domain::TenantId;
+use picsync_engine::{Engine, EngineError, EnrolRequest, NoProgress, RunOptions};
+use serde_json::{Value, json};
+
+pub use request::{Request, Target};
+
+/// Why an invocation failed. Each kind is the Lambda error type the invoker sees.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The payload is malformed: nothing was read or written.
+    #[error("bad request, nothing done: {0}")]
+    BadRequest(String),
+    /// The engine refused or failed (unknown tenant, R39 busy, an API down, …).
+    #[error("tenant {tenant}: {source}")]
+    Engine {
+        tenant: String,
+        #[source]
+        source: EngineError,
+    },
+    /// Some tasks of a started run could not be queued; they are recorded as failed on the run.
+    #[error(
+        "tenant {tenant}: run {run_id} started, but {unsent} of its tasks could not be queued (recorded as failed on the run): {reason}"
+    )]
+    Queue {
+        tenant: String,
+        run_id: String,
+        unsent: usize,
+        reason: String,
+    },
+    /// A `"tenant": "all"` invocation in which some tenants failed (the others ran).
+    #[error("{failed} of {total} tenants failed: {details}")]
+    Tenants {
+        failed: usize,
+        total: usize,
+        details: String,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl SchedulerError {
+    /// The error type shown to the invoker.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SchedulerError::BadRequest(_) => "BadRequest",
+            SchedulerError::Engine {
+                source: EngineError::Busy { .. },
+                ..
+            } => "Busy",
+            SchedulerError::Engine { source, .. } if source.is_bad_input() => "BadInput",
+            SchedulerError::Engine { .. } => "Failed",
+            SchedulerError::Queue { .. } => "QueueFailed",
+            SchedulerError::Tenants { .. } => "TenantsFailed",
+            SchedulerError::Config(_) => "Configuration",
+        }
+    }
+}
+
+impl From<SchedulerError> for Diagnostic {
+    fn from(e: SchedulerError) -> Self {
+        Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The scheduler of a container: clients built once.
+pub struct Scheduler {
+    deployment: Deployment,
+    engine: Engine<DynamoState>,
+    sender: TaskSender,
+}
+
+fn engine_err(tenant: &TenantId) -> impl Fn(EngineError) -> SchedulerError + '_ {
+    move |source| SchedulerError::Engine {
+        tenant: tenant.to_string(),
+        source,
+    }
+}
+
+impl Scheduler {
+    /// Needs `QUEUE_URL`.
+    pub fn new(deployment: Deployment) -> Result<Self, ConfigError> {
+        let sender = TaskSender::new(
+            deployment.sqs.clone(),
+            deployment.config.require_queue()?.to_string(),
+        );
+        let lease_ttl = chrono::Duration::from_std(deployment.config.lease_ttl)
+            .unwrap_or(chrono::Duration::hours(6));
+        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
+            .with_lease_ttl(lease_ttl);
+        Ok(Self {
+            deployment,
+            engine,
+            sender,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine<DynamoState> {
+        &self.engine
+    }
+
+    /// The Lambda handler.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, SchedulerError> {
+        tracing::info!(request_id = %event.context.request_id, "scheduler invoked");
+        self.invoke(&event.payload).await
+    }
+
+    /// Handles one payload.
+    pub async fn invoke(&self, payload: &Value) -> Result<Value, SchedulerError> {
+        let request = request::parse(payload).map_err(|e| {
+            tracing::warn!(problem = %e, "refused a malformed invocation");
+            SchedulerError::BadRequest(e)
+        })?;
+        tracing::info!(tenant = request.tenant(), ?request, "request accepted");
+        match request {
+            Request::Sync {
+                target: Target::One(t),
+                mode,
+                dry_run,
+                learners,
+                full,
+            } => {
+                let opts = RunOptions {
+                    mode,
+                    dry_run,
+                    learners,
+                    full,
+                    ..RunOptions::default()
+                };
+                self.sync(&t, &opts).await
+            }
+            Request::Sync {
+                target: Target::All,
+                mode,
+                dry_run,
+                full,
+                ..
+            } => {
+                let opts = RunOptions {
+                    mode,
+                    dry_run,
+                    full,
+                    ..RunOptions::default()
+                };
+                self.sync_all(&opts).await
+            }
+            Request::Enrol {
+                tenant,
+                learner,
+                choices,
+                dry_run,
+            } => {
+                let t = self.tenant(&tenant).await?;
+                let req = EnrolRequest {
+                    learner,
+                    choices,
+                    dry_run,
+                };
+                let report = self
+                    .engine
+                    .enrol(&t, &req)
+                    .await
+                    .map_err(engine_err(&tenant))?;
+                Ok(serde_json::to_value(&report).unwrap_or_default())
+            }
+            Request::Link {
+                tenant,
+                learner,
+                onefile,
+                dry_run,
+            } => {
+                let t = self.tenant(&tenant).await?;
+                let msg = self
+                    .engine
+                    .link(&t, &learner, onefile, dry_run)
+                    .await
+                    .map_err(engine_err(&tenant))?;
+                Ok(json!({ "tenant": tenant.as_str(), "result": msg }))
+            }
+            Request::RefreshAims { tenant, dry_run } => {
+                let t = self.tenant(&tenant).await?;
+                let n = self
+                    .engine
+                    .refresh_aims(&t, dry_run)
+                    .await
+                    .map_err(engine_err(&tenant))?;
+                Ok(json!({ "tenant": tenant.as_str(), "learning_aims": n, "dry_run": dry_run }))
+            }
+        }
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<picsync_engine::Tenant, SchedulerError> {
+        self.deployment
+            .tenants
+            .load(id)
+            .await
+            .map_err(engine_err(id))
+    }
+
+    /// One tenant: a dry run planned here, or a run started and its tasks queued.
+    async fn sync(&self, id: &TenantId, opts: &RunOptions) -> Result<Value, SchedulerError> {
+        let t = self.tenant(id).await?;
+        if opts.dry_run {
+            // R38: planned here, nothing written, no queue
+            let summary = self
+                .engine
+                .run_tenant(&t, opts, &NoProgress)
+                .await
+                .map_err(engine_err(id))?;
+            let changes: Vec<&picsync_engine::LearnerReport> = summary
+                .reports
+                .iter()
+                .filter(|r| r.plans.iter().any(|p| !p.is_empty()))
+                .collect();
+            return Ok(json!({
+                "tenant": id.as_str(),
+                "dry_run": true,
+                "run": summary.run,
+                "learners_with_changes": changes,
+            }));
+        }
+        let start = self
+            .engine
+            .start_run(&t, opts)
+            .await
+            .map_err(engine_err(id))?;
+        let run = &start.run;
+        let sent = self.sender.send(&start.tasks).await;
+        tracing::info!(
+            tenant = %id, run_id = %run.run_id, mode = ?run.mode, tasks = start.tasks.len(),
+            queued = sent.sent, unsent = sent.failed.len(),
+            skipped_unchanged = run.skipped_unchanged, out_of_scope = run.out_of_scope,
+            "run started"
+        );
+        if let Some(first) = sent.failed.first() {
+            let reason = first.reason.clone();
+            for u in &sent.failed {
+                let e = EngineError::Inconsistent(format!(
+                    "the task could not be queued: {}",
+                    u.reason
+                ));
+                if let Err(e) = self.engine.report_failure(&u.task, &e).await {
+                    tracing::error!(tenant = %id, learner = %u.task.learner, error = %e, "could not record an unqueued task");
+                }
+            }
+            return Err(SchedulerError::Queue {
+                tenant: id.to_string(),
+                run_id: run.run_id.clone(),
+                unsent: sent.failed.len(),
+                reason,
+            });
+        }
+        Ok(json!({
+            "tenant": id.as_str(),
+            "run_id": run.run_id,
+            "mode": run.mode,
+            "full_sweep": run.full_sweep,
+            "tasks": start.tasks.len(),
+            "skipped_unchanged": run.skipped_unchanged,
+            "out_of_scope": run.out_of_scope,
+            "status": run.status,
+        }))
+    }
+
+    /// Every tenant of `PICSYNC_TENANTS`, in parallel; one tenant's failure stops no other.
+    async fn sync_all(&self, opts: &RunOptions) -> Result<Value, SchedulerError> {
+        let tenants = &self.deployment.config.tenants;
+        if tenants.is_empty() {
+            return Err(SchedulerError::Config(ConfigError {
+                var: "PICSYNC_TENANTS",
+                problem: "is empty: list the tenants a \"tenant\": \"all\" invocation runs".into(),
+            }));
+        }
+        let results = futures::future::join_all(
+            tenants
+                .iter()
+                .map(|t| async move { (t, self.sync(t, opts).await) }),
+        )
+        .await;
+        let mut ok = Vec::new();
+        let mut failed = Vec::new();
+        for (t, r) in results {
+            match r {
+                Ok(v) => ok.push(v),
+                Err(e) => {
+                    tracing::error!(tenant = %t, error = %e, kind = e.kind(), "tenant not started");
+                    failed.push(format!("{t}: {e}"));
+                }
+            }
+        }
+        if failed.is_empty() {
+            Ok(json!({ "tenants": ok }))
+        } else {
+            Err(SchedulerError::Tenants {
+                failed: failed.len(),
+                total: tenants.len(),
+                details: failed.join("; "),
+            })
+        }
+    }
+}
