@@ -16,7 +16,7 @@ use picsync_sim::faults::Fault;
 use picsync_sim::world;
 
 /// Learners in the fault suite (all of them go through both runs).
-const LEARNERS: usize = 200;
+const LEARNERS: usize = 1000;
 
 fn shape(env: &Env) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
