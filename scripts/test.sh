@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): every test of the workspace.
-# Tests that need a local AWS stand-in start it through scripts/standins.sh themselves and fail
-# with a hint naming scripts/install-standins.sh when it is not installed.
+# The AWS stand-ins (DynamoDB Local, moto server) are started first when they are installed
+# (scripts/install-standins.sh) and stopped afterwards if this script started them. Tests that
+# need a stand-in FAIL (never skip) when it is absent, with a hint naming both scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo test --workspace --locked "$@"
+started=""
+if [[ -f .local/dynamodb/DynamoDBLocal.jar && -x .local/venv/bin/moto_server ]]; then
+    if ! bash scripts/standins.sh status >/dev/null 2>&1; then
+        bash scripts/standins.sh start
+        started=yes
+    fi
+else
+    echo "test.sh: the AWS stand-ins are not installed (scripts/install-standins.sh): their tests will fail" >&2
+fi
+stop() {
+    if [[ -n "$started" ]]; then bash scripts/standins.sh stop >/dev/null; fi
+}
+trap stop EXIT
+cargo test --workspace --locked "$@"
