@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::error::{EngineError, Result};
 use crate::learner::{LearnerReport, RunCtx};
-use crate::writer::Resume;
 use crate::{Engine, Tenant, mapping};
 
 /// An enrolment request (operation 1).
@@ -298,41 +297,33 @@ impl<S: State> Engine<S> {
                     email,
                     mis_id,
                 } => {
-                    let key = format!("assessor:{officer}");
-                    let id = match self.claim(ctx, &key, Some(learner), "assessor").await? {
-                        Ok(id) => id,
-                        Err(resume) => {
-                            let found = match resume {
-                                Resume::Fresh => None,
-                                Resume::Resumed => of
-                                    .search_users(&UserSearch {
-                                        mis_id: Some(mis_id.clone()),
-                                        ..UserSearch::new(centre, role::ASSESSOR)
-                                    })
-                                    .await?
-                                    .first()
-                                    .map(|u| u.id),
-                            };
-                            let id = match found {
-                                Some(id) => id,
-                                None => {
-                                    of.create_user(&of::NewUser {
-                                        organisation_id: centre,
-                                        role: role::ASSESSOR,
-                                        first_name: first_name.clone(),
-                                        last_name: last_name.clone(),
-                                        email: email.clone(),
-                                        mis_id: Some(mis_id.clone()),
-                                        ..Default::default()
-                                    })
-                                    .await?
-                                    .id
-                                }
-                            };
-                            self.state.complete_intent(&t.id, &key, id).await?;
-                            id
-                        }
-                    };
+                    let id = self
+                        .create_once(
+                            ctx,
+                            &format!("assessor:{officer}"),
+                            learner,
+                            "assessor",
+                            || async {
+                                let q = UserSearch {
+                                    mis_id: Some(mis_id.clone()),
+                                    ..UserSearch::new(centre, role::ASSESSOR)
+                                };
+                                Ok(of.search_users(&q).await?.first().map(|u| u.id))
+                            },
+                            || async {
+                                let u = of::NewUser {
+                                    organisation_id: centre,
+                                    role: role::ASSESSOR,
+                                    first_name: first_name.clone(),
+                                    last_name: last_name.clone(),
+                                    email: email.clone(),
+                                    mis_id: Some(mis_id.clone()),
+                                    ..Default::default()
+                                };
+                                Ok(of.create_user(&u).await?.id)
+                            },
+                        )
+                        .await?;
                     self.link_officer(ctx, learner, officer, OfUserId(id))
                         .await?;
                     actions.push(format!("OneFile assessor {id} created for officer {officer} ({first_name} {last_name}) (R11)"));
@@ -365,36 +356,31 @@ impl<S: State> Engine<S> {
                 name,
                 mis_id,
             } => {
-                let key = format!("placement:{organisation}");
-                let id = match self.claim(ctx, &key, Some(learner), "placement").await? {
-                    Ok(id) => id,
-                    Err(resume) => {
-                        let found = match resume {
-                            Resume::Fresh => None,
-                            Resume::Resumed => of
-                                .placements(centre)
-                                .await?
+                let id = self
+                    .create_once(
+                        ctx,
+                        &format!("placement:{organisation}"),
+                        learner,
+                        "placement",
+                        || async {
+                            let all = of.placements(centre).await?;
+                            Ok(all
                                 .into_iter()
                                 .find(|p| p.mis_id.as_deref() == Some(mis_id))
-                                .map(|p| p.id),
-                        };
-                        let id = match found {
-                            Some(id) => id,
-                            None => {
-                                of.create_placement(&of::NewPlacement {
-                                    organisation_id: centre,
-                                    name: name.clone(),
-                                    mis_id: Some(mis_id.clone()),
-                                    address: None,
-                                    active: true,
-                                })
-                                .await?
-                            }
-                        };
-                        self.state.complete_intent(&t.id, &key, id).await?;
-                        id
-                    }
-                };
+                                .map(|p| p.id))
+                        },
+                        || async {
+                            let p = of::NewPlacement {
+                                organisation_id: centre,
+                                name: name.clone(),
+                                mis_id: Some(mis_id.clone()),
+                                address: None,
+                                active: true,
+                            };
+                            Ok(of.create_placement(&p).await?)
+                        },
+                    )
+                    .await?;
                 self.link_organisation(ctx, learner, organisation, OfPlacementId(id))
                     .await?;
                 actions.push(format!(
@@ -408,93 +394,82 @@ impl<S: State> Engine<S> {
         let classroom = match &e.classroom {
             ClassroomStep::Existing(c) => *c,
             ClassroomStep::Create { name } => {
-                let key = format!("classroom:{}", name.trim().to_lowercase());
-                let id = match self.claim(ctx, &key, Some(learner), "classroom").await? {
-                    Ok(id) => id,
-                    Err(resume) => {
-                        let found = match resume {
-                            Resume::Fresh => None,
-                            Resume::Resumed => of
+                let same = |n: &Option<String>| {
+                    n.as_deref()
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                };
+                let id = self
+                    .create_once(
+                        ctx,
+                        &format!("classroom:{}", name.trim().to_lowercase()),
+                        learner,
+                        "classroom",
+                        || async {
+                            Ok(of
                                 .classrooms(centre)
                                 .await?
                                 .into_iter()
-                                .find(|c| {
-                                    c.name
-                                        .as_deref()
-                                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
-                                })
-                                .map(|c| c.id),
-                        };
-                        let id = match found {
-                            Some(id) => id,
-                            None => {
-                                of.create_classroom(&of::NewClassroom {
-                                    organisation_id: centre,
-                                    name: name.clone(),
-                                    mis_id: None,
-                                })
-                                .await?
-                            }
-                        };
-                        self.state.complete_intent(&t.id, &key, id).await?;
-                        id
-                    }
-                };
+                                .find(|c| same(&c.name))
+                                .map(|c| c.id))
+                        },
+                        || async {
+                            let c = of::NewClassroom {
+                                organisation_id: centre,
+                                name: name.clone(),
+                                mis_id: None,
+                            };
+                            Ok(of.create_classroom(&c).await?)
+                        },
+                    )
+                    .await?;
                 actions.push(format!("OneFile classroom {id} ({name}) (R7)"));
                 OfClassroomId(id)
             }
         };
 
         // R6: the learner
-        let key = format!("learner:{learner}");
         let d = &e.demographics;
-        let user = match self.claim(ctx, &key, Some(learner), "learner").await? {
-            Ok(id) => id,
-            Err(resume) => {
-                let found = match resume {
-                    Resume::Fresh => None,
-                    Resume::Resumed => of
-                        .search_users(&UserSearch {
-                            mis_id: Some(e.mis_id.clone()),
-                            ..UserSearch::new(centre, role::LEARNER)
-                        })
-                        .await?
-                        .first()
-                        .map(|u| u.id),
-                };
-                let id = match found {
-                    Some(id) => id,
-                    None => {
-                        of.create_user(&of::NewUser {
-                            organisation_id: centre,
-                            role: role::LEARNER,
-                            first_name: d.first_name.clone().unwrap_or_default(),
-                            last_name: d.surname.clone().unwrap_or_default(),
-                            email: d.email.clone().unwrap_or_default(),
-                            mis_id: Some(e.mis_id.clone()),
-                            default_assessor_id: Some(assessor_of(&e.main_officer)?.0),
-                            default_employer_id: None,
-                            classroom_id: Some(classroom.0),
-                            placement_id: Some(placement.0),
-                            telephone: d.telephone.clone(),
-                            mobile_number: d.mobile.clone(),
-                            uln: d.uln.clone(),
-                            nino: d.ni_number.clone(),
-                            dob: d.date_of_birth,
-                            start_on: d.start_date,
-                            planned_end_date: d.planned_end_date,
-                            l12: d.ethnicity.clone(),
-                            l13: d.sex.clone(),
-                            l15: d.disability.clone(),
-                        })
-                        .await?
-                        .id
-                    }
-                };
-                self.state.complete_intent(&t.id, &key, id).await?;
-                id
-            }
-        };
+        let default_assessor = assessor_of(&e.main_officer)?;
+        let user = self
+            .create_once(
+                ctx,
+                &format!("learner:{learner}"),
+                learner,
+                "learner",
+                || async {
+                    let q = UserSearch {
+                        mis_id: Some(e.mis_id.clone()),
+                        ..UserSearch::new(centre, role::LEARNER)
+                    };
+                    Ok(of.search_users(&q).await?.first().map(|u| u.id))
+                },
+                || async {
+                    let u = of::NewUser {
+                        organisation_id: centre,
+                        role: role::LEARNER,
+                        first_name: d.first_name.clone().unwrap_or_default(),
+                        last_name: d.surname.clone().unwrap_or_default(),
+                        email: d.email.clone().unwrap_or_default(),
+                        mis_id: Some(e.mis_id.clone()),
+                        default_assessor_id: Some(default_assessor.0),
+                        default_employer_id: None,
+                        classroom_id: Some(classroom.0),
+                        placement_id: Some(placement.0),
+                        telephone: d.telephone.clone(),
+                        mobile_number: d.mobile.clone(),
+                        uln: d.uln.clone(),
+                        nino: d.ni_number.clone(),
+                        dob: d.date_of_birth,
+                        start_on: d.start_date,
+                        planned_end_date: d.planned_end_date,
+                        l12: d.ethnicity.clone(),
+                        l13: d.sex.clone(),
+                        l15: d.disability.clone(),
+                    };
+                    Ok(of.create_user(&u).await?.id)
+                },
+            )
+            .await?;
         let user = OfUserId(user);
         self.link_learner(ctx, pl, user, Rule::R6).await?;
         actions.push(format!(
@@ -505,32 +480,28 @@ impl<S: State> Engine<S> {
         // R8: learning aims, each linked back to its qualification
         let mut assigned: Vec<i64> = Vec::new();
         for a in &e.aims {
-            let key = format!("aim:{learner}:{}", a.qualification);
-            let aim = match self.claim(ctx, &key, Some(learner), "learning aim").await? {
-                Ok(id) => id,
-                Err(resume) => {
-                    let found = match resume {
-                        Resume::Fresh => None,
-                        Resume::Resumed => of
-                            .learning_aims(user.0)
-                            .await?
+            let aim = self
+                .create_once(
+                    ctx,
+                    &format!("aim:{learner}:{}", a.qualification),
+                    learner,
+                    "learning aim",
+                    || async {
+                        let aims = of.learning_aims(user.0).await?;
+                        Ok(aims
                             .into_iter()
                             .find(|x| {
                                 x.standard_id == Some(a.standard.0) && !assigned.contains(&x.id)
                             })
-                            .map(|x| x.id),
-                    };
-                    let id = match found {
-                        Some(id) => id,
-                        None => {
-                            of.assign_standard(a.standard.0, user.0, a.pathway.map(|p| p.0))
-                                .await?
-                        }
-                    };
-                    self.state.complete_intent(&t.id, &key, id).await?;
-                    id
-                }
-            };
+                            .map(|x| x.id))
+                    },
+                    || async {
+                        Ok(of
+                            .assign_standard(a.standard.0, user.0, a.pathway.map(|p| p.0))
+                            .await?)
+                    },
+                )
+                .await?;
             assigned.push(aim);
             self.link_qualification(ctx, pl, &a.qualification, aim)
                 .await?;
@@ -550,13 +521,15 @@ impl<S: State> Engine<S> {
         }
         // every step done: a later enrolment of this learner is R14's "already linked"
         let done = format!("enrolled:{learner}");
-        if self
-            .claim(ctx, &done, Some(learner), "enrolment")
-            .await?
-            .is_err()
-        {
-            self.state.complete_intent(&t.id, &done, user.0).await?;
-        }
+        self.create_once(
+            ctx,
+            &done,
+            learner,
+            "enrolment",
+            || async { Ok(None) },
+            || async { Ok(user.0) },
+        )
+        .await?;
         Ok(user)
     }
 
@@ -675,24 +648,28 @@ impl<S: State> Engine<S> {
             "assign:{learner}:{assessor}:{}",
             standard.map_or(0, |s| s.0)
         );
-        if let Err(_resume) = self.claim(ctx, &key, Some(learner), "assignment").await? {
-            // An assignment repeated after a crash assigns the same pair again, which OneFile
-            // treats as the same assignment; the intent only saves the call.
-            ctx.tenant
-                .onefile
-                .assign_user(
-                    assessor.0,
-                    &of::Assignment {
-                        learner_id: user.0,
-                        level: 1,
-                        standard_id: standard.map(|s| s.0),
-                    },
-                )
-                .await?;
-            self.state
-                .complete_intent(&ctx.tenant.id, &key, assessor.0)
-                .await?;
-        }
+        // An assignment repeated after a crash assigns the same pair again, which OneFile treats
+        // as the same assignment; the intent only saves the call.
+        let assignment = of::Assignment {
+            learner_id: user.0,
+            level: 1,
+            standard_id: standard.map(|s| s.0),
+        };
+        self.create_once(
+            ctx,
+            &key,
+            learner,
+            "assignment",
+            || async { Ok(None) },
+            || async {
+                ctx.tenant
+                    .onefile
+                    .assign_user(assessor.0, &assignment)
+                    .await?;
+                Ok(assessor.0)
+            },
+        )
+        .await?;
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use crate::learner::RunCtx;
 use crate::{Engine, mapping};
 
 /// Where a create stands after its intent was claimed.
-pub(crate) enum Resume {
+enum Resume {
     Fresh,
     Resumed,
 }
@@ -51,7 +51,7 @@ impl<S: State> Engine<S> {
     }
 
     /// Claims the intent to create `key`; `Done` gives the id created before.
-    pub(crate) async fn claim(
+    async fn claim(
         &self,
         ctx: &RunCtx<'_>,
         key: &str,
@@ -79,6 +79,38 @@ impl<S: State> Engine<S> {
                 until: until.to_rfc3339(),
             }),
         }
+    }
+
+    /// SPEC §7 in one place: claim the intent to create `key`; reuse the id of an earlier
+    /// creation; after an attempt that stopped part-way, search OneFile before creating again;
+    /// record the new id.
+    pub(crate) async fn create_once<Fs, Fc>(
+        &self,
+        ctx: &RunCtx<'_>,
+        key: &str,
+        learner: &LearnerId,
+        kind: &str,
+        search: impl FnOnce() -> Fs,
+        create: impl FnOnce() -> Fc,
+    ) -> Result<i64>
+    where
+        Fs: std::future::Future<Output = Result<Option<i64>>>,
+        Fc: std::future::Future<Output = Result<i64>>,
+    {
+        let resume = match self.claim(ctx, key, Some(learner), kind).await? {
+            Ok(id) => return Ok(id),
+            Err(resume) => resume,
+        };
+        let found = match resume {
+            Resume::Fresh => None,
+            Resume::Resumed => search().await?,
+        };
+        let id = match found {
+            Some(id) => id,
+            None => create().await?,
+        };
+        self.state.complete_intent(&ctx.tenant.id, key, id).await?;
+        Ok(id)
     }
 
     /// Applies `plan` (read from `view`); returns how many changes were written and the PICS
@@ -512,75 +544,60 @@ impl<S: State> Engine<S> {
             at == Some(u.scheduled_for) && assessor == Some(u.assessor.0)
         };
 
-        let visit_key = format!("visit:{learner}:{}", u.review);
-        let visit = match self.claim(ctx, &visit_key, Some(learner), "visit").await? {
-            Ok(id) => id,
-            Err(resume) => {
-                let found = match resume {
-                    Resume::Fresh => None,
-                    Resume::Resumed => of
-                        .search_visits(user)
-                        .await?
+        let visit = self
+            .create_once(
+                ctx,
+                &format!("visit:{learner}:{}", u.review),
+                learner,
+                "visit",
+                || async {
+                    let found = of.search_visits(user).await?;
+                    Ok(found
                         .into_iter()
                         .find(|v| same_slot(v.date_from, v.assessor_id))
-                        .map(|v| v.id),
-                };
-                let id = match found {
-                    Some(id) => id,
-                    None => {
-                        of.create_visit(&of::NewVisit {
-                            learner_id: user,
-                            organisation_id: ctx.centre,
-                            date_from: u.scheduled_for,
-                            date_to: u.ends,
-                            visit_type_id: u.visit_type_id,
-                            sms_reminder: false,
-                            assessor_id: u.assessor.0,
-                        })
-                        .await?
-                    }
-                };
-                self.state
-                    .complete_intent(&ctx.tenant.id, &visit_key, id)
-                    .await?;
-                id
-            }
-        };
+                        .map(|v| v.id))
+                },
+                || async {
+                    let visit = of::NewVisit {
+                        learner_id: user,
+                        organisation_id: ctx.centre,
+                        date_from: u.scheduled_for,
+                        date_to: u.ends,
+                        visit_type_id: u.visit_type_id,
+                        sms_reminder: false,
+                        assessor_id: u.assessor.0,
+                    };
+                    Ok(of.create_visit(&visit).await?)
+                },
+            )
+            .await?;
 
-        let review_key = format!("review:{learner}:{}", u.review);
-        let review = match self
-            .claim(ctx, &review_key, Some(learner), "review")
-            .await?
-        {
-            Ok(id) => id,
-            Err(resume) => {
-                let found = match resume {
-                    Resume::Fresh => None,
-                    Resume::Resumed => of
+        let review = self
+            .create_once(
+                ctx,
+                &format!("review:{learner}:{}", u.review),
+                learner,
+                "review",
+                || async {
+                    let found = of
                         .search_reviews(&of::ReviewSearch::for_learner(user))
-                        .await?
+                        .await?;
+                    Ok(found
                         .into_iter()
                         .find(|r| same_slot(r.scheduled_for, r.assessor_id))
-                        .map(|r| r.id),
-                };
-                let id = match found {
-                    Some(id) => id,
-                    None => {
-                        of.create_review(&of::NewReview {
-                            learner_id: user,
-                            scheduled_for: u.scheduled_for,
-                            visit_id: Some(visit),
-                            assessor_id: u.assessor.0,
-                        })
-                        .await?
-                    }
-                };
-                self.state
-                    .complete_intent(&ctx.tenant.id, &review_key, id)
-                    .await?;
-                id
-            }
-        };
+                        .map(|r| r.id))
+                },
+                || async {
+                    let review = of::NewReview {
+                        learner_id: user,
+                        scheduled_for: u.scheduled_for,
+                        visit_id: Some(visit),
+                        assessor_id: u.assessor.0,
+                    };
+                    Ok(of.create_review(&review).await?)
+                },
+            )
+            .await?;
 
         // R19: the PICS review now holds the OneFile id (and R22's reviewer, when it differs).
         let patch = pics::ReviewPatch {
@@ -651,37 +668,31 @@ impl<S: State> Engine<S> {
         pathway: Option<OfPathwayId>,
     ) -> Result<i64> {
         let of = &ctx.tenant.onefile;
-        let key = format!("aim:{learner}:{qualification}");
-        match self.claim(ctx, &key, Some(learner), "learning aim").await? {
-            Ok(id) => Ok(id),
-            Err(resume) => {
-                let found = match resume {
-                    Resume::Fresh => None,
-                    Resume::Resumed => {
-                        let claimed: Vec<i64> = view
-                            .pics
-                            .qualifications
-                            .iter()
-                            .filter_map(|q| q.onefile_aim.map(|a| a.0))
-                            .collect();
-                        of.learning_aims(user.0)
-                            .await?
-                            .into_iter()
-                            .find(|a| a.standard_id == Some(standard.0) && !claimed.contains(&a.id))
-                            .map(|a| a.id)
-                    }
-                };
-                let id = match found {
-                    Some(id) => id,
-                    None => {
-                        of.assign_standard(standard.0, user.0, pathway.map(|p| p.0))
-                            .await?
-                    }
-                };
-                self.state.complete_intent(&ctx.tenant.id, &key, id).await?;
-                Ok(id)
-            }
-        }
+        let claimed: Vec<i64> = view
+            .pics
+            .qualifications
+            .iter()
+            .filter_map(|q| q.onefile_aim.map(|a| a.0))
+            .collect();
+        self.create_once(
+            ctx,
+            &format!("aim:{learner}:{qualification}"),
+            learner,
+            "learning aim",
+            || async {
+                let aims = of.learning_aims(user.0).await?;
+                Ok(aims
+                    .into_iter()
+                    .find(|a| a.standard_id == Some(standard.0) && !claimed.contains(&a.id))
+                    .map(|a| a.id))
+            },
+            || async {
+                Ok(of
+                    .assign_standard(standard.0, user.0, pathway.map(|p| p.0))
+                    .await?)
+            },
+        )
+        .await
     }
 }
 
