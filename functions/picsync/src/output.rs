@@ -201,11 +201,54 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
         ),
         EnrolPlan::Create(e) => {
             println!("enrolment of learner {}:", r.ident);
+            use picsync_domain::enrol::{AssessorStep, ClassroomStep, PlacementStep};
             for a in &e.assessors {
-                println!("  assessor: {a:?}");
+                match a {
+                    AssessorStep::Linked { officer, assessor } => {
+                        println!("  officer {officer}: OneFile assessor {assessor} (linked)")
+                    }
+                    AssessorStep::LinkByMis { officer, assessor } => {
+                        println!(
+                            "  officer {officer}: link to OneFile assessor {assessor}, which holds its Ident (R11)"
+                        )
+                    }
+                    AssessorStep::Create {
+                        officer,
+                        first_name,
+                        last_name,
+                        ..
+                    } => {
+                        println!(
+                            "  officer {officer}: create OneFile assessor {first_name} {last_name} (R11)"
+                        )
+                    }
+                }
             }
-            println!("  placement: {:?}", e.placement);
-            println!("  classroom: {:?}", e.classroom);
+            match &e.placement {
+                PlacementStep::Linked {
+                    organisation,
+                    placement,
+                } => println!("  employer {organisation}: OneFile placement {placement} (linked)"),
+                PlacementStep::LinkByMis {
+                    organisation,
+                    placement,
+                } => {
+                    println!(
+                        "  employer {organisation}: link to OneFile placement {placement}, which holds its Ident (R13)"
+                    )
+                }
+                PlacementStep::Create {
+                    organisation, name, ..
+                } => println!("  employer {organisation}: create OneFile placement {name:?} (R13)"),
+            }
+            match &e.classroom {
+                ClassroomStep::Existing(c) => println!("  classroom {c} (R7)"),
+                ClassroomStep::Create { name } => println!("  classroom: create {name:?} (R7)"),
+            }
+            println!(
+                "  learner: create with MIS value {} and default assessor = officer {} (R6)",
+                e.mis_id, e.main_officer
+            );
             for a in &e.aims {
                 println!(
                     "  learning aim {} for qualification {} (pathway {:?})",
