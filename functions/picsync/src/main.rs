@@ -1,6 +1,7 @@
 //! `picsync`: the operator's command line. The same engine the Lambda functions run, with
 //! embedded state under a data directory and secrets from a local file or the environment.
 
+mod bench;
 mod config;
 mod demo;
 mod output;
@@ -57,6 +58,8 @@ struct Cli {
 enum Command {
     /// Runs the whole routine on built-in simulators of PICS and OneFile (no config, no network).
     Demo(demo::DemoArgs),
+    /// Measures picsync on the simulators (OneFile budget use, calls per learner, a PICSWeb-style baseline) and writes BENCHMARKS.md.
+    Bench(bench::BenchArgs),
     /// Synchronises the tenant (every learner in scope, or those given with --learner).
     Sync(SyncArgs),
     /// Shows every change a sync (or, with --enrol, an enrolment) would make; writes nothing anywhere.
@@ -274,6 +277,9 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     if let Command::Demo(args) = &cli.command {
         return demo::run(args, cli.json).await;
     }
+    if let Command::Bench(args) = &cli.command {
+        return bench::run(args, cli.json).await;
+    }
     let config = Config::load(&cli.config)?;
     let setup = config.tenant(&cli.config, cli.tenant.as_deref())?;
     let state = EmbeddedState::open(&config.state.dir).map_err(|e| {
@@ -285,7 +291,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     let engine = Engine::new(Arc::new(state), picsync_engine::system_clock());
     let out = output::Out::new(cli.json);
     match cli.command {
-        Command::Demo(_) => Ok(0),
+        Command::Demo(_) | Command::Bench(_) => Ok(0),
         Command::Status(a) => {
             output::status(&out, &engine, &setup.id, a.runs, &a.learners).await?;
             Ok(0)
@@ -358,7 +364,9 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
                     Ok(0)
                 }
                 Command::Probe => probe::run(&out, &t).await,
-                Command::Demo(_) | Command::Status(_) | Command::Audit(_) => Ok(0),
+                Command::Demo(_) | Command::Bench(_) | Command::Status(_) | Command::Audit(_) => {
+                    Ok(0)
+                }
             }
         }
     }
