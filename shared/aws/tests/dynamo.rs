@@ -194,3 +194,26 @@ async fn a_tenants_connection_round_trips() {
     s.put_connection(&t, &c).await.unwrap();
     assert_eq!(s.get_connection(&t).await.unwrap(), Some(c));
 }
+
+#[tokio::test]
+async fn a_tenant_profile_is_put_and_read_back_as_settings_and_connection() {
+    let s = testing::dynamo_state().await;
+    let t = TenantId::from("acme");
+    assert_eq!(
+        picsync_aws::TenantProfile::get(&s, &t).await.unwrap(),
+        None,
+        "unknown tenant"
+    );
+    let p = picsync_aws::TenantProfile::from_toml(
+        "pics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\n[settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\nupload_reviews = false\n",
+    )
+    .unwrap();
+    p.put(&s, &t).await.unwrap();
+    assert_eq!(
+        picsync_aws::TenantProfile::get(&s, &t).await.unwrap(),
+        Some(p.clone())
+    );
+    // what the functions read: TenantStore::get_settings
+    let settings = s.get_settings(&t).await.unwrap().unwrap();
+    assert!(!settings.upload_reviews && settings.integration_enabled);
+}
