@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 pub use request::{Request, Target};
 
+/// Learners whose plans a dry run returns in full (the others are counted).
+pub const MAX_PLANS_SHOWN: usize = 200;
+
 /// Why an invocation failed. Each kind is the Lambda error type the invoker sees.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
@@ -225,11 +228,13 @@ impl Scheduler {
                 .iter()
                 .filter(|r| r.plans.iter().any(|p| !p.is_empty()))
                 .collect();
+            // a Lambda response holds at most 6 MB: the first learners in full, the rest counted
             return Ok(json!({
                 "tenant": id.as_str(),
                 "dry_run": true,
                 "run": summary.run,
-                "learners_with_changes": changes,
+                "learners_with_changes_total": changes.len(),
+                "learners_with_changes": changes.iter().take(MAX_PLANS_SHOWN).collect::<Vec<_>>(),
             }));
         }
         let start = self

@@ -5,7 +5,9 @@
 //! - Success: the outcome is counted on the run (once per learner); the run that receives its
 //!   last outcome completes, moving "last synchronised" (R36) and freeing the lease (R39).
 //! - A retryable failure (an API down, a 5xx, an intent another worker holds): returned to the
-//!   queue and NOT yet counted on the run, so that the redelivery can still succeed. On the
+//!   queue (back after `RETRY_DELAY_SECONDS`, doubled per delivery, rather than the queue's
+//!   whole visibility timeout) and NOT yet counted on the run, so that the redelivery can still
+//!   succeed. On the
 //!   delivery with receive count `MAX_RECEIVE_COUNT` it is counted as failed on the run (which
 //!   can then complete) and on the learner, and the worker puts it in the dead-letter queue
 //!   itself, with its reason as a message attribute (SQS's own redrive carries no reason, and
@@ -123,6 +125,7 @@ impl Worker {
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, std::convert::Infallible> {
         let failed = self.process(&event.payload.records).await;
+        self.back_off(&event.payload.records, &failed).await;
         let mut response = SqsBatchResponse::default();
         for id in failed {
             let mut f = BatchItemFailure::default();
@@ -171,6 +174,48 @@ impl Worker {
             .filter_map(|m| m.message_id.clone())
             .filter(|id| failed.contains(id))
             .collect()
+    }
+
+    /// Returned messages come back after `RETRY_DELAY_SECONDS`, doubled per delivery (capped
+    /// at 15 minutes), rather than after the queue's whole visibility timeout.
+    async fn back_off(&self, records: &[SqsMessage], failed: &[String]) {
+        let config = &self.deployment.config;
+        let Some(queue_url) = &config.queue_url else {
+            return;
+        };
+        if config.retry_delay.is_zero() {
+            return;
+        }
+        for m in records {
+            let (Some(id), Some(receipt)) = (&m.message_id, &m.receipt_handle) else {
+                continue;
+            };
+            if !failed.contains(id) {
+                continue;
+            }
+            let receives = m
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse::<u32>().ok())
+                .unwrap_or(1);
+            let delay = config
+                .retry_delay
+                .saturating_mul(1 << receives.saturating_sub(1).min(10))
+                .min(std::time::Duration::from_secs(900));
+            let out = self
+                .deployment
+                .sqs
+                .change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(receipt)
+                .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(900))
+                .send()
+                .await;
+            if let Err(e) = out {
+                tracing::warn!(message_id = %id, error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
+                    "could not shorten the visibility timeout: the task returns after the queue's");
+            }
+        }
     }
 
     fn last_attempt(&self, d: &Delivery) -> bool {

@@ -344,3 +344,39 @@ async fn a_rotated_token_is_fetched_again_after_a_401() {
         run.failures
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returned_task_comes_back_after_the_retry_delay_not_the_visibility_timeout() {
+    let (stack, sims, scheduler) = setup(12).await;
+    invoke(
+        &scheduler,
+        json!({"tenant": "acme", "learners": [&sims.info.in_scope[0]]}),
+    )
+    .await;
+    sims.pics.faults().script(
+        "GET /learners/{id}",
+        std::iter::repeat_n(Fault::Status(503), 5),
+    );
+    let mut config = stack.config.clone();
+    config.retry_delay = std::time::Duration::from_secs(1);
+    let w = Worker::new(stack.deployment_with(config));
+    let msgs = receive(&stack, &stack.queue_url).await;
+    assert_eq!(msgs.len(), 1);
+    let resp = w
+        .handle(LambdaEvent::new(event(&msgs), Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert!(
+        receive(&stack, &stack.queue_url).await.is_empty(),
+        "hidden for the delay"
+    );
+    // the queue's visibility timeout is 30 s: back within 1 s means the worker shortened it
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let again = receive(&stack, &stack.queue_url).await;
+    assert_eq!(again.len(), 1, "delivered again after the retry delay");
+    let receives = again[0].attributes().unwrap()
+        [&MessageSystemAttributeName::ApproximateReceiveCount]
+        .clone();
+    assert_eq!(receives, "2");
+}

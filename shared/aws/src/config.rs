@@ -33,6 +33,10 @@ pub struct FunctionConfig {
     /// `LEASE_TTL_MINUTES` (360): how long a queued run holds its tenant's lease (R39). The last
     /// task of the run releases it; the expiry only frees a tenant whose run never completed.
     pub lease_ttl: Duration,
+    /// `RETRY_DELAY_SECONDS` (60): a task the worker returns is delivered again after this
+    /// long, doubled on each further delivery and capped at 15 minutes, instead of after the
+    /// queue's whole visibility timeout (needs `QUEUE_URL`; 0 leaves it to the queue).
+    pub retry_delay: Duration,
 }
 
 /// A configuration variable that is missing or wrong.
@@ -158,7 +162,15 @@ impl FunctionConfig {
                 "a number of minutes from 1 to 10080",
             )?,
         );
+        let retry_delay = Duration::from_secs(number(
+            env,
+            "RETRY_DELAY_SECONDS",
+            60u64,
+            |n| *n <= 900,
+            "a number of seconds up to 900",
+        )?);
         Ok(Self {
+            retry_delay,
             dlq_url,
             lease_ttl,
             table_name,

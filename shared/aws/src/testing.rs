@@ -203,6 +203,8 @@ pub async fn stack(tenants: &[&str], max_receive: u32, visibility: u32) -> Stack
         calls_per_minute_cap: 280,
         max_receive_count: max_receive,
         lease_ttl: Duration::from_secs(3600),
+        // tests settle returned messages themselves
+        retry_delay: Duration::ZERO,
     };
     Stack {
         config,
@@ -218,8 +220,13 @@ pub async fn stack(tenants: &[&str], max_receive: u32, visibility: u32) -> Stack
 impl Stack {
     /// A deployment (as a function builds it at start) over this stack.
     pub fn deployment(&self) -> crate::Deployment {
+        self.deployment_with(self.config.clone())
+    }
+
+    /// A deployment over this stack with another configuration.
+    pub fn deployment_with(&self, config: crate::FunctionConfig) -> crate::Deployment {
         crate::Deployment::with_clients(
-            self.config.clone(),
+            config,
             self.dynamodb.clone(),
             self.secretsmanager.clone(),
             self.sqs.clone(),
