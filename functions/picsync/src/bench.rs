@@ -65,7 +65,7 @@ pub struct BenchArgs {
     baseline_learners: usize,
     /// OneFile latencies (real-world ms) at which picsync and the baseline are compared;
     /// --latency-ms is always one of them.
-    #[arg(long, value_delimiter = ',', default_value = "0,50,100,200")]
+    #[arg(long, value_delimiter = ',', default_value = "0,100,200,400")]
     baseline_latencies_ms: Vec<u64>,
     /// criterion's output directory (default: the workspace's target/criterion).
     #[arg(long)]
@@ -175,6 +175,7 @@ pub struct Measured {
     pub machine: machine::Machine,
     pub binaries: Vec<machine::Binary>,
     pub startup: Option<machine::Startup>,
+    pub worker_startup: Option<machine::WorkerStartup>,
     pub criterion: Vec<machine::CriterionResult>,
     pub command: String,
 }
@@ -262,6 +263,7 @@ async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured
         machine: machine::machine(),
         binaries: machine::binaries(exe),
         startup: None,
+        worker_startup: None,
         criterion: machine::plan_benches(&machine::criterion_dir(a.criterion_dir.as_deref())),
         command: command_line(a),
     };
@@ -325,12 +327,20 @@ async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured
         }
     }
     m.bench_peak_rss_kb = child::peak_rss_kb();
+    m.machine.load_after = machine::load_average();
     m.startup = tokio::task::spawn_blocking({
         let exe = exe.to_path_buf();
         move || machine::startup(&exe, &["--version"], 20)
     })
     .await
     .map_err(bench_err)?;
+    if let Some(worker) = m.binaries.iter().find(|b| b.name == "worker") {
+        progress("the Lambda worker's start-up…");
+        let path = worker.path.clone();
+        m.worker_startup = tokio::task::spawn_blocking(move || machine::worker_startup(&path, 10))
+            .await
+            .map_err(bench_err)?;
+    }
     Ok(m)
 }
 

@@ -176,7 +176,7 @@ pub fn peak_rss_kb() -> Option<u64> {
     parse_vm_hwm(&status)
 }
 
-fn parse_vm_hwm(status: &str) -> Option<u64> {
+pub(super) fn parse_vm_hwm(status: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))

@@ -20,6 +20,10 @@ pub struct Machine {
     /// `release` or `debug` (a debug build's timings and size are not representative).
     pub profile: &'static str,
     pub date: String,
+    /// Load averages (1, 5, 15 min) when the bench started, and when it ended: other work on
+    /// the machine shares its cores.
+    pub load_before: Option<String>,
+    pub load_after: Option<String>,
 }
 
 /// Reads the machine's description (Linux's /proc; fields are `None` elsewhere).
@@ -48,7 +52,16 @@ pub fn machine() -> Machine {
             "release"
         },
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        load_before: load_average(),
+        load_after: None,
     }
+}
+
+/// The load averages of /proc/loadavg (1, 5 and 15 minutes).
+pub fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let parts: Vec<&str> = text.split_whitespace().take(3).collect();
+    (parts.len() == 3).then(|| parts.join(" / "))
 }
 
 /// The value of the first `key<sep>value` line.
@@ -121,6 +134,94 @@ pub fn startup(exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
         median_ms: median(times).as_secs_f64() * 1000.0,
         min_ms: min.as_secs_f64() * 1000.0,
     })
+}
+
+/// The Lambda worker's start-up: from process start to its first request for an invocation
+/// to a stand-in of the Lambda Runtime API, and its resident memory at that moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerStartup {
+    pub runs: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    /// VmHWM when it asked for its first invocation.
+    pub ready_rss_kb: Option<u64>,
+}
+
+/// How long the worker may take to ask for an invocation before the measurement gives up.
+const WORKER_READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// Starts `worker` `runs` times with the Lambda environment pointed at a stand-in Runtime API
+/// on 127.0.0.1 (dummy AWS settings, endpoints on a closed loopback port: nothing leaves the
+/// machine) and times each start to its first `GET …/invocation/next`. `None` when the worker
+/// never asks (its initialisation failed).
+pub fn worker_startup(worker: &Path, runs: usize) -> Option<WorkerStartup> {
+    let mut times = Vec::new();
+    let mut rss = None;
+    for _ in 0..runs.max(1) {
+        let (t, kb) = worker_ready_once(worker)?;
+        times.push(t);
+        rss = rss.max(kb);
+    }
+    let min = times.iter().min().copied().unwrap_or(Duration::ZERO);
+    Some(WorkerStartup {
+        runs: times.len(),
+        median_ms: median(times).as_secs_f64() * 1000.0,
+        min_ms: min.as_secs_f64() * 1000.0,
+        ready_rss_kb: rss,
+    })
+}
+
+fn worker_ready_once(worker: &Path) -> Option<(Duration, Option<u64>)> {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    listener.set_nonblocking(true).ok()?;
+    let api = listener.local_addr().ok()?;
+    let started = Instant::now();
+    let mut child = Command::new(worker)
+        .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "worker")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .env("AWS_REGION", "eu-west-2")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("TABLE_NAME", "picsync-bench")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let result = loop {
+        match listener.accept() {
+            Ok((mut conn, _)) => {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut buf = [0u8; 256];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                let asked = String::from_utf8_lossy(&buf[..n]).contains("/invocation/next");
+                let at = started.elapsed();
+                let kb = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+                    .ok()
+                    .and_then(|s| super::child::parse_vm_hwm(&s));
+                break asked.then_some((at, kb));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if started.elapsed() > WORKER_READY_WITHIN
+                    || matches!(child.try_wait(), Ok(Some(_)))
+                {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 /// One criterion benchmark's last result.
@@ -201,6 +302,33 @@ mod tests {
             Some("\"Debian GNU/Linux 12\"")
         );
         assert_eq!(field(os, "MISSING", '='), None);
+    }
+
+    /// A stand-in "worker" (a bash script) that asks the Runtime API for an invocation, and one
+    /// that dies during its initialisation.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn worker_start_is_timed_to_its_first_request_for_an_invocation() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = |name: &str, body: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            p
+        };
+        let polls = script(
+            "polls",
+            "exec 3<>/dev/tcp/${AWS_LAMBDA_RUNTIME_API%:*}/${AWS_LAMBDA_RUNTIME_API#*:}\n\
+             printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3\n\
+             exec sleep 5",
+        );
+        let w = worker_startup(&polls, 2).expect("the stand-in asks for an invocation");
+        assert_eq!(w.runs, 2);
+        assert!(w.min_ms > 0.0 && w.min_ms <= w.median_ms, "{w:?}");
+        assert!(w.median_ms < WORKER_READY_WITHIN.as_secs_f64() * 1000.0);
+        let dies = script("dies", "echo 'TABLE_NAME is not set' >&2; exit 1");
+        assert!(worker_startup(&dies, 1).is_none());
     }
 
     #[test]

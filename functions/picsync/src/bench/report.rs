@@ -18,7 +18,7 @@ const WALL_300: &str = "Wall time ÷ lower bound at OneFile's 300, initial sync"
 const THROUGHPUT: &str = "Throughput ÷ baseline's (learners per second)";
 const FULL_SWEEP: &str = "OneFile calls per unchanged learner, full sweep";
 const INCREMENTAL: &str = "OneFile calls per unchanged learner, incremental run";
-const MEMORY: &str = "Peak memory of the syncing process";
+const MEMORY: &str = "Peak memory of a syncing process (whole tenant)";
 const BINARY: &str = "Release binary size";
 
 /// Calls made once per run, not per learner.
@@ -318,6 +318,15 @@ fn machine_section(s: &mut String, m: &Measured) {
         mc.rustc.as_deref().unwrap_or("rustc unknown"),
         mc.profile
     );
+    if let Some(before) = &mc.load_before {
+        let _ = writeln!(
+            s,
+            "- Load average (1 / 5 / 15 min): {before} when the bench started, {} when it ended \
+             (other work shared the cores; the runs are bound mostly by OneFile's pacing and the \
+             simulated latency, not by CPU)",
+            mc.load_after.as_deref().unwrap_or("?")
+        );
+    }
     let _ = writeln!(s, "- Date: {}\n", mc.date);
 }
 
@@ -498,14 +507,21 @@ fn baseline_table(s: &mut String, m: &Measured) {
 fn process_section(s: &mut String, m: &Measured) {
     let _ = writeln!(s, "## The process\n");
     let worker_built = m.binaries.iter().any(|b| b.name == "worker");
-    if !worker_built {
-        let _ = writeln!(
-            s,
-            "The Lambda worker (`functions/worker`) was not built next to this binary, so the \
-             `picsync` binary stands in for it: the same engine, clients and state code, plus the \
-             CLI and the simulators (which the worker does not carry).\n"
-        );
-    }
+    let _ = writeln!(
+        s,
+        "Peak memory is measured on the `picsync` processes of the runs above: the same \
+         engine, clients and state code as the Lambda worker, syncing a whole tenant in one \
+         process, which is more than a worker holds for one SQS batch of learners. {}\n",
+        if worker_built {
+            "The worker's size and start-up are measured on its own binary; its memory on a \
+             real batch needs the AWS stand-ins: `cargo run -p worker --example measure` runs \
+             it on a batch of 10 under `/usr/bin/time -v`."
+        } else {
+            "The Lambda worker (`functions/worker`) was not built next to this binary \
+             (`cargo build --release -p worker`), so `picsync` also stands in for it in size \
+             and start-up."
+        }
+    );
     let _ = writeln!(s, "| Figure | Value |");
     let _ = writeln!(s, "|---|---:|");
     let baselines = m.comparisons.iter().map(|c| &c.baseline);
@@ -545,6 +561,20 @@ fn process_section(s: &mut String, m: &Measured) {
             "| Process start to exit, `{}` (median / fastest of {}) | {:.1} ms / {:.1} ms |",
             st.command, st.runs, st.median_ms, st.min_ms
         );
+    }
+    if let Some(w) = &m.worker_startup {
+        let _ = writeln!(
+            s,
+            "| Worker: process start to its first request for an invocation, from a stand-in Lambda Runtime API on 127.0.0.1 (median / fastest of {}) | {:.1} ms / {:.1} ms |",
+            w.runs, w.median_ms, w.min_ms
+        );
+        if let Some(kb) = w.ready_rss_kb {
+            let _ = writeln!(
+                s,
+                "| Worker: resident memory when ready (VmHWM) | {} |",
+                mb(kb as f64 / 1024.0)
+            );
+        }
     }
     let ready: Vec<Duration> = m
         .phases
@@ -824,6 +854,7 @@ mod tests {
             machine: machine::machine(),
             binaries: Vec::new(),
             startup: None,
+            worker_startup: None,
             criterion: Vec::new(),
             command: "picsync bench".into(),
         }
