@@ -217,3 +217,41 @@ async fn a_tenant_profile_is_put_and_read_back_as_settings_and_connection() {
     let settings = s.get_settings(&t).await.unwrap().unwrap();
     assert!(!settings.upload_reviews && settings.integration_enabled);
 }
+
+#[tokio::test]
+async fn a_run_with_many_failures_stays_within_an_item() {
+    let s = testing::dynamo_state().await;
+    let t = TenantId::from("acme");
+    let mut run = RunRecord::new(
+        t.clone(),
+        "run-f".into(),
+        Mode::Periodic,
+        false,
+        false,
+        Utc::now(),
+    );
+    let n = picsync_aws::dynamo::MAX_FAILURES_KEPT + 50;
+    run.total = n as u64;
+    s.put_run(&run).await.unwrap();
+    let reason = "OneFile answered HTTP 503 ".repeat(100);
+    for i in 0..n {
+        let learner = LearnerId::new(format!("L{i}"));
+        let o = LearnerOutcome {
+            learner: learner.clone(),
+            failure: Some(Failure {
+                learner,
+                reason: reason.clone(),
+                retryable: true,
+            }),
+            rule_counts: Default::default(),
+            onefile_calls: 1,
+            pics_calls: 1,
+        };
+        s.add_outcome(&t, "run-f", &o, Utc::now()).await.unwrap();
+    }
+    let r = s.get_run(&t, "run-f").await.unwrap().unwrap();
+    assert_eq!(r.failed, n as u64, "R36: every failure counted");
+    assert_eq!(r.status, RunStatus::CompletedWithFailures);
+    assert_eq!(r.failures.len(), picsync_aws::dynamo::MAX_FAILURES_KEPT);
+    assert!(r.failures[0].reason.len() < 600);
+}

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use item::Item;
 use item::*;
+pub use ports::MAX_FAILURES_KEPT;
 
 /// Conditional writes that lose a race are tried again this many times (with a short jittered
 /// pause) before the caller gets a retryable [`StateError::Conflict`].

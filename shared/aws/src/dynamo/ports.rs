@@ -16,6 +16,27 @@ use super::{DynamoState, MAX_RACE_RETRIES, Written, backend, pause};
 /// DynamoDB takes at most 25 writes per BatchWriteItem.
 const BATCH_WRITE: usize = 25;
 
+/// Failures whose reasons a run record keeps (the count stays exact): a DynamoDB item holds at
+/// most 400 KB, and a night when OneFile is down fails every learner. Every failed learner's
+/// reason is also on its own state (`last_error`) and in the dead-letter queue.
+pub const MAX_FAILURES_KEPT: usize = 200;
+/// The longest failure reason a run record keeps.
+const MAX_REASON: usize = 500;
+
+fn keep_within_item_size(run: &mut RunRecord) {
+    run.failures.truncate(MAX_FAILURES_KEPT);
+    for f in &mut run.failures {
+        if f.reason.len() > MAX_REASON {
+            let mut cut = MAX_REASON;
+            while !f.reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            f.reason.truncate(cut);
+            f.reason.push('…');
+        }
+    }
+}
+
 fn lost_race(what: &str) -> StateError {
     StateError::Conflict(format!(
         "{what}: lost the race {MAX_RACE_RETRIES} times in a row; try again"
@@ -135,6 +156,7 @@ impl DynamoState {
         };
         let mut next = run.clone();
         rules::add_outcome(&mut next, o, now);
+        keep_within_item_size(&mut next);
         let mut marker = key(tenant, &keys::run_outcome(run_id, &o.learner));
         marker.insert("at".into(), time(now));
         let build = |e: aws_sdk_dynamodb::error::BuildError| StateError::Backend(e.to_string());
