@@ -61,7 +61,7 @@ pub struct BenchArgs {
     latency_ms: u64,
     /// Learners in the slice of the tenant on which picsync and the baseline are compared (in
     /// learners per second).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 600)]
     baseline_learners: usize,
     /// OneFile latencies (real-world ms) at which picsync and the baseline are compared;
     /// --latency-ms is always one of them.
