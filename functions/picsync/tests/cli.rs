@@ -160,6 +160,12 @@ async fn sync_status_audit_and_plan_through_a_config_file() {
     };
     let secrets = [world::ONEFILE_TOKEN, world::PICS_PASSWORD];
 
+    let probe = run(vec!["probe"]).await.unwrap();
+    assert!(probe.status.success(), "{}", text(&probe));
+    for item in ["standard code field `Code`", "learning-aim field `TotalElements`", "User/Search filters by LastModified"] {
+        assert!(text(&probe).lines().any(|l| l.contains(item) && l.contains("holds")), "probe: {item}: {}", text(&probe));
+    }
+
     let check = run(vec!["check"]).await.unwrap();
     assert!(check.status.success(), "{}", text(&check));
     assert!(text(&check).contains("Acme Training"), "{}", text(&check));
@@ -201,7 +207,7 @@ async fn sync_status_audit_and_plan_through_a_config_file() {
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
     assert!(text(&bad).contains("lrn-99999"));
 
-    for o in [&check, &plan, &sync, &json, &status, &audit, &bad] {
+    for o in [&probe, &check, &plan, &sync, &json, &status, &audit, &bad] {
         for s in secrets {
             assert!(!text(o).contains(s), "a secret was printed");
         }
