@@ -162,8 +162,18 @@ async fn sync_status_audit_and_plan_through_a_config_file() {
 
     let probe = run(vec!["probe"]).await.unwrap();
     assert!(probe.status.success(), "{}", text(&probe));
-    for item in ["standard code field `Code`", "learning-aim field `TotalElements`", "User/Search filters by LastModified"] {
-        assert!(text(&probe).lines().any(|l| l.contains(item) && l.contains("holds")), "probe: {item}: {}", text(&probe));
+    for item in [
+        "standard code field `Code`",
+        "learning-aim field `TotalElements`",
+        "User/Search filters by LastModified",
+    ] {
+        assert!(
+            text(&probe)
+                .lines()
+                .any(|l| l.contains(item) && l.contains("holds")),
+            "probe: {item}: {}",
+            text(&probe)
+        );
     }
 
     let check = run(vec!["check"]).await.unwrap();
