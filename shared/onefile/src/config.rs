@@ -1,76 +1,13 @@
 //! Which OneFile servers to call, and how (SPEC §2 `environment`, R5).
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use picsync_http::RetryPolicy;
 use secrecy::SecretString;
 
-use crate::error::OneFileError;
-
-/// A OneFile environment: the customer token belongs to exactly one (R5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Environment {
-    /// `https://wsapi.onefile.co.uk/api/v2.1`
-    Live,
-    /// `https://wsapi2.onefile.co.uk/api/v2.1`
-    Practice,
-    /// `https://wsapibeta.onefile.co.uk/api/v2.1`
-    Beta,
-    /// Any other base URL (a simulator, a proxy), without a trailing slash.
-    Custom(String),
-}
-
-impl Environment {
-    /// The base URL calls are made under (no trailing slash).
-    pub fn base_url(&self) -> String {
-        match self {
-            Environment::Live => "https://wsapi.onefile.co.uk/api/v2.1".to_string(),
-            Environment::Practice => "https://wsapi2.onefile.co.uk/api/v2.1".to_string(),
-            Environment::Beta => "https://wsapibeta.onefile.co.uk/api/v2.1".to_string(),
-            Environment::Custom(url) => url.trim_end_matches('/').to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for Environment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Environment::Live => f.write_str("live"),
-            Environment::Practice => f.write_str("practice"),
-            Environment::Beta => f.write_str("beta"),
-            Environment::Custom(url) => f.write_str(url),
-        }
-    }
-}
-
-impl FromStr for Environment {
-    type Err = OneFileError;
-
-    /// `live`, `practice`, `beta` (any case), or an `http(s)://` base URL.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
-        match t.to_ascii_lowercase().as_str() {
-            "live" => Ok(Environment::Live),
-            "practice" => Ok(Environment::Practice),
-            "beta" => Ok(Environment::Beta),
-            lower if lower.starts_with("http://") || lower.starts_with("https://") => {
-                let url = reqwest::Url::parse(t).map_err(|e| {
-                    OneFileError::Config(format!("environment {t:?} is not a valid URL: {e}"))
-                })?;
-                if url.host_str().is_none_or(str::is_empty) {
-                    return Err(OneFileError::Config(format!(
-                        "environment {t:?} has no host"
-                    )));
-                }
-                Ok(Environment::Custom(t.trim_end_matches('/').to_string()))
-            }
-            _ => Err(OneFileError::Config(format!(
-                "unknown OneFile environment {t:?}: expected live, practice, beta or an http(s) URL"
-            ))),
-        }
-    }
-}
+/// A OneFile environment (R5): the one type of the domain's settings, so that the three server
+/// URLs are written in one place.
+pub use picsync_domain::settings::Environment;
 
 /// How the client calls OneFile.
 #[derive(Debug, Clone)]
@@ -119,20 +56,16 @@ mod tests {
     use secrecy::SecretString;
 
     #[test]
-    fn environments_parse_and_give_base_urls() {
-        assert_eq!("LIVE".parse::<Environment>().unwrap(), Environment::Live);
+    fn configs_for_environments() {
+        let token = || SecretString::from("t");
+        let beta = OneFileConfig::for_environment(&Environment::parse(" beta ").unwrap(), token());
+        assert_eq!(beta.base_url, "https://wsapibeta.onefile.co.uk/api/v2.1");
+        let custom = Environment::parse("http://127.0.0.1:9000/api/v2.1/").unwrap();
         assert_eq!(
-            "practice".parse::<Environment>().unwrap().base_url(),
-            "https://wsapi2.onefile.co.uk/api/v2.1"
+            OneFileConfig::for_environment(&custom, token()).base_url,
+            "http://127.0.0.1:9000/api/v2.1"
         );
-        assert_eq!(
-            " beta ".parse::<Environment>().unwrap().base_url(),
-            "https://wsapibeta.onefile.co.uk/api/v2.1"
-        );
-        let custom: Environment = "http://127.0.0.1:9000/api/v2.1/".parse().unwrap();
-        assert_eq!(custom.base_url(), "http://127.0.0.1:9000/api/v2.1");
-        assert!("staging".parse::<Environment>().is_err());
-        assert!("http://".parse::<Environment>().is_err());
+        assert!(Environment::parse("staging").is_err());
     }
 
     #[test]
