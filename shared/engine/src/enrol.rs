@@ -189,7 +189,8 @@ impl<S: State> Engine<S> {
                 return Ok(report);
             }
             EnrolPlan::Link(id) => {
-                self.link_learner(&ctx, &pl, *id, Rule::R14).await?;
+                self.link_learner(&ctx, &pl, *id, Rule::R14, &mut pl.row_version.clone())
+                    .await?;
                 report.actions.push(format!(
                     "linked to existing OneFile learner {id} holding MIS value {} (R14)",
                     pl.ident
@@ -216,17 +217,17 @@ impl<S: State> Engine<S> {
         pl: &PicsLearner,
         user: OfUserId,
         rule: Rule,
+        rv: &mut String,
     ) -> Result<()> {
         if pl.onefile_id == Some(user) {
             return Ok(()); // linked by an earlier attempt
         }
         let p = &ctx.tenant.pics;
-        let mut rv = pl.row_version.clone();
         for _ in 0..=self.max_replans {
             match p
                 .patch_learner(
                     pl.id.as_str(),
-                    &rv,
+                    rv,
                     &pics::LearnerPatch {
                         one_file_id: Some(Some(user.0)),
                         ..Default::default()
@@ -234,7 +235,8 @@ impl<S: State> Engine<S> {
                 )
                 .await
             {
-                Ok(_) => {
+                Ok(new_rv) => {
+                    *rv = new_rv;
                     let e = self.audit_entry(
                         ctx,
                         &pl.id,
@@ -256,7 +258,7 @@ impl<S: State> Engine<S> {
                             pl.ident
                         )));
                     }
-                    rv = fresh.row_version;
+                    *rv = fresh.row_version;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -471,7 +473,9 @@ impl<S: State> Engine<S> {
             )
             .await?;
         let user = OfUserId(user);
-        self.link_learner(ctx, pl, user, Rule::R6).await?;
+        // the learner's RowVersion, carried from write to write (a 412 re-reads it, R41)
+        let mut rv = pl.row_version.clone();
+        self.link_learner(ctx, pl, user, Rule::R6, &mut rv).await?;
         actions.push(format!(
             "OneFile learner {user} created with MIS value {} (R6)",
             e.mis_id
@@ -503,7 +507,7 @@ impl<S: State> Engine<S> {
                 )
                 .await?;
             assigned.push(aim);
-            self.link_qualification(ctx, pl, &a.qualification, aim)
+            self.link_qualification(ctx, pl, &a.qualification, aim, &mut rv)
                 .await?;
             actions.push(format!(
                 "learning aim {aim} ({}) assigned for qualification {} (R8)",
@@ -603,19 +607,20 @@ impl<S: State> Engine<S> {
         pl: &PicsLearner,
         q: &QualificationId,
         aim: i64,
+        rv: &mut String,
     ) -> Result<()> {
         let p = &ctx.tenant.pics;
         let patch = pics::QualificationPatch {
             one_file_learning_aim_id: Some(aim),
             ..Default::default()
         };
-        let mut rv = p.get_learner(pl.id.as_str()).await?.row_version;
         for _ in 0..=self.max_replans {
             match p
-                .patch_qualification(pl.id.as_str(), q.as_str(), &rv, &patch)
+                .patch_qualification(pl.id.as_str(), q.as_str(), rv, &patch)
                 .await
             {
-                Ok(_) => {
+                Ok(new_rv) => {
+                    *rv = new_rv;
                     let e = self.audit_entry(
                         ctx,
                         &pl.id,
@@ -629,7 +634,7 @@ impl<S: State> Engine<S> {
                     self.state.append_audit(&[e]).await?;
                     return Ok(());
                 }
-                Err(e) if e.is_conflict() => rv = p.get_learner(pl.id.as_str()).await?.row_version,
+                Err(e) if e.is_conflict() => *rv = p.get_learner(pl.id.as_str()).await?.row_version,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -155,7 +155,8 @@ impl<S: State> Engine<S> {
             format!("link-{learner}"),
             false,
         );
-        self.link_learner(&ctx, &pl, onefile, Rule::R14).await?;
+        self.link_learner(&ctx, &pl, onefile, Rule::R14, &mut pl.row_version.clone())
+            .await?;
         Ok(format!(
             "linked learner {} to OneFile learner {onefile} (R14)",
             pl.ident
