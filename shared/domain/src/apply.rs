@@ -143,7 +143,8 @@ pub fn apply_onefile(op: &OneFileOp, view: &mut LearnerView) -> Result<(), Apply
                     .map(|r| r.id.0)
                     .max()
                     .unwrap_or(0)
-                    + 1,
+                    .checked_add(1)
+                    .ok_or_else(|| bad("no OneFile review id is left to project"))?,
             );
             view.onefile.reviews.push(OfReview {
                 id,
@@ -168,7 +169,16 @@ pub fn apply_onefile(op: &OneFileOp, view: &mut LearnerView) -> Result<(), Apply
             code,
             ..
         } => {
-            let id = OfAimId(view.onefile.aims.iter().map(|a| a.id.0).max().unwrap_or(0) + 1);
+            let id = OfAimId(
+                view.onefile
+                    .aims
+                    .iter()
+                    .map(|a| a.id.0)
+                    .max()
+                    .unwrap_or(0)
+                    .checked_add(1)
+                    .ok_or_else(|| bad("no OneFile learning aim id is left to project"))?,
+            );
             view.onefile.aims.push(OfLearningAim {
                 id,
                 standard: Some(*standard),

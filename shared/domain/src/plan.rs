@@ -11,7 +11,7 @@ use crate::baseline::Baseline;
 use crate::ids::*;
 use crate::records::*;
 use crate::settings::{Direction, Settings};
-use crate::time::{london_to_utc, utc_to_london};
+use crate::time::{london_to_utc, utc_to_london, whole_seconds};
 use crate::value::{Rule, Value};
 
 /// Initial (the first run after enabling, R29/R30/R43) or periodic.
@@ -45,6 +45,9 @@ pub struct Context<'a> {
     pub mode: Mode,
     /// Today, as a Europe/London date (R3).
     pub today: NaiveDate,
+    /// The day picsync enrolled or linked the learner, or, for a learner linked before
+    /// picsync, the day of its first sync (R37: only qualifications added after it qualify).
+    pub linked_on: NaiveDate,
 }
 
 /// A qualification field the sync writes in PICS.
@@ -621,6 +624,42 @@ fn plan_new_qualification(
         });
         return;
     }
+    // R37: only a qualification added to the Delivery Plan after enrolment qualifies.
+    // **Decision**: PICS does not say when a qualification was added, so its start date stands
+    // for it: it must be strictly after the day picsync enrolled or linked the learner (for a
+    // learner linked before picsync, the day of its first sync). A qualification without a
+    // start date cannot show that and is left alone. An initial run never assigns: its
+    // learners' Delivery Plans are history (the migration case).
+    if ctx.mode == Mode::Initial {
+        p.skipped.push(Skip {
+            subject,
+            rule: Rule::R37,
+            reason: "an initial run assigns no new qualifications".into(),
+        });
+        return;
+    }
+    match q.start_date {
+        Some(start) if start > ctx.linked_on => {}
+        Some(start) => {
+            p.skipped.push(Skip {
+                subject,
+                rule: Rule::R37,
+                reason: format!(
+                    "starts on {start}, not after the learner was linked on {}",
+                    ctx.linked_on
+                ),
+            });
+            return;
+        }
+        None => {
+            p.skipped.push(Skip {
+                subject,
+                rule: Rule::R37,
+                reason: "no start date to show it was added after the learner was linked".into(),
+            });
+            return;
+        }
+    }
     if !assigned_codes.insert(code.to_ascii_lowercase()) {
         p.skipped.push(Skip {
             subject,
@@ -771,9 +810,10 @@ fn plan_cert(q: &PicsQualification, aim: &OfLearningAim, ctx: &Context<'_>, p: &
 }
 
 /// R16: the start of an uploaded review is the PICS proposed date/time; it ends 60 minutes later.
-pub fn review_times(proposed: NaiveDateTime) -> (DateTime<Utc>, DateTime<Utc>) {
+/// `None` when the end falls outside the range of time itself (a malformed proposed date).
+pub fn review_times(proposed: NaiveDateTime) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let start = london_to_utc(proposed);
-    (start, start + Duration::minutes(60))
+    Some((start, start.checked_add_signed(Duration::minutes(60))?))
 }
 
 /// R17–R22 and R29.
@@ -792,13 +832,14 @@ fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
     let mut relinked: BTreeMap<ReviewId, OfReviewId> = BTreeMap::new();
     let mut taken: BTreeSet<OfReviewId> = BTreeSet::new();
     for r in view.pics.reviews.iter().filter(|r| eligible_for_upload(r)) {
-        let Some(proposed) = r.proposed else { continue };
-        let (start, _) = review_times(proposed);
+        let Some((start, _)) = r.proposed.and_then(review_times) else {
+            continue;
+        };
         let assessor = upload_assessor(view, r);
         let found = view.onefile.reviews.iter().find(|o| {
             !linked.contains_key(&o.id)
                 && !taken.contains(&o.id)
-                && o.scheduled_for == Some(start)
+                && o.scheduled_for.map(whole_seconds) == Some(start)
                 && (assessor.is_none() || o.assessor == assessor)
         });
         if let Some(o) = found {
@@ -817,8 +858,10 @@ fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
     if s.download_reviews {
         for o in &view.onefile.reviews {
             let target_reviewer = o.assessor.and_then(|a| view.officer_of(a)).cloned();
-            let proposed = o.scheduled_for.map(utc_to_london);
-            let started = o.started_on.map(utc_to_london);
+            // R22/R40: compared and written at the precision PICS stores (whole seconds);
+            // OneFile's milliseconds would otherwise read as a change on every comparison.
+            let proposed = o.scheduled_for.map(|t| utc_to_london(whole_seconds(t)));
+            let started = o.started_on.map(|t| utc_to_london(whole_seconds(t)));
             let existing = linked.get(&o.id).copied().or_else(|| {
                 taken
                     .contains(&o.id)
@@ -862,7 +905,10 @@ fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
                             Value::LocalDateTime(t),
                         );
                     }
-                    if let Some(o) = &target_reviewer {
+                    // R22 (clarified): an assessor picsync chose as the R18 fallback never
+                    // replaces the PICS reviewer.
+                    let fallback = r18_fallback(view, r).is_some_and(|a| o.assessor == Some(a));
+                    if let Some(o) = target_reviewer.as_ref().filter(|_| !fallback) {
                         set(
                             ReviewField::Reviewer,
                             Value::text(r.reviewer.as_ref().map(OfficerId::as_str)),
@@ -903,8 +949,23 @@ fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
                 });
                 continue;
             };
-            let (scheduled_for, ends) = review_times(proposed);
-            let set_reviewer = if s.download_reviews {
+            let Some((scheduled_for, ends)) = review_times(proposed) else {
+                p.skipped.push(Skip {
+                    subject: format!("review {}", r.id),
+                    rule: Rule::R16,
+                    reason: format!("proposed date/time {proposed} is out of range"),
+                });
+                continue;
+            };
+            let fallback = r18_fallback(view, r) == Some(assessor);
+            if fallback && let Some(o) = &r.reviewer {
+                p.warnings.push(format!(
+                    "review {}: officer {o} is not linked to a OneFile assessor; uploaded with the main officer's assessor {assessor} (R18), PICS keeps officer {o} as the reviewer",
+                    r.id
+                ));
+            }
+            // R22 (clarified): the R18 fallback never replaces the PICS reviewer.
+            let set_reviewer = if s.download_reviews && !fallback {
                 view.officer_of(assessor)
                     .filter(|o| r.reviewer.as_ref() != Some(*o))
                     .cloned()
@@ -922,6 +983,21 @@ fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
             }));
         }
     }
+}
+
+/// The assessor R18 falls back to for a review whose own officer is set but not linked to a
+/// OneFile assessor: the Main Officer's. `None` when the review has no officer (then the Main
+/// Officer is simply the reviewer R18 names), when its officer is linked, or when the Main
+/// Officer is not linked either.
+pub fn r18_fallback(view: &LearnerView, r: &PicsReview) -> Option<OfUserId> {
+    let officer = r.reviewer.as_ref()?;
+    if view.onefile_of(officer).is_some() {
+        return None;
+    }
+    view.pics
+        .main_officer
+        .as_ref()
+        .and_then(|o| view.onefile_of(o))
 }
 
 /// R18: the review's officer, else the learner's Main Officer, as a OneFile assessor.

@@ -5,17 +5,60 @@
 //! Europe/London before taking the date ([`london_date`]). PICS date-times are local UK time
 //! without a zone ([`london_to_utc`], [`utc_to_london`]).
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone,
+    Timelike, Utc,
+};
 use chrono_tz::Europe::London;
+
+/// The first year a date from either system may fall in (§7: anything earlier is malformed).
+///
+/// **Decision**: dates outside 1900–2200 are refused as malformed input. No apprenticeship
+/// record needs them, and the limits keep every conversion and `+60 minutes` far from chrono's
+/// range, where arithmetic would overflow.
+pub const FIRST_YEAR: i32 = 1900;
+/// The last year a date from either system may fall in.
+pub const LAST_YEAR: i32 = 2200;
+
+/// Whether a year lies in the range the sync reads ([`FIRST_YEAR`]..=[`LAST_YEAR`]).
+pub fn sane_year(year: i32) -> bool {
+    (FIRST_YEAR..=LAST_YEAR).contains(&year)
+}
 
 /// The Europe/London calendar date of an instant.
 pub fn london_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&London).date_naive()
+    utc_to_london(t).date()
 }
 
-/// The Europe/London wall-clock time of an instant.
+/// The Europe/London wall-clock time of an instant. Total: at the very edge of chrono's range,
+/// where adding London's offset would overflow, the UTC wall-clock time is returned instead of
+/// panicking (such instants are refused on input, see [`sane_year`]).
 pub fn utc_to_london(t: DateTime<Utc>) -> NaiveDateTime {
-    t.with_timezone(&London).naive_local()
+    let utc = t.naive_utc();
+    let offset = London.offset_from_utc_datetime(&utc).fix();
+    utc.checked_add_offset(offset).unwrap_or(utc)
+}
+
+/// An instant cut to whole seconds: the precision PICS stores (R22/R40). OneFile sends
+/// milliseconds; comparing or writing them would make every comparison a change.
+pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+/// The earliest and the latest instant a Europe/London wall-clock time can name: the same
+/// instant twice except in the autumn overlap, where the repeated hour names two instants
+/// (the BST one first). A time in the spring gap reads as [`london_to_utc`] reads it.
+pub fn london_to_utc_bounds(t: NaiveDateTime) -> (DateTime<Utc>, DateTime<Utc>) {
+    match London.from_local_datetime(&t) {
+        LocalResult::Ambiguous(a, b) => {
+            let (a, b) = (a.with_timezone(&Utc), b.with_timezone(&Utc));
+            (a.min(b), a.max(b))
+        }
+        _ => {
+            let x = london_to_utc(t);
+            (x, x)
+        }
+    }
 }
 
 /// The instant of a Europe/London wall-clock time. In the autumn overlap the earlier instant is
@@ -26,7 +69,9 @@ pub fn london_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
         LocalResult::Single(x) => x.with_timezone(&Utc),
         LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
         LocalResult::None => {
-            let later = t + chrono::Duration::hours(1);
+            let Some(later) = t.checked_add_signed(chrono::Duration::hours(1)) else {
+                return Utc.from_utc_datetime(&t);
+            };
             match London.from_local_datetime(&later) {
                 LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
                 // London has no two-hour gaps; fall back to reading the time as UTC.
@@ -43,20 +88,27 @@ pub fn date_to_onefile(d: NaiveDate) -> DateTime<Utc> {
 
 /// Parses a OneFile date-time leniently: with or without a zone (`Z` or `±hh:mm`), with 0–7
 /// fractional digits, or a bare date. A value without a zone is read as UTC. Returns `None`
-/// for anything else.
+/// for anything else, and for a year outside [`FIRST_YEAR`]..=[`LAST_YEAR`] (§7: such a value
+/// is malformed input, and chrono's arithmetic overflows near the edges of its range).
 pub fn parse_onefile_datetime(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    // RFC 3339 without seconds fraction limits: try a zone suffix by hand.
-    let (body, zone_secs) = split_zone(s)?;
-    let naive = parse_naive(body)?;
-    let utc = naive - chrono::Duration::seconds(i64::from(zone_secs));
-    Some(Utc.from_utc_datetime(&utc))
+    let t = match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            // RFC 3339 without seconds fraction limits: try a zone suffix by hand.
+            let (body, zone_secs) = split_zone(s)?;
+            let naive = parse_naive(body)?;
+            if !sane_year(naive.year()) {
+                return None;
+            }
+            let utc = naive.checked_sub_signed(chrono::Duration::seconds(i64::from(zone_secs)))?;
+            Utc.from_utc_datetime(&utc)
+        }
+    };
+    sane_year(t.year()).then_some(t)
 }
 
 fn split_zone(s: &str) -> Option<(&str, i32)> {
@@ -204,6 +256,54 @@ mod tests {
             london_to_utc(overlap),
             Utc.with_ymd_and_hms(2024, 10, 27, 0, 30, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn extreme_dates_are_refused_not_panicking() {
+        // B4: chrono's `%Y` accepts signed six-digit years; near the edge of its range the zone
+        // and London-offset arithmetic overflowed
+        for s in [
+            "-262144-01-01T00:00:00+01:00",
+            "-262144-01-01T00:00:00Z",
+            "+262143-12-31T23:30:00",
+            "+262143-12-31T23:59:59-01:00",
+            "1899-12-31T23:59:59Z",
+            "2201-01-01T00:00:00Z",
+            "0000-01-01",
+        ] {
+            assert_eq!(parse_onefile_datetime(s), None, "{s}");
+            assert_eq!(parse_onefile_date(s), None, "{s}");
+        }
+        // the edges of the sane range are read
+        assert!(parse_onefile_datetime("1900-01-01T00:00:00Z").is_some());
+        assert!(parse_onefile_datetime("2200-12-31T23:59:59Z").is_some());
+        // the conversions themselves are total
+        let _ = utc_to_london(DateTime::<Utc>::MIN_UTC);
+        let _ = london_date(DateTime::<Utc>::MAX_UTC);
+        let _ = london_to_utc(NaiveDateTime::MAX);
+        let _ = london_to_utc(NaiveDateTime::MIN);
+    }
+
+    #[test]
+    fn whole_seconds_and_overlap_bounds() {
+        let t = Utc.with_ymd_and_hms(2024, 6, 3, 9, 31, 12).unwrap();
+        assert_eq!(
+            whole_seconds(t + chrono::Duration::milliseconds(347)),
+            t,
+            "R22: PICS keeps whole seconds"
+        );
+        // 01:10 on 25 Oct 2026 happens twice: 00:10Z (BST) and 01:10Z (GMT)
+        let overlap = d(2026, 10, 25).and_hms_opt(1, 10, 0).unwrap();
+        assert_eq!(
+            london_to_utc_bounds(overlap),
+            (
+                Utc.with_ymd_and_hms(2026, 10, 25, 0, 10, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 10, 25, 1, 10, 0).unwrap()
+            )
+        );
+        let plain = d(2026, 10, 25).and_hms_opt(3, 0, 0).unwrap();
+        let x = Utc.with_ymd_and_hms(2026, 10, 25, 3, 0, 0).unwrap();
+        assert_eq!(london_to_utc_bounds(plain), (x, x));
     }
 
     #[test]

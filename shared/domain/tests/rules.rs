@@ -190,13 +190,120 @@ fn r18_review_officer_unlinked_falls_back_and_none_linked_is_skipped() {
         panic!()
     };
     assert_eq!(u.assessor, OfUserId(500));
-    // R22 at write-back: the PICS reviewer becomes the officer linked to the assessor
-    assert_eq!(u.set_reviewer, Some(OfficerId::from("O1")));
+    // R22 (clarified): the R18 fallback never replaces the PICS reviewer
+    assert_eq!(u.set_reviewer, None);
 
     v.officers[0].other_system_id = None; // main officer unlinked too
     let p = Ctx::default().plan(&v);
     assert!(p.is_empty());
     assert_eq!(p.skipped[0].rule, Rule::R18);
+}
+
+#[test]
+fn r22_r18_fallback_assessor_never_replaces_the_pics_reviewer() {
+    // upload: review officer O3 unlinked, main officer O1 linked to 500
+    let mut v = view();
+    v.officers.push(officer("O3", None));
+    let mut r = review("R1", Some(dt(2024, 7, 20, 10, 0)));
+    r.reviewer = Some(OfficerId::from("O3"));
+    v.pics.reviews.push(r);
+    let c = Ctx::default();
+    let p = c.plan(&v);
+    let OneFileOp::UploadReview(u) = only_onefile(&p) else {
+        panic!()
+    };
+    assert_eq!(u.assessor, OfUserId(500), "R18: the main officer's assessor");
+    assert_eq!(u.set_reviewer, None, "R22: PICS keeps officer O3");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("O3")),
+        "the unlinked officer is reported: {:?}",
+        p.warnings
+    );
+    // after the upload, the next run downloads the review: O3 stays the reviewer
+    apply(&p, &mut v).unwrap();
+    assert_eq!(v.pics.reviews[0].reviewer, Some(OfficerId::from("O3")));
+    let again = c.plan(&v);
+    assert!(again.is_empty(), "{again:#?}");
+    // a review without an officer still takes the main officer (R22 fills a blank)
+    let mut v = view();
+    v.pics
+        .reviews
+        .push(review("R2", Some(dt(2024, 7, 21, 10, 0))));
+    let p = c.plan(&v);
+    let OneFileOp::UploadReview(u) = only_onefile(&p) else {
+        panic!()
+    };
+    assert_eq!(u.set_reviewer, Some(OfficerId::from("O1")));
+}
+
+#[test]
+fn r22_r40_subsecond_onefile_times_are_not_echoed() {
+    // OneFile serves milliseconds (onefile-api.md: …33.150Z); PICS stores whole seconds
+    let mut v = view();
+    let mut r = review("R1", Some(dt(2024, 7, 20, 10, 0)));
+    r.onefile_id = Some(OfReviewId(77));
+    r.reviewer = Some(OfficerId::from("O1"));
+    r.attended = Some(Attendance::Attended);
+    r.actual = Some(
+        d(2024, 7, 20)
+            .and_hms_opt(10, 31, 12)
+            .expect("a valid time"),
+    );
+    v.pics.reviews.push(r);
+    let ms = chrono::Duration::milliseconds;
+    let mut o = of_review(77, Some(500), Some(utc(2024, 7, 20, 9, 0) + ms(150)));
+    o.started_on = Some(utc(2024, 7, 20, 9, 31) + chrono::Duration::seconds(12) + ms(347));
+    v.onefile.reviews.push(o.clone());
+    let p = Ctx::default().plan(&v);
+    assert!(p.is_empty(), "R40: nothing to write: {p:#?}");
+    // a new PICS review from OneFile is written at whole seconds, and then converges
+    let mut v = view();
+    o.id = OfReviewId(78);
+    v.onefile.reviews.push(o);
+    let c = Ctx::default();
+    let p = c.plan(&v);
+    let PicsOp::CreateReview { review, .. } = only_pics(&p) else {
+        panic!()
+    };
+    assert_eq!(review.actual, Some(d(2024, 7, 20).and_hms_opt(10, 31, 12).unwrap()));
+    assert_eq!(review.proposed, Some(dt(2024, 7, 20, 10, 0)));
+}
+
+#[test]
+fn r16_extreme_proposed_dates_do_not_panic() {
+    // B4: a proposed date/time at the end of chrono's range cannot take its +60 minutes
+    let mut v = view();
+    v.pics
+        .reviews
+        .push(review("R1", Some(chrono::NaiveDateTime::MAX)));
+    v.pics
+        .reviews
+        .push(review("R2", Some(chrono::NaiveDateTime::MIN)));
+    v.onefile.reviews.push(of_review(
+        80,
+        Some(500),
+        Some(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+    ));
+    let p = Ctx::default().plan(&v);
+    assert!(
+        p.skipped
+            .iter()
+            .any(|s| s.rule == Rule::R16 && s.subject.contains("R1")),
+        "{p:#?}"
+    );
+    // and the baseline projection of a plan never overflows an id
+    let mut v = view();
+    v.onefile
+        .reviews
+        .push(of_review(i64::MAX, Some(900), Some(utc(2024, 7, 1, 9, 0))));
+    v.pics
+        .reviews
+        .push(review("R3", Some(dt(2024, 7, 20, 10, 0))));
+    let mut c = Ctx::default();
+    c.settings.download_reviews = false;
+    let p = c.plan(&v);
+    assert_eq!(p.onefile.len(), 1, "{p:#?}");
+    assert!(apply(&p, &mut v).is_err(), "refused, not wrapped or panicked");
 }
 
 #[test]
@@ -807,6 +914,7 @@ fn match_unlinked_qualification_to_the_learners_aim_by_code() {
 fn r37_new_qualification_is_assigned_when_it_matches() {
     let mut v = view();
     v.pics.qualifications.push(qual("Q9", "ST0009", None));
+    v.pics.qualifications[0].start_date = Some(d(2024, 7, 10));
     let mut c = Ctx::default();
     c.catalogue.entries.push(entry(90, 1, "ST0009", &[]));
     c.catalogue.entries.push(entry(91, 2, "ST0009", &[])); // another centre: not the learner's
@@ -819,6 +927,44 @@ fn r37_new_qualification_is_assigned_when_it_matches() {
     let p = c.plan(&v);
     assert!(p.is_empty());
     assert_eq!(p.skipped[0].rule, Rule::R37);
+}
+
+#[test]
+fn r37_only_qualifications_added_after_the_link_are_assigned() {
+    // the learner was linked on 1 July 2024 (by picsync, or its first sync)
+    let mut v = view();
+    v.pics.qualifications.push(qual("Q9", "ST0009", None));
+    let mut c = Ctx::default();
+    c.catalogue.entries.push(entry(90, 1, "ST0009", &[]));
+    let assigns = |v: &LearnerView, c: &Ctx| {
+        let p = c.plan(v);
+        let n = p
+            .onefile
+            .iter()
+            .filter(|o| matches!(o, OneFileOp::AssignStandard { .. }))
+            .count();
+        (n, p)
+    };
+    for (start, want) in [
+        (Some(d(2019, 9, 1)), 0), // historic: in the Delivery Plan long before the link
+        (Some(d(2024, 7, 1)), 0), // the link day itself: not after it
+        (None, 0),                // no start date: cannot show it is new
+        (Some(d(2024, 7, 2)), 1),
+    ] {
+        v.pics.qualifications[0].start_date = start;
+        let (n, p) = assigns(&v, &c);
+        assert_eq!(n, want, "start {start:?}: {p:#?}");
+        if want == 0 {
+            assert!(
+                p.skipped.iter().any(|s| s.rule == Rule::R37),
+                "reported: {p:#?}"
+            );
+        }
+    }
+    // never in an initial run
+    c.mode = Mode::Initial;
+    let (n, p) = assigns(&v, &c);
+    assert_eq!(n, 0, "initial: {p:#?}");
 }
 
 #[test]

@@ -156,6 +156,12 @@ pub struct Ctx {
     pub baseline: Baseline,
     pub mode: Mode,
     pub today: NaiveDate,
+    pub linked_on: NaiveDate,
+}
+
+/// The day the fixtures' learner was linked (R37: only later qualifications are assigned).
+pub fn linked_on() -> NaiveDate {
+    d(2024, 7, 1)
 }
 
 impl Default for Ctx {
@@ -167,6 +173,7 @@ impl Default for Ctx {
             baseline: Baseline::default(),
             mode: Mode::Periodic,
             today: today(),
+            linked_on: linked_on(),
         }
     }
 }
@@ -182,6 +189,7 @@ impl Ctx {
                 baseline: &self.baseline,
                 mode: self.mode,
                 today: self.today,
+                linked_on: self.linked_on,
             },
         )
     }
