@@ -231,7 +231,7 @@ impl<'a> Obj<'a> {
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ Value::String(s)) => parse_onefile_date(s)
                 .map(Some)
-                .ok_or_else(|| self.bad(key, "a date", v)),
+                .ok_or_else(|| self.bad(key, "a date in the years 1900-2200", v)),
             Some(v) => Err(self.bad(key, "a date", v)),
         }
     }
@@ -243,7 +243,7 @@ impl<'a> Obj<'a> {
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ Value::String(s)) => parse_onefile_datetime(s)
                 .map(Some)
-                .ok_or_else(|| self.bad(key, "a date-time", v)),
+                .ok_or_else(|| self.bad(key, "a date-time in the years 1900-2200", v)),
             Some(v) => Err(self.bad(key, "a date-time", v)),
         }
     }
@@ -406,13 +406,32 @@ mod tests {
         let e = o.opt_date("DOB").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "OneFile gave a malformed answer on GET /User/9: user 9: field DOB: expected a date, got \"yesterday\""
+            "OneFile gave a malformed answer on GET /User/9: user 9: field DOB: expected a date in the years 1900-2200, got \"yesterday\""
         );
         assert!(!e.is_retryable());
         assert!(o.opt_i64("Role").is_err());
         assert!(o.objects("Pathways").is_err());
         let no_id = map(json!({"Name": "x"}));
         assert!(Obj::new("e", "centre", &no_id).id().is_err());
+    }
+
+    #[test]
+    fn extreme_dates_are_malformed_naming_the_field() {
+        // B4: these panicked in the London conversions before
+        for bad in [
+            "-262144-01-01T00:00:00Z",
+            "-262144-01-01T00:00:00+01:00",
+            "+262143-12-31T23:30:00",
+            "1899-12-31T23:00:00Z",
+            "2201-01-01T00:00:00.000Z",
+        ] {
+            let m = map(json!({"ID": 9, "DOB": bad, "LastModified": bad}));
+            let o = Obj::new("GET /User/9", "user", &m);
+            let e = o.opt_date("DOB").unwrap_err().to_string();
+            assert!(e.contains("field DOB") && e.contains("1900-2200"), "{e}");
+            let e = o.opt_datetime("LastModified").unwrap_err().to_string();
+            assert!(e.contains("field LastModified"), "{e}");
+        }
     }
 
     #[test]

@@ -13,6 +13,19 @@ fn value() -> impl Strategy<Value = serde_json::Value> {
         any::<f64>().prop_map(|f| serde_json::json!(f)),
         "[0-9T:.Z+-]{0,30}".prop_map(serde_json::Value::from),
         ".{0,20}".prop_map(serde_json::Value::from),
+        // B4: dates at and beyond the edges of chrono's range and of the sane years
+        prop_oneof![
+            Just("-262144-01-01T00:00:00Z"),
+            Just("-262144-01-01T00:00:00+01:00"),
+            Just("+262143-12-31T23:30:00"),
+            Just("+262143-12-31T23:59:59.999-01:00"),
+            Just("1899-12-31T23:59:59.999Z"),
+            Just("2200-12-31T23:59:59.999-14:00"),
+            Just("0000-01-01"),
+        ]
+        .prop_map(serde_json::Value::from),
+        "[+-][0-9]{6}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]([.][0-9]{1,7})?(Z|[+-][01][0-9]:[0-5][0-9])?"
+            .prop_map(serde_json::Value::from),
     ];
     leaf.prop_recursive(3, 32, 6, |inner| {
         let key = prop_oneof![
@@ -20,6 +33,8 @@ fn value() -> impl Strategy<Value = serde_json::Value> {
             Just("LastModified".to_string()),
             Just("RegistrationDate".to_string()),
             Just("ScheduledFor".to_string()),
+            Just("StartedOn".to_string()),
+            Just("DOB".to_string()),
             Just("Pathways".to_string()),
             Just("TotalElements".to_string()),
             Just("MISID".to_string()),
@@ -48,6 +63,31 @@ proptest! {
         // and the same reply cut short
         let end = text.len().saturating_sub(cut);
         parse_every_way(&text.as_bytes()[..end]);
+    }
+}
+
+#[test]
+fn extreme_dates_in_every_date_field_never_panic() {
+    // B4: each of these panicked in the London conversions or the +60 minutes of R16
+    for date in [
+        "-262144-01-01T00:00:00Z",
+        "-262144-01-01T00:00:00+01:00",
+        "+262143-12-31T23:30:00",
+        "+262143-12-31T23:59:59Z",
+    ] {
+        for field in [
+            "ScheduledFor",
+            "StartedOn",
+            "LastModified",
+            "DOB",
+            "RegistrationDate",
+            "StartOn",
+        ] {
+            let body = serde_json::json!([{ "ID": 5, field: date }]).to_string();
+            parse_every_way(body.as_bytes());
+            let one = serde_json::json!({ "ID": 5, field: date }).to_string();
+            parse_every_way(one.as_bytes());
+        }
     }
 }
 

@@ -6,8 +6,8 @@
 //! are local UK time without a zone; one that carries a zone anyway is converted to London time.
 //! Anything else fails the read with a message saying what was expected.
 
-use chrono::{NaiveDate, NaiveDateTime};
-use picsync_domain::time::{parse_onefile_datetime, utc_to_london};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use picsync_domain::time::{parse_onefile_datetime, sane_year, utc_to_london};
 use serde::de::{self, Deserialize, DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
 use serde_json::Value;
@@ -137,12 +137,14 @@ fn has_zone(s: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
-/// Parses a PICS date: `YYYY-MM-DD`, or a date-time whose date part is taken.
+/// Parses a PICS date: `YYYY-MM-DD`, or a date-time whose date part is taken. A year outside
+/// 1900–2200 is refused (§7, see [`picsync_domain::time::sane_year`]).
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .or_else(|| parse_datetime(s).map(|t| t.date()))
+        .filter(|d| sane_year(d.year()))
 }
 
 /// An optional date (see [`parse_date`]); `null` or blank → `None`.
@@ -152,12 +154,12 @@ pub(crate) fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDa
         Value::String(s) if blank(&s) => Ok(None),
         Value::String(s) => parse_date(&s).map(Some).ok_or_else(|| {
             de::Error::custom(format_args!(
-                "expected a date YYYY-MM-DD, got {}",
+                "expected a date YYYY-MM-DD in the years 1900-2200, got {}",
                 describe(&Value::String(s))
             ))
         }),
         other => Err(de::Error::custom(format_args!(
-            "expected a date YYYY-MM-DD, got {}",
+            "expected a date YYYY-MM-DD in the years 1900-2200, got {}",
             describe(&other)
         ))),
     }
@@ -172,12 +174,12 @@ pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
         Value::String(s) if blank(&s) => Ok(None),
         Value::String(s) => parse_datetime(&s).map(Some).ok_or_else(|| {
             de::Error::custom(format_args!(
-                "expected a date-time YYYY-MM-DDTHH:MM:SS, got {}",
+                "expected a date-time YYYY-MM-DDTHH:MM:SS in the years 1900-2200, got {}",
                 describe(&Value::String(s))
             ))
         }),
         other => Err(de::Error::custom(format_args!(
-            "expected a date-time YYYY-MM-DDTHH:MM:SS, got {}",
+            "expected a date-time YYYY-MM-DDTHH:MM:SS in the years 1900-2200, got {}",
             describe(&other)
         ))),
     }
@@ -296,6 +298,22 @@ mod tests {
             Some(dt(2024, 6, 1, 0, 0, 0))
         );
         assert!(probe(r#"{"t": "tomorrow"}"#).is_err());
+    }
+
+    #[test]
+    fn extreme_years_are_refused_naming_the_range() {
+        // B4: these overflowed chrono's arithmetic (+60 minutes, London offsets) downstream
+        for body in [
+            r#"{"t": "+262143-12-31T23:30:00"}"#,
+            r#"{"t": "-262144-01-01T00:00:00+01:00"}"#,
+            r#"{"t": "1899-12-31T23:59:59"}"#,
+            r#"{"d": "2201-01-01"}"#,
+            r#"{"d": "+262143-12-31"}"#,
+        ] {
+            let e = probe(body).unwrap_err().to_string();
+            assert!(e.contains("1900-2200"), "{body}: {e}");
+        }
+        assert!(probe(r#"{"d": "1900-01-01", "t": "2200-12-31T23:59:59"}"#).is_ok());
     }
 
     #[test]
