@@ -355,7 +355,10 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
             assessor_id: assessor_of[i % 5],
             status: 1,
             scheduled_for: Some(sched),
-            started_on: (i % 2 == 0).then_some(sched + Duration::minutes(5)),
+            // OneFile's event times carry milliseconds (onefile-api.md: `…33.150Z`); PICS keeps
+            // whole seconds (R22/R40)
+            started_on: (i % 2 == 0)
+                .then_some(sched + Duration::minutes(5) + Duration::milliseconds(12_347)),
             ..Default::default()
         });
         let mut linked = crate::pics::SimReview::normal(
@@ -370,7 +373,9 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
                 learner_id: uid,
                 assessor_id: assessor_of[(i + 1) % 5],
                 status: 1,
-                scheduled_for: Some(sched + Duration::days(14)),
+                scheduled_for: Some(
+                    sched + Duration::days(14) + Duration::milliseconds(33_150),
+                ),
                 ..Default::default()
             });
         }

@@ -248,6 +248,7 @@ impl<S: State> Engine<S> {
                         rule,
                     );
                     self.state.append_audit(&[e]).await?;
+                    self.record_linked_on(&ctx.tenant.id, &pl.id).await?;
                     return Ok(());
                 }
                 Err(e) if e.is_conflict() => {

@@ -49,6 +49,10 @@ pub enum EngineError {
     /// A record the sync needs is missing or inconsistent.
     #[error("{0}")]
     Inconsistent(String),
+    /// A bug: the sync of one learner panicked. That learner fails for good (a retry would
+    /// panic again); the others go on (§7).
+    #[error("internal error while synchronising learner {learner}: {message}; the learner is left as it was from this point on, the others go on")]
+    Panicked { learner: String, message: String },
 }
 
 impl EngineError {
@@ -64,7 +68,8 @@ impl EngineError {
             EngineError::NotEnabled(_)
             | EngineError::Enrol { .. }
             | EngineError::Invalid(_)
-            | EngineError::Inconsistent(_) => false,
+            | EngineError::Inconsistent(_)
+            | EngineError::Panicked { .. } => false,
         }
     }
 

@@ -1,7 +1,10 @@
 //! One learner: read both sides, plan, apply, record (SPEC §5, §7, R41).
 
 use std::collections::{BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
+
+use futures::FutureExt;
 
 use picsync_domain::plan::{Context, in_scope};
 use picsync_domain::*;
@@ -257,7 +260,23 @@ impl<S: State> Engine<S> {
         learner: &LearnerId,
         user: Option<OfLearner>,
     ) -> Result<LearnerReport> {
-        let result = self.sync_learner_inner(ctx, learner, user).await;
+        // §7: a bug in one learner fails that learner, not the batch (the release profile
+        // unwinds, so that a panic can be caught here).
+        let result = AssertUnwindSafe(self.sync_learner_inner(ctx, learner, user))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                tracing::error!(event = "panic", learner = %learner, %message, "the sync of one learner panicked");
+                Err(EngineError::Panicked {
+                    learner: learner.to_string(),
+                    message,
+                })
+            });
         if !ctx.dry_run
             && let Err(e) = &result
         {
@@ -287,6 +306,32 @@ impl<S: State> Engine<S> {
         // A lost race here only loses a failure count; the error itself is returned.
         let _ = self.state.put_learner_state(tenant, &st).await;
         Ok(())
+    }
+
+    /// R37: records that picsync enrolled or linked the learner today; only qualifications
+    /// starting after this day are assigned by the sync.
+    pub(crate) async fn record_linked_on(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+    ) -> Result<()> {
+        for _ in 0..3 {
+            let mut st = self
+                .state
+                .get_learner_state(tenant, learner)
+                .await?
+                .unwrap_or_else(|| LearnerState {
+                    learner: learner.clone(),
+                    ..Default::default()
+                });
+            st.linked_on = Some(self.today());
+            match self.state.put_learner_state(tenant, &st).await {
+                Ok(_) => return Ok(()),
+                Err(picsync_state::StateError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::StillChanging(learner.to_string()))
     }
 
     async fn sync_learner_inner(
@@ -335,6 +380,7 @@ impl<S: State> Engine<S> {
                     baseline: &st.baseline,
                     mode: ctx.mode,
                     today: self.today(),
+                    linked_on: st.linked_on.unwrap_or(self.today()),
                 },
             );
             let empty = plan.is_empty();
@@ -357,6 +403,7 @@ impl<S: State> Engine<S> {
                             baseline: &st.baseline,
                             mode: ctx.mode,
                             today: self.today(),
+                            linked_on: st.linked_on.unwrap_or(self.today()),
                         },
                     );
                     if !again.is_empty() {
@@ -420,6 +467,8 @@ impl<S: State> Engine<S> {
             st.onefile_seen = ctx.tenant.onefile.get_user(id.0).await?.last_modified;
         }
         st.last_success = Some(self.now());
+        // R37: a learner linked before picsync counts as linked on its first sync.
+        st.linked_on.get_or_insert(self.today());
         st.failures = 0;
         st.last_error = None;
         if let Err(picsync_state::StateError::Conflict(_)) =

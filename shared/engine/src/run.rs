@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::StreamExt;
 use picsync_domain::plan::scope;
 use picsync_domain::*;
@@ -267,9 +267,7 @@ impl<S: State> Engine<S> {
             .collect();
         let full = mode == Mode::Initial
             || opts.full
-            || ts.last_full_sweep.is_none_or(|last| {
-                now - last >= chrono::Duration::hours(i64::from(t.settings.full_sweep_hours))
-            });
+            || full_sweep_due(ts.last_full_sweep, now, t.settings.full_sweep_hours);
         let states: HashMap<LearnerId, picsync_state::LearnerState> = self
             .state
             .list_learner_states(&t.id)
@@ -312,8 +310,7 @@ impl<S: State> Engine<S> {
                 && states.get(&id).is_some_and(|st| {
                     st.failures == 0
                         && st.last_success.is_some()
-                        && s.last_modified.is_some()
-                        && s.last_modified <= st.pics_seen
+                        && pics_unchanged(s.last_modified, st.pics_seen)
                         && user.as_ref().is_some_and(|u| {
                             u.last_modified.is_some() && u.last_modified <= st.onefile_seen
                         })
@@ -628,5 +625,36 @@ impl<S: State> TaskRunner<'_, S> {
             EngineError::Inconsistent(format!("run context of {} vanished", task.run_id))
         })?;
         self.engine.execute(ctx, task, defer).await.0
+    }
+}
+
+/// §6: whether this run must compare every learner. A schedule that fires a little early must
+/// not push the sweep a whole interval on (a daily sweep would become a two-day one).
+///
+/// **Decision**: the sweep is due once `full_sweep_hours` minus a tolerance have passed since
+/// the last one; the tolerance is one hour, at most half the interval.
+pub(crate) fn full_sweep_due(
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    hours: u32,
+) -> bool {
+    let interval = chrono::Duration::hours(i64::from(hours));
+    let tolerance = chrono::Duration::hours(1).min(interval / 2);
+    last.is_none_or(|last| now - last >= interval - tolerance)
+}
+
+/// §6: whether PICS provably did not change a learner since it was last seen. PICS's
+/// LastModified is local UK wall-clock time, so both values are compared as instants. In the
+/// autumn overlap a wall-clock time names two instants: the new value is read as late as it can
+/// be and the one seen as early as it can be, so that an edit in the repeated hour reads as a
+/// change (a needless comparison costs calls; a skipped edit waits for the next full sweep).
+pub(crate) fn pics_unchanged(now: Option<NaiveDateTime>, seen: Option<NaiveDateTime>) -> bool {
+    match (now, seen) {
+        (Some(now), Some(seen)) => {
+            let (_, now_latest) = picsync_domain::time::london_to_utc_bounds(now);
+            let (seen_earliest, _) = picsync_domain::time::london_to_utc_bounds(seen);
+            now_latest <= seen_earliest
+        }
+        _ => false,
     }
 }

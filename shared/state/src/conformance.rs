@@ -191,6 +191,7 @@ pub async fn learner_states<S: State>(s: &S, t: &TenantId) {
         ..Default::default()
     };
     st.onefile_seen = Some(t0());
+    st.linked_on = chrono::NaiveDate::from_ymd_opt(2024, 7, 1);
     let v1 = s.put_learner_state(t, &st).await.unwrap();
     assert_eq!(v1, 1);
     // a writer that read version 0 loses: the cursor was moved by someone else
@@ -201,6 +202,7 @@ pub async fn learner_states<S: State>(s: &S, t: &TenantId) {
     let mut read = s.get_learner_state(t, &l).await.unwrap().unwrap();
     assert_eq!(read.version, 1);
     assert_eq!(read.onefile_seen, Some(t0()));
+    assert_eq!(read.linked_on, st.linked_on, "R37: the link day round-trips");
     read.failures = 2;
     assert_eq!(s.put_learner_state(t, &read).await.unwrap(), 2);
     let mut other = LearnerState {

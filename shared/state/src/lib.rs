@@ -15,7 +15,7 @@ pub mod secrets;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use picsync_domain::{Baseline, Catalogue, LearnerId, Mode, OfCentreId, Rule, TenantId, Value};
 use serde::{Deserialize, Serialize};
 
@@ -255,6 +255,11 @@ pub struct LearnerState {
     pub failures: u32,
     /// Bumped by the store on every write; a write names the version it read.
     pub version: u64,
+    /// The Europe/London day picsync enrolled or linked the learner, or, for a learner linked
+    /// before picsync, the day of its first successful sync (R37: only qualifications starting
+    /// after it are assigned). Absent in states written before it existed.
+    #[serde(default)]
+    pub linked_on: Option<NaiveDate>,
 }
 
 pub trait LearnerStore {
@@ -482,5 +487,29 @@ pub mod rules {
                 RunStatus::CompletedWithFailures
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod learner_state_tests {
+    use super::*;
+
+    #[test]
+    fn r37_a_state_written_before_linked_on_existed_still_reads() {
+        let mut old = serde_json::to_value(LearnerState {
+            learner: LearnerId::from("L1"),
+            failures: 2,
+            ..Default::default()
+        })
+        .unwrap();
+        old.as_object_mut().unwrap().remove("linked_on");
+        let st: LearnerState = serde_json::from_value(old).unwrap();
+        assert_eq!(st.failures, 2);
+        assert_eq!(st.linked_on, None);
+        let mut st2 = st.clone();
+        st2.linked_on = NaiveDate::from_ymd_opt(2024, 7, 1);
+        let back: LearnerState =
+            serde_json::from_str(&serde_json::to_string(&st2).unwrap()).unwrap();
+        assert_eq!(back, st2);
     }
 }
