@@ -373,9 +373,7 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
                 learner_id: uid,
                 assessor_id: assessor_of[(i + 1) % 5],
                 status: 1,
-                scheduled_for: Some(
-                    sched + Duration::days(14) + Duration::milliseconds(33_150),
-                ),
+                scheduled_for: Some(sched + Duration::days(14) + Duration::milliseconds(33_150)),
                 ..Default::default()
             });
         }

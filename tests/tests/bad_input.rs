@@ -165,7 +165,10 @@ async fn malformed_api_answers_fail_only_their_learner_naming_the_field() {
         ("CertificateReceivedDate", json!(true)),
         // B4: years at the edge of chrono's range panicked; outside 1900–2200 is malformed
         ("RegistrationDate", json!("-262143-01-01T00:00:00Z")),
-        ("CertificateAppliedDate", json!("-262143-01-01T00:00:00+01:00")),
+        (
+            "CertificateAppliedDate",
+            json!("-262143-01-01T00:00:00+01:00"),
+        ),
         ("CertificateReceivedDate", json!("1850-06-01T00:00:00Z")),
     ];
     for (field, value) in cases {

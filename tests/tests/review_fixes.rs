@@ -38,7 +38,9 @@ async fn fixture(learners: usize) -> Fixture {
         if p.swap(false, Ordering::SeqCst) {
             panic!("injected: a bug in the sync of one learner");
         }
-        n.lock().map(|t| t.unwrap_or_else(Utc::now)).unwrap_or_else(|_| Utc::now())
+        n.lock()
+            .map(|t| t.unwrap_or_else(Utc::now))
+            .unwrap_or_else(|_| Utc::now())
     });
     let engine = Engine::new(state.clone(), clock);
     Fixture {
@@ -140,7 +142,9 @@ async fn r22_r18_fallback_assessor_never_replaces_the_pics_reviewer() {
     f.sims.pics.edit(|s| {
         let mut r = picsync_sim::pics::SimReview::normal(
             review_id.clone(),
-            (today() + Duration::days(30)).and_hms_opt(9, 30, 0).unwrap(),
+            (today() + Duration::days(30))
+                .and_hms_opt(9, 30, 0)
+                .unwrap(),
         );
         r.reviewer_officer_id = Some("off-7".into());
         s.learner_mut(&a).unwrap().reviews.push(r);
@@ -169,11 +173,7 @@ async fn r22_r18_fallback_assessor_never_replaces_the_pics_reviewer() {
             ..Default::default()
         })
         .await;
-    assert!(
-        dry.run.rule_counts.is_empty(),
-        "{:?}",
-        dry.run.rule_counts
-    );
+    assert!(dry.run.rule_counts.is_empty(), "{:?}", dry.run.rule_counts);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,13 +333,7 @@ async fn s7_a_panicking_learner_fails_alone() {
         }
     }
     let failed = &start.tasks[1].learner;
-    let run = f
-        .engine
-        .runs(&f.tenant.id, 1)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let run = f.engine.runs(&f.tenant.id, 1).await.unwrap().pop().unwrap();
     assert_eq!(run.failed, 1, "{:?}", run.failures);
     assert_eq!(&run.failures[0].learner, failed);
     assert!(!run.failures[0].retryable);
@@ -351,7 +345,9 @@ async fn s7_a_panicking_learner_fails_alone() {
         .unwrap()
         .unwrap();
     assert!(
-        st.last_error.as_deref().is_some_and(|e| e.contains("injected")),
+        st.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("injected")),
         "{st:?}"
     );
 }

@@ -212,7 +212,11 @@ fn r22_r18_fallback_assessor_never_replaces_the_pics_reviewer() {
     let OneFileOp::UploadReview(u) = only_onefile(&p) else {
         panic!()
     };
-    assert_eq!(u.assessor, OfUserId(500), "R18: the main officer's assessor");
+    assert_eq!(
+        u.assessor,
+        OfUserId(500),
+        "R18: the main officer's assessor"
+    );
     assert_eq!(u.set_reviewer, None, "R22: PICS keeps officer O3");
     assert!(
         p.warnings.iter().any(|w| w.contains("O3")),
@@ -265,7 +269,10 @@ fn r22_r40_subsecond_onefile_times_are_not_echoed() {
     let PicsOp::CreateReview { review, .. } = only_pics(&p) else {
         panic!()
     };
-    assert_eq!(review.actual, Some(d(2024, 7, 20).and_hms_opt(10, 31, 12).unwrap()));
+    assert_eq!(
+        review.actual,
+        Some(d(2024, 7, 20).and_hms_opt(10, 31, 12).unwrap())
+    );
     assert_eq!(review.proposed, Some(dt(2024, 7, 20, 10, 0)));
 }
 
@@ -303,7 +310,10 @@ fn r16_extreme_proposed_dates_do_not_panic() {
     c.settings.download_reviews = false;
     let p = c.plan(&v);
     assert_eq!(p.onefile.len(), 1, "{p:#?}");
-    assert!(apply(&p, &mut v).is_err(), "refused, not wrapped or panicked");
+    assert!(
+        apply(&p, &mut v).is_err(),
+        "refused, not wrapped or panicked"
+    );
 }
 
 #[test]

@@ -633,11 +633,7 @@ impl<S: State> TaskRunner<'_, S> {
 ///
 /// **Decision**: the sweep is due once `full_sweep_hours` minus a tolerance have passed since
 /// the last one; the tolerance is one hour, at most half the interval.
-pub(crate) fn full_sweep_due(
-    last: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    hours: u32,
-) -> bool {
+pub(crate) fn full_sweep_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, hours: u32) -> bool {
     let interval = chrono::Duration::hours(i64::from(hours));
     let tolerance = chrono::Duration::hours(1).min(interval / 2);
     last.is_none_or(|last| now - last >= interval - tolerance)
@@ -656,5 +652,51 @@ pub(crate) fn pics_unchanged(now: Option<NaiveDateTime>, seen: Option<NaiveDateT
             now_latest <= seen_earliest
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn s6_full_sweep_tolerates_an_early_schedule() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
+        let h = chrono::Duration::hours;
+        let s = chrono::Duration::seconds;
+        assert!(full_sweep_due(None, t, 24));
+        assert!(full_sweep_due(Some(t), t + h(24) - s(1), 24));
+        assert!(full_sweep_due(Some(t), t + h(23), 24));
+        assert!(!full_sweep_due(Some(t), t + h(23) - s(1), 24));
+        // the tolerance is at most half the interval
+        assert!(!full_sweep_due(
+            Some(t),
+            t + chrono::Duration::minutes(29),
+            1
+        ));
+        assert!(full_sweep_due(
+            Some(t),
+            t + chrono::Duration::minutes(30),
+            1
+        ));
+    }
+
+    #[test]
+    fn s6_pics_last_modified_across_the_autumn_overlap() {
+        let at = |h, m| {
+            NaiveDate::from_ymd_opt(2026, 10, 25)
+                .and_then(|d| d.and_hms_opt(h, m, 0))
+                .unwrap()
+        };
+        // seen at 01:50 (BST), edited at 01:10 in the repeated (GMT) hour: a change
+        assert!(!pics_unchanged(Some(at(1, 10)), Some(at(1, 50))));
+        // outside the overlap, plain wall-clock order
+        assert!(pics_unchanged(Some(at(2, 30)), Some(at(3, 0))));
+        assert!(pics_unchanged(Some(at(3, 0)), Some(at(3, 0))));
+        assert!(!pics_unchanged(Some(at(3, 1)), Some(at(3, 0))));
+        // nothing to compare: not provably unchanged
+        assert!(!pics_unchanged(None, Some(at(3, 0))));
+        assert!(!pics_unchanged(Some(at(3, 0)), None));
     }
 }

@@ -202,7 +202,10 @@ pub async fn learner_states<S: State>(s: &S, t: &TenantId) {
     let mut read = s.get_learner_state(t, &l).await.unwrap().unwrap();
     assert_eq!(read.version, 1);
     assert_eq!(read.onefile_seen, Some(t0()));
-    assert_eq!(read.linked_on, st.linked_on, "R37: the link day round-trips");
+    assert_eq!(
+        read.linked_on, st.linked_on,
+        "R37: the link day round-trips"
+    );
     read.failures = 2;
     assert_eq!(s.put_learner_state(t, &read).await.unwrap(), 2);
     let mut other = LearnerState {
