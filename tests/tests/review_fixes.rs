@@ -351,3 +351,33 @@ async fn s7_a_panicking_learner_fails_alone() {
         "{st:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r37_enrolment_and_linking_record_the_link_day() {
+    let f = fixture(40).await;
+    // R14 through enrolment: the OneFile learner exists already and is linked
+    let existing = f.sims.info.existing_mis.clone().unwrap();
+    let r = f
+        .engine
+        .enrol(
+            &f.tenant,
+            &picsync_engine::EnrolRequest {
+                learner: LearnerId::new(&existing),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(r.plan, picsync_domain::enrol::EnrolPlan::Link(_)));
+    let st = f
+        .state
+        .get_learner_state(&f.tenant.id, &LearnerId::new(&existing))
+        .await
+        .unwrap()
+        .expect("the learner has a state once linked");
+    assert_eq!(
+        st.linked_on,
+        Some(today()),
+        "R37: only qualifications starting after today will be assigned"
+    );
+}
