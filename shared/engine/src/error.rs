@@ -52,7 +52,7 @@ pub enum EngineError {
     /// A bug: the sync of one learner panicked. That learner fails for good (a retry would
     /// panic again); the others go on (§7).
     #[error(
-        "internal error while synchronising learner {learner}: {message}; the learner is left as it was from this point on, the others go on"
+        "internal error (a bug) while synchronising learner {learner}: {message}; this learner failed, the others go on"
     )]
     Panicked { learner: String, message: String },
 }
