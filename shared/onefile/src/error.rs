@@ -93,12 +93,12 @@ pub enum OneFileError {
     /// field; from then on the client refuses to write the field (SPEC R40: a write that did not
     /// stick would later read as "cleared in OneFile").
     #[error(
-        "OneFile did not store {field} written by {endpoint} (it answered success): the field \
-         name {field} is Assumed and is probably wrong; picsync writes no {field} until the name \
-         is confirmed against OneFile and corrected"
+        "OneFile ignores the field {field} ({endpoint}): a write of it answered success and \
+         stored nothing, as read back; the Assumed field name {field} is probably wrong, and \
+         picsync writes no {field} until the name is confirmed against OneFile and corrected"
     )]
     Ignored {
-        /// The call that wrote the field.
+        /// The call that wrote the field, or would have.
         endpoint: String,
         /// The Assumed field name ([`crate::fields`]).
         field: String,

@@ -195,12 +195,15 @@ impl UserSearch {
     }
 
     /// Whether a user OneFile returned for this search matches it on what must be exact: the
-    /// centre and the role (when the record says), and the MIS value (trimmed, ignoring case).
-    /// Names (a "contains" match is fine for them) and `LastModified` (a wider result only
-    /// costs work) are left as OneFile answered.
+    /// role (when the record says) and the MIS value (trimmed, ignoring case).
+    ///
+    /// **Decision**: the other filters are left as OneFile answered. Names may match by
+    /// "contains"; a wider `LastModified` result only costs work; and a user of another centre
+    /// is kept, because dropping a holder of a MIS value on a field whose meaning in search
+    /// rows is not documented could make R12/R14 miss it and create a duplicate, while
+    /// counting one too many only refuses an enrolment with the user named.
     pub fn accepts(&self, u: &User) -> bool {
-        u.organisation_id.is_none_or(|o| o == self.organisation_id)
-            && u.role.is_none_or(|r| r == self.role)
+        u.role.is_none_or(|r| r == self.role)
             && self.mis_id.as_deref().is_none_or(|want| {
                 u.mis_id
                     .as_deref()

@@ -168,3 +168,20 @@ async fn an_assumed_field_that_sticks_is_read_back_once_only() {
     }
     assert_eq!(w.sim.counters().get("GET /learningaim/{id}"), 1);
 }
+
+#[tokio::test]
+async fn s7_a_onefile_without_visit_search_answers_not_found() {
+    let q = Quirks {
+        no_visit_search: true,
+        ..Quirks::default()
+    };
+    let w = world(OneFileSim::builder().quirks(q), 1).await;
+    let e = client(&w.sim)
+        .search_visits(w.pop.learner_ids[0])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, OneFileError::NotFound { endpoint } if endpoint == "POST /Visit/Search"),
+        "{e:?}"
+    );
+}
