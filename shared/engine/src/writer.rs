@@ -23,16 +23,6 @@ enum Resume {
     Resumed,
 }
 
-/// What a search for a record created before an interruption found (§7).
-enum Found {
-    /// The record, by id.
-    Id(i64),
-    /// Certainly not there: create it.
-    Absent,
-    /// OneFile cannot be searched for it (an Assumed search endpoint answered 404).
-    Unknown,
-}
-
 impl<S: State> Engine<S> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn audit_entry(
@@ -554,76 +544,75 @@ impl<S: State> Engine<S> {
             at == Some(u.scheduled_for) && assessor == Some(u.assessor.0)
         };
 
-        // The visit, exactly once (§7). Not through `create_once`: a resumed visit may end with
-        // no visit at all (below).
-        let visit_key = format!("visit:{learner}:{}", u.review);
-        let visit = match self.claim(ctx, &visit_key, Some(learner), "visit").await? {
-            Ok(id) => Some(id),
-            Err(resume) => {
-                let found = match resume {
-                    Resume::Fresh => Found::Absent,
-                    Resume::Resumed => match of.search_visits(user).await {
-                        Ok(visits) => visits
+        // `Visit/Search` is Assumed: OneFile may answer 404 for it. Then the learner's reviews
+        // at that time show the visit, when the review was created too; otherwise the search's
+        // 404 comes out of `create_once` with the intent left pending, and is handled below.
+        const VISIT_SEARCH: &str = "POST /Visit/Search";
+        let visit = self
+            .create_once(
+                ctx,
+                &format!("visit:{learner}:{}", u.review),
+                learner,
+                "visit",
+                || async {
+                    match of.search_visits(user).await {
+                        Ok(found) => Ok(found
                             .into_iter()
                             .find(|v| same_slot(v.date_from, v.assessor_id))
-                            .map_or(Found::Absent, |v| Found::Id(v.id)),
-                        // `Visit/Search` is Assumed: a 404 means OneFile cannot search visits.
-                        // The learner's reviews at that time show the visit when the review
-                        // was created too.
-                        Err(of::OneFileError::NotFound { .. }) => of
-                            .search_reviews(&of::ReviewSearch::for_learner(user))
-                            .await?
-                            .into_iter()
-                            .filter(|r| same_slot(r.scheduled_for, r.assessor_id))
-                            .find_map(|r| r.visit_id)
-                            .map_or(Found::Unknown, Found::Id),
-                        Err(e) => return Err(e.into()),
-                    },
-                };
-                match found {
-                    Found::Id(id) => {
-                        self.state
-                            .complete_intent(&ctx.tenant.id, &visit_key, id)
-                            .await?;
-                        Some(id)
+                            .map(|v| v.id)),
+                        Err(e @ of::OneFileError::NotFound { .. }) => {
+                            let reviews = of
+                                .search_reviews(&of::ReviewSearch::for_learner(user))
+                                .await?;
+                            match reviews
+                                .into_iter()
+                                .filter(|r| same_slot(r.scheduled_for, r.assessor_id))
+                                .find_map(|r| r.visit_id)
+                            {
+                                Some(v) => Ok(Some(v)),
+                                None => Err(e.into()),
+                            }
+                        }
+                        Err(e) => Err(e.into()),
                     }
-                    Found::Absent => {
-                        let v = of::NewVisit {
-                            learner_id: user,
-                            organisation_id: ctx.centre,
-                            date_from: u.scheduled_for,
-                            date_to: u.ends,
-                            visit_type_id: u.visit_type_id,
-                            sms_reminder: false,
-                            assessor_id: u.assessor.0,
-                        };
-                        let id = of.create_visit(&v).await?;
-                        self.state
-                            .complete_intent(&ctx.tenant.id, &visit_key, id)
-                            .await?;
-                        Some(id)
-                    }
-                    // **Decision** (SPEC §7 leaves it open): the earlier attempt may have
-                    // created the visit, and OneFile cannot be asked. A second visit could be a
-                    // duplicate, which §7 forbids, so none is created: the review is uploaded
-                    // without a visit, and the operator is told where a visit may exist. The
-                    // intent stays pending (it names the review), which is what a later attempt
-                    // finds again; nothing fails.
-                    Found::Unknown => {
-                        tracing::warn!(
-                            learner = %learner,
-                            review = %u.review,
-                            onefile_learner = user,
-                            at = %u.scheduled_for,
-                            "OneFile cannot search visits (POST /Visit/Search answered 404): a \
-                             visit for this review may have been created before an interruption; \
-                             no second visit is created and the review is uploaded without one. \
-                             Check the learner's OneFile calendar at that time"
-                        );
-                        None
-                    }
-                }
+                },
+                || async {
+                    let visit = of::NewVisit {
+                        learner_id: user,
+                        organisation_id: ctx.centre,
+                        date_from: u.scheduled_for,
+                        date_to: u.ends,
+                        visit_type_id: u.visit_type_id,
+                        sms_reminder: false,
+                        assessor_id: u.assessor.0,
+                    };
+                    Ok(of.create_visit(&visit).await?)
+                },
+            )
+            .await;
+        let visit = match visit {
+            Ok(id) => Some(id),
+            // **Decision** (SPEC §7 leaves it open): the earlier attempt may have created the
+            // visit, and OneFile cannot be asked. A second visit could be a duplicate, which §7
+            // forbids, so none is created: the review is uploaded without a visit, and the
+            // operator is told where a visit may exist. The visit's intent stays pending (a
+            // later attempt finds the same state again); the learner does not fail.
+            Err(EngineError::OneFile(of::OneFileError::NotFound { endpoint }))
+                if endpoint == VISIT_SEARCH =>
+            {
+                tracing::warn!(
+                    learner = %learner,
+                    review = %u.review,
+                    onefile_learner = user,
+                    at = %u.scheduled_for,
+                    "OneFile cannot search visits (POST /Visit/Search answered 404): a visit for \
+                     this review may have been created before an interruption; no second visit \
+                     is created and the review is uploaded without one. Check the learner's \
+                     OneFile calendar at that time"
+                );
+                None
             }
+            Err(e) => return Err(e),
         };
 
         let review = self
