@@ -166,6 +166,27 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// OneFile role codes (onefile-api.md, Doc) that can assess a learner: trainee assessor,
+/// assessor/tutor, IQA. An officer whose Ident one such user holds is linked to it (R11).
+pub const ASSESSING_ROLES: [i64; 3] = [4, 5, 10];
+/// The OneFile learner role code.
+pub const LEARNER_ROLE: i64 = 1;
+
+/// A OneFile role code as an operator reads it.
+pub fn role_name(role: Option<i64>) -> String {
+    match role {
+        Some(1) => "learner".into(),
+        Some(4) => "trainee assessor".into(),
+        Some(5) => "assessor".into(),
+        Some(10) => "IQA".into(),
+        Some(40) => "employer".into(),
+        Some(45) => "observer".into(),
+        Some(r) => format!("role {r}"),
+        None => "role unknown".into(),
+    }
+}
+
+/// Users named for an error: name, id, role, and whether archived.
 fn names(users: &[OfUser]) -> String {
     users
         .iter()
@@ -176,7 +197,12 @@ fn names(users: &[OfUser]) -> String {
                 u.last_name.as_deref().unwrap_or("")
             );
             let archived = if u.archived { ", archived" } else { "" };
-            format!("{} (id {}{archived})", name.trim(), u.id)
+            format!(
+                "{} (id {}, {}{archived})",
+                name.trim(),
+                u.id,
+                role_name(u.role)
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -205,14 +231,15 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
     };
     match same_mis {
         [] => {}
-        [u] if u.role == Some(1) || u.role.is_none() => return Ok(EnrolPlan::Link(u.id)),
+        [u] if u.role == Some(LEARNER_ROLE) || u.role.is_none() => {
+            return Ok(EnrolPlan::Link(u.id));
+        }
         [u] => problem(
             Rule::R12,
             format!(
-                "OneFile user {} holds MIS value {:?} but is not a learner (role {:?})",
+                "OneFile user {} holds MIS value {:?} but is not a learner",
                 names(std::slice::from_ref(u)),
                 l.ident,
-                u.role
             ),
         ),
         many => problem(
@@ -354,10 +381,26 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
                     });
                 }
             }
-            [u] => assessors.push(AssessorStep::LinkByMis {
-                officer: id.clone(),
-                assessor: u.id,
-            }),
+            // R11/R12: the one user holding the Ident is reused when it can assess (a trainee
+            // assessor or an IQA is not duplicated as an assessor)
+            [u] if u.role.is_none_or(|r| ASSESSING_ROLES.contains(&r)) => {
+                assessors.push(AssessorStep::LinkByMis {
+                    officer: id.clone(),
+                    assessor: u.id,
+                })
+            }
+            // **Decision**: a learner, employer or observer holding an officer's Ident cannot
+            // be that officer's assessor, and a new assessor would make two users hold the
+            // value (R12): refused, naming it.
+            [u] => problem(
+                Rule::R12,
+                format!(
+                    "OneFile user {} holds MIS value {:?} (officer {}) but cannot assess learners",
+                    names(std::slice::from_ref(u)),
+                    o.ident,
+                    o.ident
+                ),
+            ),
             many => problem(
                 Rule::R12,
                 format!(

@@ -259,6 +259,77 @@ fn r12_duplicate_officer_mis_values_fail() {
     assert_eq!(p[0].rule, Rule::R12);
 }
 
+fn user(id: i64, role: i64, archived: bool) -> OfUser {
+    let mut u = assessor(id, "First", &format!("Last{id}"));
+    u.role = Some(role);
+    u.archived = archived;
+    u
+}
+
+#[test]
+fn r12_users_of_every_role_holding_the_ident_are_named_with_their_roles() {
+    let mut f = fx();
+    f.lookups.users_by_mis.insert(
+        "ID001".into(),
+        vec![user(601, 40, true), user(602, 10, false)],
+    );
+    let p = f.problems();
+    assert_eq!(p[0].rule, Rule::R12);
+    assert!(
+        p[0].message
+            .contains("First Last601 (id 601, employer, archived)")
+            && p[0].message.contains("First Last602 (id 602, IQA)"),
+        "{}",
+        p[0]
+    );
+    // one user who is not a learner is not linked either
+    f.lookups
+        .users_by_mis
+        .insert("ID001".into(), vec![user(603, 45, false)]);
+    let p = f.problems();
+    assert_eq!(p[0].rule, Rule::R12);
+    assert!(p[0].message.contains("(id 603, observer)"), "{}", p[0]);
+}
+
+#[test]
+fn r12_an_officer_known_to_onefile_in_another_assessing_role_is_not_duplicated() {
+    let mut f = fx();
+    f.officers.push(officer("O2", None));
+    f.officers.push(officer("O3", None));
+    f.learner.qualifications[0].assessor = Some(OfficerId::from("O2"));
+    let mut r = review("R1", None);
+    r.reviewer = Some(OfficerId::from("O3"));
+    f.learner.reviews.push(r);
+    f.lookups
+        .users_by_mis
+        .insert("OFF-O2".into(), vec![user(702, 4, false)]);
+    f.lookups
+        .users_by_mis
+        .insert("OFF-O3".into(), vec![user(703, 10, true)]);
+    let e = f.create();
+    assert!(e.assessors.contains(&AssessorStep::LinkByMis {
+        officer: OfficerId::from("O2"),
+        assessor: OfUserId(702)
+    }));
+    assert!(e.assessors.contains(&AssessorStep::LinkByMis {
+        officer: OfficerId::from("O3"),
+        assessor: OfUserId(703)
+    }));
+    // a user who cannot assess (a learner, an employer) is refused, not duplicated
+    for role in [1, 40] {
+        f.lookups
+            .users_by_mis
+            .insert("OFF-O3".into(), vec![user(704, role, false)]);
+        let p = f.problems();
+        assert_eq!(p[0].rule, Rule::R12, "role {role}");
+        assert!(
+            p[0].message.contains("(id 704, ") && p[0].message.contains("cannot assess"),
+            "{}",
+            p[0]
+        );
+    }
+}
+
 #[test]
 fn r13_employer_linked_by_mis_or_created() {
     let mut f = fx();

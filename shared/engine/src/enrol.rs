@@ -39,6 +39,28 @@ pub struct EnrolReport {
     pub sync: Option<LearnerReport>,
 }
 
+/// R12: every user of the centre holding the MIS value `mis`, of every documented role,
+/// archived included. `User/Search` is searched once per role (its `Role` filter is required);
+/// the client keeps only exact MIS matches (a "contains" match is not a holder).
+async fn users_holding(client: &of::OneFileClient, centre: i64, mis: &str) -> Result<Vec<OfUser>> {
+    let mut out: Vec<OfUser> = Vec::new();
+    for r in role::ALL {
+        let q = UserSearch {
+            mis_id: Some(mis.to_string()),
+            ..UserSearch::new(centre, r)
+        };
+        for u in client.search_users(&q).await? {
+            if !out.iter().any(|x| x.id.0 == u.id) {
+                let mut found = mapping::of_user(&u);
+                // a search by role that omits the role in its rows still says it
+                found.role = found.role.or(Some(r));
+                out.push(found);
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl<S: State> Engine<S> {
     /// Enrols one PICS learner into OneFile (or links it, R14).
     pub async fn enrol(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
@@ -101,17 +123,10 @@ impl<S: State> Engine<S> {
             ..Default::default()
         };
         if pl.onefile_id.is_none() || resume {
-            let same = t
-                .onefile
-                .search_users(&UserSearch {
-                    mis_id: Some(pl.ident.trim().to_string()),
-                    ..UserSearch::new(centre, role::LEARNER)
-                })
-                .await?;
-            lookups.users_by_mis.insert(
-                pl.ident.trim().to_string(),
-                same.iter().map(mapping::of_user).collect(),
-            );
+            let same = users_holding(&t.onefile, centre, pl.ident.trim()).await?;
+            lookups
+                .users_by_mis
+                .insert(pl.ident.trim().to_string(), same);
             for o in &officers {
                 match o.linked() {
                     Some(id) => match t.onefile.get_user(id.0).await {
@@ -122,17 +137,10 @@ impl<S: State> Engine<S> {
                         Err(e) => return Err(e.into()),
                     },
                     None => {
-                        let same = t
-                            .onefile
-                            .search_users(&UserSearch {
-                                mis_id: Some(o.ident.trim().to_string()),
-                                ..UserSearch::new(centre, role::ASSESSOR)
-                            })
-                            .await?;
-                        lookups.users_by_mis.insert(
-                            o.ident.trim().to_string(),
-                            same.iter().map(mapping::of_user).collect(),
-                        );
+                        let same = users_holding(&t.onefile, centre, o.ident.trim()).await?;
+                        lookups
+                            .users_by_mis
+                            .insert(o.ident.trim().to_string(), same);
                     }
                 }
             }

@@ -544,6 +544,10 @@ impl<S: State> Engine<S> {
             at == Some(u.scheduled_for) && assessor == Some(u.assessor.0)
         };
 
+        // `Visit/Search` is Assumed: OneFile may answer 404 for it. Then the learner's reviews
+        // at that time show the visit, when the review was created too; otherwise the search's
+        // 404 comes out of `create_once` with the intent left pending, and is handled below.
+        const VISIT_SEARCH: &str = "POST /Visit/Search";
         let visit = self
             .create_once(
                 ctx,
@@ -551,11 +555,26 @@ impl<S: State> Engine<S> {
                 learner,
                 "visit",
                 || async {
-                    let found = of.search_visits(user).await?;
-                    Ok(found
-                        .into_iter()
-                        .find(|v| same_slot(v.date_from, v.assessor_id))
-                        .map(|v| v.id))
+                    match of.search_visits(user).await {
+                        Ok(found) => Ok(found
+                            .into_iter()
+                            .find(|v| same_slot(v.date_from, v.assessor_id))
+                            .map(|v| v.id)),
+                        Err(e @ of::OneFileError::NotFound { .. }) => {
+                            let reviews = of
+                                .search_reviews(&of::ReviewSearch::for_learner(user))
+                                .await?;
+                            match reviews
+                                .into_iter()
+                                .filter(|r| same_slot(r.scheduled_for, r.assessor_id))
+                                .find_map(|r| r.visit_id)
+                            {
+                                Some(v) => Ok(Some(v)),
+                                None => Err(e.into()),
+                            }
+                        }
+                        Err(e) => Err(e.into()),
+                    }
                 },
                 || async {
                     let visit = of::NewVisit {
@@ -570,7 +589,31 @@ impl<S: State> Engine<S> {
                     Ok(of.create_visit(&visit).await?)
                 },
             )
-            .await?;
+            .await;
+        let visit = match visit {
+            Ok(id) => Some(id),
+            // **Decision** (SPEC §7 leaves it open): the earlier attempt may have created the
+            // visit, and OneFile cannot be asked. A second visit could be a duplicate, which §7
+            // forbids, so none is created: the review is uploaded without a visit, and the
+            // operator is told where a visit may exist. The visit's intent stays pending (a
+            // later attempt finds the same state again); the learner does not fail.
+            Err(EngineError::OneFile(of::OneFileError::NotFound { endpoint }))
+                if endpoint == VISIT_SEARCH =>
+            {
+                tracing::warn!(
+                    learner = %learner,
+                    review = %u.review,
+                    onefile_learner = user,
+                    at = %u.scheduled_for,
+                    "OneFile cannot search visits (POST /Visit/Search answered 404): a visit for \
+                     this review may have been created before an interruption; no second visit \
+                     is created and the review is uploaded without one. Check the learner's \
+                     OneFile calendar at that time"
+                );
+                None
+            }
+            Err(e) => return Err(e),
+        };
 
         let review = self
             .create_once(
@@ -591,7 +634,7 @@ impl<S: State> Engine<S> {
                     let review = of::NewReview {
                         learner_id: user,
                         scheduled_for: u.scheduled_for,
-                        visit_id: Some(visit),
+                        visit_id: visit,
                         assessor_id: u.assessor.0,
                     };
                     Ok(of.create_review(&review).await?)

@@ -1,7 +1,8 @@
 //! The OneFile API v2.1 client: one method per call picsync needs (onefile-api.md
 //! "Endpoints picsync needs").
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
 use serde_json::Value;
@@ -19,6 +20,9 @@ use crate::wire::{Body, parse_new_id, parse_object};
 #[derive(Clone)]
 pub struct OneFileClient {
     t: Arc<Transport>,
+    /// What the read-back after the first write of each **Assumed** learning-aim field found:
+    /// `true` the value stuck, `false` OneFile ignored it (see [`Self::update_learning_aim`]).
+    assumed: Arc<Mutex<HashMap<&'static str, bool>>>,
 }
 
 impl std::fmt::Debug for OneFileClient {
@@ -34,6 +38,7 @@ impl OneFileClient {
     pub fn new(cfg: OneFileConfig, pacer: Pacer) -> Result<Self, OneFileError> {
         Ok(Self {
             t: Arc::new(Transport::new(cfg, pacer)?),
+            assumed: Arc::default(),
         })
     }
 
@@ -86,9 +91,12 @@ impl OneFileClient {
     }
 
     /// `POST /User/Search/{page}/{size}`: every matching user, archived ones included, over
-    /// all pages.
+    /// all pages. Only users that match the search exactly are returned
+    /// ([`UserSearch::accepts`]): OneFile's MISID filter may be a "contains" match, and `L1`
+    /// must never find `L10` (R12, R14).
     pub async fn search_users(&self, q: &UserSearch) -> Result<Vec<User>, OneFileError> {
-        self.t.search_all("/User/Search", &q.to_wire()).await
+        let found: Vec<User> = self.t.search_all("/User/Search", &q.to_wire()).await?;
+        Ok(keep("POST /User/Search", found, |u| q.accepts(u)))
     }
 
     /// `GET /User/{id}`: the full record.
@@ -188,9 +196,14 @@ impl OneFileClient {
 
     /// `POST /LearningAim/Search`: every learning aim of a user. The unpaged search "returns
     /// every match" (Doc), which costs one call per learner with no paging ambiguity.
+    /// Only the user's own learning aims are returned, whatever OneFile did with the filter
+    /// ([`owned_by`]).
     pub async fn learning_aims(&self, user_id: i64) -> Result<Vec<LearningAim>, OneFileError> {
         let body = Body::new().put(f::USER_ID, user_id).build();
-        self.t.search_unpaged("/LearningAim/Search", &body).await
+        let found = self.t.search_unpaged("/LearningAim/Search", &body).await?;
+        Ok(owned_by("POST /LearningAim/Search", found, user_id, |a| {
+            a.user_id
+        }))
     }
 
     /// `GET /LearningAim/{id}`.
@@ -199,13 +212,55 @@ impl OneFileClient {
     }
 
     /// `POST /LearningAim/{id}`: a partial update.
+    ///
+    /// OneFile accepts keys it does not know, so a wrong **Assumed** field name would be
+    /// "written" with success and stored nowhere (and read later as "cleared in OneFile", R40).
+    /// The first write of each Assumed field by this client (and its clones: in the worker, one
+    /// client per tenant per process) is therefore read back once. A value that did not stick
+    /// gives [`OneFileError::Ignored`] naming the field, and from then on any update carrying
+    /// that field is refused with the same error before anything is sent.
     pub async fn update_learning_aim(
         &self,
         id: i64,
         u: &LearningAimUpdate,
     ) -> Result<(), OneFileError> {
-        self.post_update(&format!("/LearningAim/{id}"), &u.to_wire())
-            .await
+        let path = format!("/LearningAim/{id}");
+        let endpoint = format!("POST {path}");
+        let sent = u.assumed();
+        let unchecked: Vec<_> = {
+            let known = self.assumed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((field, _)) = sent.iter().find(|(n, _)| known.get(n) == Some(&false)) {
+                return Err(OneFileError::Ignored {
+                    endpoint,
+                    field: (*field).to_string(),
+                });
+            }
+            sent.into_iter()
+                .filter(|(n, _)| !known.contains_key(n))
+                .collect()
+        };
+        self.post_update(&path, &u.to_wire()).await?;
+        if unchecked.is_empty() {
+            return Ok(());
+        }
+        let stored = self.get_learning_aim(id).await?;
+        let mut ignored = None;
+        let mut known = self.assumed.lock().unwrap_or_else(|p| p.into_inner());
+        for (field, value) in unchecked {
+            let stuck = stored.assumed(field) == Some(value);
+            if !stuck {
+                tracing::error!(call = %endpoint, field, "OneFile did not store an Assumed field written with success; the field name is probably wrong");
+                ignored.get_or_insert(field);
+            }
+            known.insert(field, stuck);
+        }
+        match ignored {
+            Some(field) => Err(OneFileError::Ignored {
+                endpoint,
+                field: field.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// `POST /Visit`: creates a visit; returns its id.
@@ -214,10 +269,15 @@ impl OneFileClient {
     }
 
     /// `POST /Visit/Search`: every visit of a learner (**Assumed** endpoint: OneFile's search
-    /// convention applied to visits), to find a visit created before a crash (SPEC §7).
+    /// convention applied to visits), to find a visit created before a crash (SPEC §7). Only
+    /// the learner's own visits are returned ([`owned_by`]). A OneFile without this endpoint
+    /// answers [`OneFileError::NotFound`].
     pub async fn search_visits(&self, learner_id: i64) -> Result<Vec<Visit>, OneFileError> {
         let body = Body::new().put(f::LEARNER_ID, learner_id).build();
-        self.t.search_unpaged("/Visit/Search", &body).await
+        let found = self.t.search_unpaged("/Visit/Search", &body).await?;
+        Ok(owned_by("POST /Visit/Search", found, learner_id, |v| {
+            v.learner_id
+        }))
     }
 
     /// `POST /Review`: creates a review (`Status: 1`); returns its id.
@@ -227,11 +287,19 @@ impl OneFileClient {
 
     /// `POST /Review/Search`: every matching review. A search for one learner uses the
     /// unpaged search (one call); wider searches page (`/Review/Search/{page}/{size}`).
+    /// A search for one learner returns only that learner's reviews ([`owned_by`]).
     pub async fn search_reviews(&self, q: &ReviewSearch) -> Result<Vec<Review>, OneFileError> {
-        if q.learner_id.is_some() {
-            self.t.search_unpaged("/Review/Search", &q.to_wire()).await
-        } else {
-            self.t.search_all("/Review/Search", &q.to_wire()).await
+        match q.learner_id {
+            Some(learner) => {
+                let found = self
+                    .t
+                    .search_unpaged("/Review/Search", &q.to_wire())
+                    .await?;
+                Ok(owned_by("POST /Review/Search", found, learner, |r| {
+                    r.learner_id
+                }))
+            }
+            None => self.t.search_all("/Review/Search", &q.to_wire()).await,
         }
     }
 
@@ -239,6 +307,43 @@ impl OneFileClient {
     pub async fn get_review(&self, id: i64) -> Result<Review, OneFileError> {
         self.get_one(format!("/Review/{id}")).await
     }
+}
+
+/// The records of a search that match what was asked; the others are dropped and logged
+/// (onefile-api.md "Conventions": whether OneFile's filters are exact is undocumented).
+fn keep<T>(endpoint: &str, found: Vec<T>, matches: impl Fn(&T) -> bool) -> Vec<T> {
+    let before = found.len();
+    let kept: Vec<T> = found.into_iter().filter(|x| matches(x)).collect();
+    if kept.len() < before {
+        tracing::warn!(
+            call = endpoint,
+            dropped = before - kept.len(),
+            kept = kept.len(),
+            "OneFile returned records its search filter should have excluded; dropped"
+        );
+    }
+    kept
+}
+
+/// The records of a search filtered by owner (`UserID`, `LearnerID`) that belong to `owner`.
+///
+/// **Decision**: a record that does not say its owner is kept, unless the same answer holds a
+/// record of another owner. The owner fields are Seen on every record, and the filter was sent,
+/// so a record without one is the owner's unless the answer itself shows that OneFile ignored
+/// the filter; dropping such records outright would make a learner's reviews invisible, and a
+/// review upload resumed after a crash could then no longer find its review and would create
+/// it twice (SPEC §7).
+fn owned_by<T>(
+    endpoint: &str,
+    found: Vec<T>,
+    owner: i64,
+    of: impl Fn(&T) -> Option<i64>,
+) -> Vec<T> {
+    let filter_ignored = found.iter().any(|x| of(x).is_some_and(|o| o != owner));
+    keep(endpoint, found, |x| match of(x) {
+        Some(o) => o == owner,
+        None => !filter_ignored,
+    })
 }
 
 /// What a create answered: the record, or only its id.

@@ -87,6 +87,22 @@ pub enum OneFileError {
         /// try may cure; false for well-formed JSON holding a bad value.
         transient: bool,
     },
+    /// OneFile accepted a write of an **Assumed** field (its name is undocumented,
+    /// onefile-api.md) and did not store it: the name is probably wrong, since OneFile accepts
+    /// keys it does not know. Found by reading the record back after the first write of the
+    /// field; from then on the client refuses to write the field (SPEC R40: a write that did not
+    /// stick would later read as "cleared in OneFile").
+    #[error(
+        "OneFile ignores the field {field} ({endpoint}): a write of it answered success and \
+         stored nothing, as read back; the Assumed field name {field} is probably wrong, and \
+         picsync writes no {field} until the name is confirmed against OneFile and corrected"
+    )]
+    Ignored {
+        /// The call that wrote the field, or would have.
+        endpoint: String,
+        /// The Assumed field name ([`crate::fields`]).
+        field: String,
+    },
     /// The client was configured wrongly (bad base URL, environment name, header value).
     #[error("OneFile client configuration: {0}")]
     Config(String),
@@ -106,6 +122,7 @@ impl OneFileError {
             OneFileError::Malformed { transient, .. } => *transient,
             OneFileError::Unauthorised { .. }
             | OneFileError::NotFound { .. }
+            | OneFileError::Ignored { .. }
             | OneFileError::Config(_) => false,
         }
     }
@@ -131,7 +148,8 @@ impl OneFileError {
             | OneFileError::NotFound { endpoint }
             | OneFileError::Status { endpoint, .. }
             | OneFileError::Transport { endpoint, .. }
-            | OneFileError::Malformed { endpoint, .. } => Some(endpoint),
+            | OneFileError::Malformed { endpoint, .. }
+            | OneFileError::Ignored { endpoint, .. } => Some(endpoint),
             OneFileError::Config(_) => None,
         }
     }

@@ -36,6 +36,6 @@ pub use pacer::{Pacer, Pacers};
 pub use records::{
     Assignment, Centre, Classroom, Customer, LearningAim, LearningAimUpdate, NEW_REVIEW_STATUS,
     NewClassroom, NewPlacement, NewReview, NewUser, NewVisit, Pathway, Placement, PlacementUpdate,
-    Review, ReviewSearch, Standard, User, UserSearch, UserUpdate, role,
+    Review, ReviewSearch, Standard, User, UserSearch, UserUpdate, Visit, role, same_mis_value,
 };
 pub use secrecy::SecretString;

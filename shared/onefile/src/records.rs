@@ -27,6 +27,14 @@ pub mod role {
     pub const EMPLOYER: i64 = 40;
     /// Observer.
     pub const OBSERVER: i64 = 45;
+    /// Every documented role (R12 counts users of all of them).
+    pub const ALL: [i64; 6] = [LEARNER, TRAINEE_ASSESSOR, ASSESSOR, IQA, EMPLOYER, OBSERVER];
+}
+
+/// Whether two MIS values are the same: equal once trimmed, ignoring case (onefile-api.md
+/// "Conventions": OneFile's MISID filter may match by "contains").
+pub fn same_mis_value(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// Reads a record from the wire; `endpoint` names the call in errors.
@@ -184,6 +192,23 @@ impl UserSearch {
             role,
             ..Self::default()
         }
+    }
+
+    /// Whether a user OneFile returned for this search matches it on what must be exact: the
+    /// role (when the record says) and the MIS value (trimmed, ignoring case).
+    ///
+    /// **Decision**: the other filters are left as OneFile answered. Names may match by
+    /// "contains"; a wider `LastModified` result only costs work; and a user of another centre
+    /// is kept, because dropping a holder of a MIS value on a field whose meaning in search
+    /// rows is not documented could make R12/R14 miss it and create a duplicate, while
+    /// counting one too many only refuses an enrolment with the user named.
+    pub fn accepts(&self, u: &User) -> bool {
+        u.role.is_none_or(|r| r == self.role)
+            && self.mis_id.as_deref().is_none_or(|want| {
+                u.mis_id
+                    .as_deref()
+                    .is_some_and(|held| same_mis_value(held, want))
+            })
     }
 
     pub(crate) fn to_wire(&self) -> Value {
@@ -591,6 +616,18 @@ impl FromWire for LearningAim {
     }
 }
 
+impl LearningAim {
+    /// What the aim holds in an **Assumed** field (`name` is one of [`LearningAimUpdate`]'s).
+    pub(crate) fn assumed(&self, name: &str) -> Option<AssumedValue> {
+        match name {
+            f::CERTIFICATE_RECEIVED_DATE => self.certificate_received_date.map(AssumedValue::Date),
+            f::TOTAL_ELEMENTS => self.total_elements.map(AssumedValue::Int),
+            f::ELEMENTS_DONE => self.elements_done.map(AssumedValue::Int),
+            _ => None,
+        }
+    }
+}
+
 /// A partial learning-aim update (`POST /LearningAim/{id}`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LearningAimUpdate {
@@ -616,7 +653,30 @@ pub struct LearningAimUpdate {
     pub elements_done: Option<i64>,
 }
 
+/// A value sent in an **Assumed** learning-aim field, to compare with what OneFile stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AssumedValue {
+    Date(NaiveDate),
+    Int(i64),
+}
+
 impl LearningAimUpdate {
+    /// The **Assumed** fields this update sends ([`f::CERTIFICATE_RECEIVED_DATE`],
+    /// [`f::TOTAL_ELEMENTS`], [`f::ELEMENTS_DONE`]), with their values.
+    pub(crate) fn assumed(&self) -> Vec<(&'static str, AssumedValue)> {
+        let mut out = Vec::new();
+        if let Some(d) = self.certificate_received_date {
+            out.push((f::CERTIFICATE_RECEIVED_DATE, AssumedValue::Date(d)));
+        }
+        if let Some(n) = self.total_elements {
+            out.push((f::TOTAL_ELEMENTS, AssumedValue::Int(n)));
+        }
+        if let Some(n) = self.elements_done {
+            out.push((f::ELEMENTS_DONE, AssumedValue::Int(n)));
+        }
+        out
+    }
+
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
             .date(f::START_DATE, self.start_date)

@@ -128,6 +128,7 @@ async fn neither_the_customer_token_nor_the_session_appears_in_errors_or_logs() 
             OneFileError::Status { .. } => "status",
             OneFileError::Transport { .. } => "transport",
             OneFileError::Malformed { .. } => "malformed",
+            OneFileError::Ignored { .. } => "ignored",
             OneFileError::Config(_) => "config",
         })
         .collect();

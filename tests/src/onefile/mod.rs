@@ -73,6 +73,18 @@ pub struct Quirks {
     /// User/Search serves full records instead of a summary (`ID, OrganisationID, Role,
     /// FirstName, LastName, Email, MISID, Archived, LastModified`).
     pub full_user_search: bool,
+    /// User/Search matches `MISID` by "contains" (case-insensitive) instead of equality, so
+    /// `L1` also finds `L10` (onefile-api.md: whether a filter matches exactly is undocumented).
+    pub mis_contains: bool,
+    /// LearningAim/Search ignores `UserID`, Review/Search and Visit/Search ignore `LearnerID`:
+    /// every record of the customer is served (onefile-api.md: whether every filter is honoured
+    /// is undocumented).
+    pub ignore_owner_filters: bool,
+    /// `POST /Visit/Search` answers 404, as if OneFile had no such endpoint (it is Assumed).
+    pub no_visit_search: bool,
+    /// `POST /LearningAim/{id}` accepts `CertificateReceivedDate` and stores nothing, as OneFile
+    /// does with a key it does not know (the name is Assumed; OneFile accepts unknown keys).
+    pub ignore_certificate_received_date: bool,
 }
 
 impl Default for Quirks {
@@ -86,6 +98,10 @@ impl Default for Quirks {
             child_changes_touch_learner: false,
             omit_nulls: false,
             full_user_search: false,
+            mis_contains: false,
+            ignore_owner_filters: false,
+            no_visit_search: false,
+            ignore_certificate_received_date: false,
         }
     }
 }
