@@ -37,6 +37,10 @@ pub enum EngineError {
     /// R41: PICS kept changing under the sync.
     #[error("learner {0} kept changing in PICS while it was being synchronised; will retry (R41)")]
     StillChanging(String),
+    /// §7: the invocation's deadline came before the learner's sync finished; the task is put
+    /// back in the queue (what was written is kept, every create resumes through its intent).
+    #[error("learner {0} was cut off at the invocation's deadline; it is queued again")]
+    Deadline(String),
     /// Enrolment checks failed before anything was written (R9, R10, R12, …).
     #[error("enrolment of {learner} refused, nothing written: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
     Enrol {
@@ -60,6 +64,7 @@ impl EngineError {
             EngineError::Secret(e) => e.is_retryable(),
             EngineError::IntentBusy { .. }
             | EngineError::StillChanging(_)
+            | EngineError::Deadline(_)
             | EngineError::Busy { .. } => true,
             EngineError::NotEnabled(_)
             | EngineError::Enrol { .. }

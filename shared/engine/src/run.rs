@@ -59,6 +59,18 @@ pub struct LearnerTask {
     /// The OneFile learner from the run's listing (saves a call per learner).
     #[serde(default)]
     pub onefile_user: Option<OfLearner>,
+    /// Attempts of this task that already failed (§7: a task re-queued at the back of its
+    /// tenant's queue after a retryable failure carries the count; 0 when first sent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// A re-queued task is not run before this instant (its retry delay; FIFO queues have no
+    /// per-message delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A started run and its tasks.
@@ -329,6 +341,8 @@ impl<S: State> Engine<S> {
                 mode,
                 dry_run: opts.dry_run,
                 onefile_user: user,
+                attempt: 0,
+                not_before: None,
             });
         }
         run.total = tasks.len() as u64;
@@ -470,6 +484,16 @@ impl<S: State> Engine<S> {
             self.finish_run(&task.tenant, &run).await?;
         }
         Ok(run)
+    }
+
+    /// Consecutive failed attempts recorded on the learner (§7: a learner that keeps failing
+    /// ends in the dead-letter queue).
+    pub async fn learner_failures(&self, tenant: &TenantId, learner: &LearnerId) -> Result<u32> {
+        Ok(self
+            .state
+            .get_learner_state(tenant, learner)
+            .await?
+            .map_or(0, |s| s.failures))
     }
 
     /// A runner of queued tasks of one tenant, sharing each run's context between them.
