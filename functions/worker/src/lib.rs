@@ -122,7 +122,10 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(deployment: Deployment) -> Self {
-        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock());
+        let lease_ttl = chrono::Duration::from_std(deployment.config.lease_ttl)
+            .unwrap_or(chrono::Duration::minutes(30));
+        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
+            .with_lease_ttl(lease_ttl);
         let dead_letters = deployment
             .config
             .dlq_url
@@ -304,6 +307,16 @@ impl Worker {
             Ok(_) => {}
             Err(e) => return self.unrunnable(id, ds, &e).await,
         }
+        // the runs being worked keep their leases (a run whose lease lapsed is abandoned)
+        let mut runs: Vec<&str> = Vec::new();
+        for d in ds.iter().filter(|d| !d.task.dry_run) {
+            if !runs.contains(&d.task.run_id.as_str()) {
+                runs.push(&d.task.run_id);
+                if let Err(e) = self.engine.heartbeat(id, &d.task.run_id).await {
+                    tracing::warn!(tenant = %id, run_id = %d.task.run_id, error = %e, "could not renew the run's lease");
+                }
+            }
+        }
         let config = &self.deployment.config;
         let mut put_back: Vec<(LearnerTask, String)> = Vec::new();
         let mut returned = Vec::new();
@@ -382,6 +395,10 @@ impl Worker {
                     Ok(r) => tracing::info!(
                         tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
                         written = r.written, passes = r.passes, "learner synchronised"
+                    ),
+                    Err(EngineError::RunClosed(run)) => tracing::info!(
+                        tenant = %id, message_id = log.0, learner = log.1, run_id = %run,
+                        "task of an abandoned run dropped: the next run syncs the learner"
                     ),
                     Err(e) if may_refresh && is_auth_error(&e) => {
                         tracing::warn!(tenant = %id, error = %e, "credentials refused: fetching the tenant's secret again");

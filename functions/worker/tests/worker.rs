@@ -567,3 +567,102 @@ async fn s7_a_retried_task_waits_its_retry_delay_at_the_back_of_the_queue() {
     let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
     assert_eq!((run.status, run.done), (RunStatus::Completed, 1));
 }
+
+/// A scheduler and a worker whose leases last 2 s (so that a test can let one lapse).
+fn short_leases(stack: &Stack) -> (Scheduler, Worker) {
+    let mut config = stack.config.clone();
+    config.lease_ttl = std::time::Duration::from_secs(2);
+    (
+        Scheduler::new(stack.deployment_with(config.clone())).unwrap(),
+        Worker::new(stack.deployment_with(config)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_run_whose_tasks_stop_reporting_is_abandoned_and_the_next_run_is_initial_again() {
+    let (stack, _sims, _) = setup(12).await;
+    let t = TenantId::from("acme");
+    let (scheduler, w) = short_leases(&stack);
+    let started = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    assert_eq!(started["mode"], "initial");
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    let tasks = started["tasks"].as_u64().unwrap();
+    // two tasks report; the others are lost (e.g. redriven by SQS with nothing recorded)
+    let msgs = receive(&stack, &stack.queue_url).await;
+    assert!(msgs.len() > 3);
+    let resp = w
+        .handle(LambdaEvent::new(event(&msgs[..2]), Context::default()))
+        .await
+        .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    settle(&stack, &msgs, &[]).await;
+    for _ in 0..20 {
+        let rest = receive(&stack, &stack.queue_url).await;
+        if rest.is_empty() {
+            break;
+        }
+        settle(&stack, &rest, &[]).await;
+    }
+    // R39: while the lease is live the run is left alone
+    let early = invoke(&scheduler, json!({"op": "reconcile", "tenant": "acme"})).await;
+    assert_eq!(early["abandoned"], json!([]), "{early}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let rec = invoke(&scheduler, json!({"op": "reconcile", "tenant": "all"})).await;
+    assert_eq!(
+        rec["abandoned"],
+        json!([{"tenant": "acme", "run_id": run_id, "done": 2, "lost": tasks - 2}]),
+        "{rec}"
+    );
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Abandoned);
+    assert_eq!((run.done, run.failed, run.lost), (2, tasks - 2, tasks - 2));
+    // a late task of the abandoned run is dropped and changes nothing
+    let resp = w
+        .handle(LambdaEvent::new(event(&msgs[2..3]), Context::default()))
+        .await
+        .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(
+        stack.state.get_run(&t, &run_id).await.unwrap().unwrap(),
+        run
+    );
+    let ts = stack.state.get_tenant(&t).await.unwrap().unwrap();
+    assert!(
+        !ts.initial_done,
+        "R43: an abandoned initial run is not done"
+    );
+    assert_eq!(ts.last_synchronised, None, "R36");
+    // the lease is free: the next run starts, and is initial again
+    let next = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    assert_eq!(next["mode"], "initial", "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_run_recorded_but_never_queued_is_abandoned_by_the_next_start() {
+    let (stack, _sims, _) = setup(12).await;
+    let t = TenantId::from("acme");
+    let (scheduler, _w) = short_leases(&stack);
+    // the scheduler died after recording the run, before queueing a task
+    let tenant = stack.deployment().tenants.load(&t).await.unwrap();
+    let start = scheduler
+        .engine()
+        .start_run(&tenant, &picsync_engine::RunOptions::default())
+        .await
+        .unwrap();
+    let busy = scheduler
+        .invoke(&json!({"tenant": "acme"}))
+        .await
+        .unwrap_err();
+    assert_eq!(busy.kind(), "Busy", "R39 while its lease is live");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let next = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    assert!(next["run_id"].is_string(), "{next}");
+    let old = stack
+        .state
+        .get_run(&t, &start.run.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.status, RunStatus::Abandoned);
+    assert_eq!(old.lost, start.run.total);
+}

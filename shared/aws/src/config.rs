@@ -42,8 +42,9 @@ pub struct FunctionConfig {
     /// `LEARNER_MIN_SECONDS` (60): a learner is started only with at least this long left
     /// beyond the reserve (a learner takes ~11 calls; 60 s covers a rate-limit pause).
     pub learner_min: Duration,
-    /// `LEASE_TTL_MINUTES` (360): how long a queued run holds its tenant's lease (R39). The last
-    /// task of the run releases it; the expiry only frees a tenant whose run never completed.
+    /// `LEASE_TTL_MINUTES` (30): how long a queued run holds its tenant's lease (R39) without
+    /// renewal. Each worker batch renews it; the last task of the run releases it; a run whose
+    /// lease lapsed is closed as abandoned by the reconciler.
     pub lease_ttl: Duration,
     /// `RETRY_DELAY_SECONDS` (60): a task the worker returns is delivered again after this
     /// long, doubled on each further delivery and capped at 15 minutes, instead of after the
@@ -190,7 +191,7 @@ impl FunctionConfig {
             60 * number(
                 env,
                 "LEASE_TTL_MINUTES",
-                360u64,
+                30u64,
                 |n| (1..=10_080).contains(n),
                 "a number of minutes from 1 to 10080",
             )?,

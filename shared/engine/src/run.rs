@@ -199,6 +199,8 @@ impl<S: State> Engine<S> {
         });
         let run_id = new_run_id(now);
         if !opts.dry_run {
+            // runs never stick: a run that stopped reporting is closed before the lease is tried
+            self.reconcile(&t.id).await?;
             match self
                 .state
                 .acquire_lease(&t.id, &run_id, &run_id, now, self.lease_ttl)
@@ -219,7 +221,8 @@ impl<S: State> Engine<S> {
             .plan_tasks(t, &ts, opts, mode, &run_id, now, today)
             .await
         {
-            Ok(start) => {
+            Ok(mut start) => {
+                start.run.owner = self.owner.clone();
                 if !opts.dry_run {
                     self.state.put_run(&start.run).await?;
                     if start.run.finished() {
@@ -441,7 +444,12 @@ impl<S: State> Engine<S> {
         let newer = ts
             .last_synchronised
             .is_none_or(|last| run.finished_at.is_some_and(|f| f >= last));
-        if run.tenant_wide && newer {
+        // an abandoned (or aborted) run moves neither R36 nor R43
+        let completed = matches!(
+            run.status,
+            RunStatus::Completed | RunStatus::CompletedWithFailures
+        );
+        if run.tenant_wide && newer && completed {
             ts.last_synchronised = run.finished_at;
             if run.mode == Mode::Initial {
                 ts.initial_done = true;
@@ -551,26 +559,35 @@ impl<S: State> Engine<S> {
                     async move { (task, self.execute(ctx, task, &|_| false).await) }
                 })
                 .buffer_unordered(opts.concurrency.max(1));
-            while let Some((task, (result, latest))) = stream.next().await {
-                progress.learner_done(&task.learner, result.is_ok());
-                match result {
-                    Ok(r) => reports.push(r),
-                    Err(e) => failures.push(Failure {
-                        learner: task.learner.clone(),
-                        reason: e.to_string(),
-                        retryable: e.is_retryable(),
-                    }),
+            // the lease is renewed on a timer, so a slow learner never lets it lapse
+            let renew_every = (self.lease_ttl / 3)
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(30))
+                .max(std::time::Duration::from_secs(1));
+            loop {
+                let next = tokio::time::timeout(renew_every, stream.next()).await;
+                match next {
+                    Ok(Some((task, (result, latest)))) => {
+                        progress.learner_done(&task.learner, result.is_ok());
+                        match result {
+                            Ok(r) => reports.push(r),
+                            Err(e) => failures.push(Failure {
+                                learner: task.learner.clone(),
+                                reason: e.to_string(),
+                                retryable: e.is_retryable(),
+                            }),
+                        }
+                        if let Some(r) = latest {
+                            run = r;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {}
                 }
-                if let Some(r) = latest {
-                    run = r;
-                }
-                if !opts.dry_run && self.now() - last_renew > self.lease_ttl / 3 {
+                if !opts.dry_run && !run.finished() && self.now() - last_renew >= self.lease_ttl / 3
+                {
                     last_renew = self.now();
-                    if !self
-                        .state
-                        .renew_lease(&t.id, &run.run_id, last_renew, self.lease_ttl)
-                        .await?
-                    {
+                    if !self.heartbeat(&t.id, &run.run_id).await? {
                         lost_lease = true;
                         break;
                     }
@@ -642,6 +659,9 @@ impl<S: State> TaskRunner<'_, S> {
         }
         let key = (task.run_id.clone(), task.dry_run);
         if !self.ctxs.contains_key(&key) {
+            if !task.dry_run {
+                self.engine.check_run_open(&t.id, &task.run_id).await?;
+            }
             let ctx = self
                 .engine
                 .run_ctx(t, task.mode, &task.run_id, task.dry_run)
