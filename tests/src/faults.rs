@@ -67,6 +67,9 @@ struct FaultState {
     scripted: HashMap<String, VecDeque<Fault>>,
     random_per_endpoint: HashMap<String, RandomFaults>,
     random_all: Option<RandomFaults>,
+    /// Faults served on every call to one concrete path (`"GET /learners/l00003"`): one
+    /// record that is always broken, while the others answer.
+    always: HashMap<String, Fault>,
 }
 
 #[derive(Default)]
@@ -140,6 +143,32 @@ impl Faults {
             }
             None => st.random_all = Some(plan),
         }
+    }
+
+    /// Serves `fault` on every call to one concrete path (`"GET /learners/L00003"`, matched
+    /// without regard to case, as the end of the called path, so a base path may precede it),
+    /// before any other fault; until [`Faults::clear`].
+    pub fn always(&self, call: &str, fault: Fault) {
+        self.lock().always.insert(endpoint_key(call), fault);
+    }
+
+    /// The fault served on every call to this concrete path, if any (counted as injected).
+    pub fn always_for(&self, call: &str) -> Option<Fault> {
+        let call = endpoint_key(call);
+        let (method, path) = call.split_once(' ').unwrap_or(("", call.as_str()));
+        let fault = self
+            .lock()
+            .always
+            .iter()
+            .find(|(k, _)| {
+                let (m, p) = k.split_once(' ').unwrap_or(("", k.as_str()));
+                m == method && path.ends_with(p)
+            })
+            .map(|(_, f)| f.clone());
+        if fault.is_some() {
+            self.inner.injected.fetch_add(1, Ordering::Relaxed);
+        }
+        fault
     }
 
     /// Removes every scripted and random fault (the count of injected faults stays).

@@ -5,6 +5,7 @@ mod bench;
 mod config;
 mod demo;
 mod output;
+mod owner;
 mod probe;
 
 use std::path::PathBuf;
@@ -288,7 +289,9 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             config.state.dir.display()
         ))
     })?;
-    let engine = Engine::new(Arc::new(state), picsync_engine::system_clock());
+    let engine = Engine::new(Arc::new(state), picsync_engine::system_clock())
+        .with_lease_ttl(owner::LEASE_TTL)
+        .with_owner(owner::this_process(), owner::dead);
     let out = output::Out::new(cli.json);
     match cli.command {
         Command::Demo(_) | Command::Bench(_) => Ok(0),

@@ -325,6 +325,8 @@ pub async fn status(
     runs: usize,
     learners: &[String],
 ) -> Result<(), picsync_engine::EngineError> {
+    // a run whose process died shows as abandoned, not running (R39)
+    engine.reconcile(tenant).await?;
     let ts = engine.tenant_state(tenant).await?;
     let list = engine.runs(tenant, runs).await?;
     let mut states = engine.learner_states(tenant).await?;

@@ -240,3 +240,75 @@ fn the_demo_completes_and_exits_0() {
     );
     assert!(!t.contains(world::ONEFILE_TOKEN) && !t.contains(world::PICS_PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minutes() {
+    use picsync_sim::faults::Fault;
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(8, today, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\n",
+        sims.pics.base_url(),
+        sims.onefile.base_url(),
+        world::CENTRE
+    );
+    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("secrets.toml"),
+        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
+    )
+    .unwrap();
+    // every learner read is slow: the sync is still running when it is killed
+    sims.pics.faults().random(
+        Some("GET /learners/{id}"),
+        1.0,
+        vec![Fault::Delay(std::time::Duration::from_millis(1500))],
+        7,
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_picsync"))
+        .arg("sync")
+        .current_dir(dir.path())
+        .env_remove("PICSYNC_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait (bounded) until its run is recorded, then kill -9 it mid-run
+    let runs_dir = dir.path().join("state");
+    for _ in 0..100 {
+        if runs_dir.exists() && sims.pics.counters().get("GET /learners/{id}") >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sims.pics.faults().clear();
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<&'static str>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || picsync(&args, &d, &[]))
+    };
+    // status shows the dead run as abandoned
+    let status = run(vec!["--json", "status"]).await.unwrap();
+    assert!(status.status.success(), "{}", text(&status));
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let first = &v["runs"][0];
+    assert_eq!(first["status"], "abandoned", "{v}");
+    assert!(first["lost"].as_u64().unwrap() > 0, "{first}");
+    assert!(!first["owner"].as_str().unwrap().is_empty());
+    // and the next sync starts at once (not after a lease of minutes), as an initial run again
+    let began = std::time::Instant::now();
+    let sync = run(vec!["--json", "sync"]).await.unwrap();
+    assert!(sync.status.success(), "{}", text(&sync));
+    assert!(began.elapsed() < std::time::Duration::from_secs(120));
+    let v: serde_json::Value = serde_json::from_slice(&sync.stdout).unwrap();
+    assert_eq!(
+        v["run"]["mode"], "initial",
+        "R43: the abandoned initial run did not count"
+    );
+    assert_eq!(v["run"]["status"], "completed", "{v}");
+}

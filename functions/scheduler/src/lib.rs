@@ -202,6 +202,38 @@ impl Scheduler {
                     .map_err(engine_err(&tenant))?;
                 Ok(json!({ "tenant": tenant.as_str(), "learning_aims": n, "dry_run": dry_run }))
             }
+            Request::Reconcile { target } => self.reconcile(&target).await,
+        }
+    }
+
+    /// Closes the runs that stopped reporting, tenant by tenant (one tenant's failure stops no
+    /// other). Needs only the table: no secret, no call to OneFile or PICS.
+    async fn reconcile(&self, target: &Target) -> Result<Value, SchedulerError> {
+        let tenants = match target {
+            Target::One(t) => vec![t.clone()],
+            Target::All => self.deployment.config.tenants.clone(),
+        };
+        let mut closed = Vec::new();
+        let mut failed = Vec::new();
+        for t in &tenants {
+            match self.engine.reconcile(t).await {
+                Ok(runs) => closed.extend(runs.into_iter().map(|r| {
+                    json!({"tenant": t.as_str(), "run_id": r.run_id, "done": r.done, "lost": r.lost})
+                })),
+                Err(e) => {
+                    tracing::error!(tenant = %t, error = %e, "could not reconcile the tenant's runs");
+                    failed.push(format!("{t}: {e}"));
+                }
+            }
+        }
+        if failed.is_empty() {
+            Ok(json!({ "abandoned": closed }))
+        } else {
+            Err(SchedulerError::Tenants {
+                failed: failed.len(),
+                total: tenants.len(),
+                details: failed.join("; "),
+            })
         }
     }
 

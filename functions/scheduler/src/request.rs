@@ -6,7 +6,9 @@
 //! A by-hand operation on one tenant, named by `op`:
 //! `{"op": "enrol", "tenant": "acme", "learner": "..", "pathways": {"<qualification>": <id>}, "centres": {..}, "dry_run": false}`,
 //! `{"op": "link", "tenant": "acme", "learner": "..", "onefile_id": 123, "dry_run": false}`,
-//! `{"op": "refresh_aims", "tenant": "acme", "dry_run": false}`.
+//! `{"op": "refresh_aims", "tenant": "acme", "dry_run": false}`,
+//! `{"op": "reconcile", "tenant": "<id>" | "all"}` (close runs that stopped reporting; its own
+//! schedule runs it every 10 minutes).
 //! Anything else is refused with an error naming the problem.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +57,10 @@ pub enum Request {
         tenant: TenantId,
         dry_run: bool,
     },
+    /// Close the runs that stopped reporting (abandoned), freeing their leases.
+    Reconcile {
+        target: Target,
+    },
 }
 
 impl Request {
@@ -64,10 +70,16 @@ impl Request {
             Request::Sync {
                 target: Target::All,
                 ..
+            }
+            | Request::Reconcile {
+                target: Target::All,
             } => "all",
             Request::Sync {
                 target: Target::One(t),
                 ..
+            }
+            | Request::Reconcile {
+                target: Target::One(t),
             }
             | Request::Enrol { tenant: t, .. }
             | Request::Link { tenant: t, .. }
@@ -114,6 +126,9 @@ enum OpBody {
         tenant: String,
         #[serde(default)]
         dry_run: bool,
+    },
+    Reconcile {
+        tenant: String,
     },
 }
 
@@ -212,6 +227,13 @@ pub fn parse(payload: &serde_json::Value) -> Result<Request, String> {
             OpBody::RefreshAims { tenant, dry_run } => Ok(Request::RefreshAims {
                 tenant: one_tenant(&tenant)?,
                 dry_run,
+            }),
+            OpBody::Reconcile { tenant } => Ok(Request::Reconcile {
+                target: if tenant.trim() == "all" {
+                    Target::All
+                } else {
+                    Target::One(one_tenant(&tenant)?)
+                },
             }),
         };
     }

@@ -4,30 +4,69 @@
 //!
 //! - Success: the outcome is counted on the run (once per learner); the run that receives its
 //!   last outcome completes, moving "last synchronised" (R36) and freeing the lease (R39).
-//! - A retryable failure (an API down, a 5xx, an intent another worker holds): returned to the
-//!   queue (back after `RETRY_DELAY_SECONDS`, doubled per delivery, rather than the queue's
-//!   whole visibility timeout) and NOT yet counted on the run, so that the redelivery can still
-//!   succeed. On the
-//!   delivery with receive count `MAX_RECEIVE_COUNT` it is counted as failed on the run (which
-//!   can then complete) and on the learner, and the worker puts it in the dead-letter queue
-//!   itself, with its reason as a message attribute (SQS's own redrive carries no reason, and
-//!   would hold up the tenant's later tasks until then). Should that send fail, the message is
-//!   returned and the queue's redrive policy takes it.
-//! - A permanent failure (bad input, an inconsistent record): counted on the run and the
-//!   learner, logged, and not returned (retrying cannot help).
+//! - A retryable failure (an API down, a 5xx, an intent another worker holds), or a learner cut
+//!   off at the invocation's deadline: the task is put back at the *tail* of its tenant's queue
+//!   as a new message with `attempt + 1` and a `not_before` of `RETRY_DELAY_SECONDS` (doubled
+//!   per attempt, at most 15 minutes), and NOT yet counted on the run. The tenant's later tasks
+//!   go on meanwhile: one failing learner never holds up the others (§7). FIFO queues have no
+//!   per-message delay, so a re-queued task delivered early is put back again while due work
+//!   waits behind it, and held by its visibility timeout when only such retries remain.
+//! - After `MAX_ATTEMPTS` failed attempts a task is counted as failed on the run (which can then
+//!   complete) and on the learner, and the worker puts it in the dead-letter queue with its
+//!   reason as a message attribute. A permanent failure is counted at once; once the learner
+//!   has failed `MAX_ATTEMPTS` times in a row (consecutive runs) it goes to the dead-letter
+//!   queue too. Should a send fail, the message is returned to the queue instead, and the
+//!   queue's own redrive (`maxReceiveCount`, a backstop) takes it in the end.
+//! - The deadline: a learner is started only with `LEARNER_MIN_SECONDS` left beyond a reserve
+//!   of `DEADLINE_RESERVE_SECONDS`, and is cut off at the reserve (its writes so far stand;
+//!   every OneFile create resumes through its intent, §7). Tasks never started are re-queued
+//!   unchanged; the invocation answers before Lambda would kill it, so no batch is re-run whole
+//!   and no receive is counted for nothing.
+//! - R1: a tenant's settings are read before anything else; while its integration is off, its
+//!   tasks are recorded as failed (NotEnabled) without a single call to OneFile or PICS.
 //! - A 401 from OneFile or PICS: the tenant's secret is fetched again (it may have been
 //!   rotated) and the task tried once more in this invocation.
 //! - A malformed body: put in the dead-letter queue at once with its reason, and logged; not
 //!   returned. It names no run we could count it on, retrying cannot cure it, and on a FIFO
 //!   queue a returned message would hold up every later task of its tenant for nothing.
-//! - FIFO (R35): messages of one group (tenant) are handled in order; once one is returned,
-//!   every later message of its group in the batch is returned unprocessed, as AWS requires.
+//! - FIFO (R35): messages of one group (tenant) are handled in order, one batch of a group at a
+//!   time.
+
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use picsync_aws::{DeadLetters, Deployment, DynamoState, is_auth_error};
+use picsync_aws::{DeadLetters, Deployment, DynamoState, TaskSender, is_auth_error};
 use picsync_domain::TenantId;
 use picsync_engine::{Engine, EngineError, LearnerTask, parse_task};
+
+/// A message the worker hands back to the queue (a batch item failure), and when it should
+/// come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Returned {
+    pub message_id: String,
+    /// `None`: after the retry delay for its receive count.
+    pub after: Option<std::time::Duration>,
+}
+
+impl Returned {
+    fn now(message_id: &str) -> Self {
+        Self {
+            message_id: message_id.to_string(),
+            after: None,
+        }
+    }
+}
+
+/// The invocation's deadline as an `Instant`; `None` when the context carries none (0, as in
+/// a hand-built context).
+pub fn deadline_of(ctx: &lambda_runtime::Context) -> Option<Instant> {
+    if ctx.deadline == 0 {
+        return None;
+    }
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    Some(Instant::now() + Duration::from_millis(ctx.deadline.saturating_sub(now_ms)))
+}
 
 /// One delivered task.
 #[derive(Debug, Clone)]
@@ -78,20 +117,30 @@ pub struct Worker {
     deployment: Deployment,
     engine: Engine<DynamoState>,
     dead_letters: Option<DeadLetters>,
+    queue: Option<TaskSender>,
 }
 
 impl Worker {
     pub fn new(deployment: Deployment) -> Self {
-        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock());
+        let lease_ttl = chrono::Duration::from_std(deployment.config.lease_ttl)
+            .unwrap_or(chrono::Duration::minutes(30));
+        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
+            .with_lease_ttl(lease_ttl);
         let dead_letters = deployment
             .config
             .dlq_url
             .as_ref()
             .map(|u| DeadLetters::new(deployment.sqs.clone(), u.clone()));
+        let queue = deployment
+            .config
+            .queue_url
+            .as_ref()
+            .map(|u| TaskSender::new(deployment.sqs.clone(), u.clone()));
         Self {
             deployment,
             engine,
             dead_letters,
+            queue,
         }
     }
 
@@ -124,21 +173,27 @@ impl Worker {
         &self,
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, std::convert::Infallible> {
-        let failed = self.process(&event.payload.records).await;
-        self.back_off(&event.payload.records, &failed).await;
+        let deadline = deadline_of(&event.context);
+        let returned = self.process(&event.payload.records, deadline).await;
+        self.back_off(&event.payload.records, &returned).await;
         let mut response = SqsBatchResponse::default();
-        for id in failed {
+        for r in returned {
             let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
+            f.item_identifier = r.message_id;
             response.batch_item_failures.push(f);
         }
         Ok(response)
     }
 
-    /// Handles a batch; returns the ids of the messages to deliver again.
-    pub async fn process(&self, records: &[SqsMessage]) -> Vec<String> {
+    /// Handles a batch before `deadline`; returns the messages to deliver again, in the
+    /// batch's order.
+    pub async fn process(
+        &self,
+        records: &[SqsMessage],
+        deadline: Option<Instant>,
+    ) -> Vec<Returned> {
         let mut by_tenant: Vec<(TenantId, Vec<Delivery>)> = Vec::new();
-        let mut failed = std::collections::HashSet::new();
+        let mut returned = Vec::new();
         for m in records {
             match delivery(m) {
                 Ok(d) => match by_tenant.iter_mut().find(|(t, _)| *t == d.task.tenant) {
@@ -159,56 +214,59 @@ impl Worker {
                         && !self.dead_letter(body, group, &id, 1, &reason).await
                     {
                         // the DLQ is unreachable now: keep the message rather than lose it
-                        failed.insert(id);
+                        returned.push(Returned::now(&id));
                     }
                 }
             }
         }
-        let results =
-            futures::future::join_all(by_tenant.iter().map(|(t, ds)| self.tenant_batch(t, ds)))
-                .await;
-        // the response lists failures in the batch's order
-        failed.extend(results.into_iter().flatten());
+        let results = futures::future::join_all(
+            by_tenant
+                .iter()
+                .map(|(t, ds)| self.tenant_batch(t, ds, deadline)),
+        )
+        .await;
+        returned.extend(results.into_iter().flatten());
         records
             .iter()
-            .filter_map(|m| m.message_id.clone())
-            .filter(|id| failed.contains(id))
+            .filter_map(|m| m.message_id.as_deref())
+            .filter_map(|id| returned.iter().find(|r| r.message_id == id).cloned())
             .collect()
     }
 
-    /// Returned messages come back after `RETRY_DELAY_SECONDS`, doubled per delivery (capped
-    /// at 15 minutes), rather than after the queue's whole visibility timeout.
-    async fn back_off(&self, records: &[SqsMessage], failed: &[String]) {
+    /// Returned messages come back after their own delay, or after `RETRY_DELAY_SECONDS`
+    /// doubled per delivery (capped at 15 minutes), rather than after the queue's whole
+    /// visibility timeout.
+    async fn back_off(&self, records: &[SqsMessage], returned: &[Returned]) {
         let config = &self.deployment.config;
         let Some(queue_url) = &config.queue_url else {
             return;
         };
-        if config.retry_delay.is_zero() {
-            return;
-        }
         for m in records {
             let (Some(id), Some(receipt)) = (&m.message_id, &m.receipt_handle) else {
                 continue;
             };
-            if !failed.contains(id) {
+            let Some(r) = returned.iter().find(|r| &r.message_id == id) else {
                 continue;
-            }
-            let receives = m
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse::<u32>().ok())
-                .unwrap_or(1);
-            let delay = config
-                .retry_delay
-                .saturating_mul(1 << receives.saturating_sub(1).min(10))
-                .min(std::time::Duration::from_secs(900));
+            };
+            let delay = match r.after {
+                Some(after) => after,
+                None if config.retry_delay.is_zero() => continue,
+                None => {
+                    let receives = m
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .and_then(|c| c.parse::<u32>().ok())
+                        .unwrap_or(1);
+                    retry_delay(config.retry_delay, receives.saturating_sub(1))
+                }
+            };
             let out = self
                 .deployment
                 .sqs
                 .change_message_visibility()
                 .queue_url(queue_url)
                 .receipt_handle(receipt)
-                .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(900))
+                .visibility_timeout(i32::try_from(delay.as_secs().max(1)).unwrap_or(900))
                 .send()
                 .await;
             if let Err(e) = out {
@@ -218,32 +276,116 @@ impl Worker {
         }
     }
 
+    /// The task's last try: its attempts are spent, or the queue's redrive takes it next.
     fn last_attempt(&self, d: &Delivery) -> bool {
-        d.receive_count >= self.deployment.config.max_receive_count
+        let config = &self.deployment.config;
+        d.task.attempt.saturating_add(1) >= config.max_attempts
+            || d.receive_count >= config.max_receive_count
     }
 
-    /// The deliveries of one tenant, in order. Returns the ids to deliver again.
-    async fn tenant_batch(&self, id: &TenantId, ds: &[Delivery]) -> Vec<String> {
-        let mut failed = Vec::new();
+    /// Time left before the reserve; `None`: no deadline.
+    fn left(&self, deadline: Option<Instant>) -> Option<Duration> {
+        deadline.map(|d| {
+            d.saturating_duration_since(Instant::now())
+                .saturating_sub(self.deployment.config.deadline_reserve)
+        })
+    }
+
+    /// The deliveries of one tenant, in order. Returns the messages to deliver again.
+    async fn tenant_batch(
+        &self,
+        id: &TenantId,
+        ds: &[Delivery],
+        deadline: Option<Instant>,
+    ) -> Vec<Returned> {
+        // R1 before anything else: a disabled tenant's tasks make no call to either system
+        match self.deployment.tenants.settings(id).await {
+            Ok(s) if !s.integration_enabled => {
+                let e = EngineError::NotEnabled(id.to_string());
+                return self.unrunnable(id, ds, &e).await;
+            }
+            Ok(_) => {}
+            Err(e) => return self.unrunnable(id, ds, &e).await,
+        }
+        // the runs being worked keep their leases (a run whose lease lapsed is abandoned)
+        let mut runs: Vec<&str> = Vec::new();
+        for d in ds.iter().filter(|d| !d.task.dry_run) {
+            if !runs.contains(&d.task.run_id.as_str()) {
+                runs.push(&d.task.run_id);
+                if let Err(e) = self.engine.heartbeat(id, &d.task.run_id).await {
+                    tracing::warn!(tenant = %id, run_id = %d.task.run_id, error = %e, "could not renew the run's lease");
+                }
+            }
+        }
+        let config = &self.deployment.config;
+        let mut put_back: Vec<(LearnerTask, String)> = Vec::new();
+        let mut returned = Vec::new();
         let mut refreshed = false;
         let mut i = 0;
         'tenant: while i < ds.len() {
             let tenant = match self.deployment.tenants.load(id).await {
                 Ok(t) => t,
                 Err(e) => {
-                    failed.extend(self.unrunnable(id, &ds[i..], &e).await);
+                    returned.extend(self.unrunnable(id, &ds[i..], &e).await);
                     break;
                 }
             };
             let mut runner = self.engine.task_runner(&tenant);
             while i < ds.len() {
                 let d = &ds[i];
+                // the deadline: start no learner that cannot finish before it
+                if self
+                    .left(deadline)
+                    .is_some_and(|left| left < config.learner_min)
+                {
+                    tracing::info!(tenant = %id, unstarted = ds.len() - i,
+                        "too close to the invocation's deadline: the tasks not started are queued again");
+                    put_back.extend(
+                        ds[i..]
+                            .iter()
+                            .map(|d| (d.task.clone(), d.message_id.clone())),
+                    );
+                    break 'tenant;
+                }
+                // a retry is not run before its time
+                let now = chrono::Utc::now();
+                if let Some(wait) = d.task.not_before.filter(|t| *t > now) {
+                    if ds[i + 1..]
+                        .iter()
+                        .any(|x| x.task.not_before.is_none_or(|t| t <= now))
+                    {
+                        put_back.push((d.task.clone(), d.message_id.clone()));
+                        i += 1;
+                        continue;
+                    }
+                    // only retries not yet due remain: their visibility holds them back
+                    let after = (wait - now).to_std().unwrap_or_default();
+                    returned.extend(ds[i..].iter().map(|x| {
+                        Returned {
+                            message_id: x.message_id.clone(),
+                            after: Some(
+                                x.task
+                                    .not_before
+                                    .and_then(|t| (t - now).to_std().ok())
+                                    .unwrap_or(after),
+                            ),
+                        }
+                    }));
+                    break 'tenant;
+                }
                 let last = self.last_attempt(d);
                 let may_refresh = !refreshed;
                 let defer = move |e: &EngineError| {
                     (e.is_retryable() && !last) || (may_refresh && is_auth_error(e))
                 };
-                let result = runner.run(&d.task, &defer).await;
+                let run = runner.run(&d.task, &defer);
+                let (result, cut) = match self.left(deadline) {
+                    None => (run.await, false),
+                    Some(left) => match tokio::time::timeout(left, run).await {
+                        Ok(r) => (r, false),
+                        Err(_) => (Err(EngineError::Deadline(d.task.learner.to_string())), true),
+                    },
+                };
                 let log = (
                     d.message_id.as_str(),
                     d.task.learner.as_str(),
@@ -254,21 +396,55 @@ impl Worker {
                         tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
                         written = r.written, passes = r.passes, "learner synchronised"
                     ),
+                    Err(EngineError::RunClosed(run)) => tracing::info!(
+                        tenant = %id, message_id = log.0, learner = log.1, run_id = %run,
+                        "task of an abandoned run dropped: the next run syncs the learner"
+                    ),
                     Err(e) if may_refresh && is_auth_error(&e) => {
                         tracing::warn!(tenant = %id, error = %e, "credentials refused: fetching the tenant's secret again");
                         self.deployment.tenants.invalidate(id);
                         refreshed = true;
                         continue 'tenant;
                     }
-                    Err(e) if e.is_retryable() => {
-                        if last {
-                            tracing::error!(
-                                event = "dead_letter", tenant = %id, message_id = log.0, learner = log.1,
-                                run_id = log.2, receives = d.receive_count, error = %e,
-                                "task failed on its last delivery: recorded on the run, goes to the dead-letter queue"
-                            );
+                    Err(e) if e.is_retryable() && !last => {
+                        let mut again = d.task.clone();
+                        again.not_before = Some(
+                            chrono::Utc::now() + retry_delay(config.retry_delay, d.task.attempt),
+                        );
+                        again.attempt = d.task.attempt.saturating_add(1);
+                        tracing::warn!(
+                            tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
+                            attempt = again.attempt, error = %e,
+                            "task failed; queued again at the back of its tenant's queue"
+                        );
+                        put_back.push((again, d.message_id.clone()));
+                    }
+                    Err(e) => {
+                        // counted on the run and the learner (by the runner, or here when the
+                        // deadline cut the learner off before it could report)
+                        if cut && let Err(re) = self.engine.report_failure(&d.task, &e).await {
+                            tracing::error!(tenant = %id, learner = log.1, error = %re, "could not record the failure");
+                            returned.push(Returned::now(&d.message_id));
+                            i += 1;
+                            continue;
+                        }
+                        let to_dlq = if e.is_retryable() {
+                            true
+                        } else {
+                            self.engine
+                                .learner_failures(id, &d.task.learner)
+                                .await
+                                .is_ok_and(|n| n >= config.max_attempts)
+                        };
+                        tracing::error!(
+                            event = if to_dlq { "dead_letter" } else { "permanent_failure" },
+                            tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
+                            attempt = d.task.attempt, error = %e,
+                            "task failed for good: recorded on the run and the learner"
+                        );
+                        if to_dlq {
                             let reason = format!("learner {}: {e}", d.task.learner);
-                            if self
+                            if !self
                                 .dead_letter(
                                     &d.body,
                                     d.group.as_deref(),
@@ -277,52 +453,63 @@ impl Worker {
                                     &reason,
                                 )
                                 .await
+                                && self.dead_letters.is_some()
                             {
-                                i += 1;
-                                continue;
+                                returned.push(Returned::now(&d.message_id));
                             }
-                        } else {
-                            tracing::warn!(
-                                tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
-                                receives = d.receive_count, error = %e, "task failed; returned to the queue"
-                            );
-                        }
-                        failed.push(d.message_id.clone());
-                        if d.group.is_some() {
-                            // FIFO: nothing after it in its group may run before it
-                            failed.extend(ds[i + 1..].iter().map(|d| d.message_id.clone()));
-                            break 'tenant;
                         }
                     }
-                    Err(e) => tracing::error!(
-                        event = "permanent_failure", tenant = %id, message_id = log.0, learner = log.1,
-                        run_id = log.2, error = %e, "task failed for good: recorded on the run and the learner"
-                    ),
                 }
                 i += 1;
             }
         }
-        failed
+        returned.extend(self.put_back(&put_back).await);
+        returned
     }
 
-    /// Deliveries whose tenant could not be set up (its settings or secret are missing, or a
-    /// service is down). Returns the ids to deliver again.
-    async fn unrunnable(&self, id: &TenantId, ds: &[Delivery], e: &EngineError) -> Vec<String> {
-        let mut failed = Vec::new();
+    /// Sends tasks back to the tail of their queue; those that cannot be sent (or with no
+    /// queue configured) are returned as batch item failures instead.
+    async fn put_back(&self, tasks: &[(LearnerTask, String)]) -> Vec<Returned> {
+        if tasks.is_empty() {
+            return Vec::new();
+        }
+        let Some(queue) = &self.queue else {
+            return tasks.iter().map(|(_, m)| Returned::now(m)).collect();
+        };
+        let report = queue.requeue(tasks).await;
+        tasks
+            .iter()
+            .filter(|(t, _)| {
+                report
+                    .failed
+                    .iter()
+                    .any(|u| u.task.run_id == t.run_id && u.task.learner == t.learner)
+            })
+            .map(|(t, m)| {
+                tracing::warn!(learner = %t.learner, message_id = %m, "could not queue the task again: returned to the queue instead");
+                Returned::now(m)
+            })
+            .collect()
+    }
+
+    /// Deliveries whose tenant cannot run (its integration is off, R1; its settings or secret
+    /// are missing; a service is down). Returns the messages to deliver again.
+    async fn unrunnable(&self, id: &TenantId, ds: &[Delivery], e: &EngineError) -> Vec<Returned> {
+        let mut returned = Vec::new();
         for d in ds {
             let last = self.last_attempt(d);
             if e.is_retryable() && !last {
-                failed.push(d.message_id.clone());
+                returned.push(Returned::now(&d.message_id));
                 continue;
             }
             tracing::error!(
                 event = if e.is_retryable() { "dead_letter" } else { "permanent_failure" },
                 tenant = %id, message_id = %d.message_id, learner = %d.task.learner, run_id = %d.task.run_id,
-                error = %e, "the tenant cannot be set up: task recorded as failed on its run"
+                error = %e, "the tenant cannot run: task recorded as failed on its run"
             );
             if let Err(re) = self.engine.report_failure(&d.task, e).await {
                 tracing::error!(tenant = %id, learner = %d.task.learner, error = %re, "could not record the failure");
-                failed.push(d.message_id.clone());
+                returned.push(Returned::now(&d.message_id));
             } else if e.is_retryable() {
                 let reason = format!("tenant {id}: {e}");
                 if !self
@@ -335,10 +522,16 @@ impl Worker {
                     )
                     .await
                 {
-                    failed.push(d.message_id.clone());
+                    returned.push(Returned::now(&d.message_id));
                 }
             }
         }
-        failed
+        returned
     }
+}
+
+/// The retry delay after `n` earlier tries: `base` doubled `n` times, at most 15 minutes.
+fn retry_delay(base: Duration, n: u32) -> Duration {
+    base.saturating_mul(1 << n.min(10))
+        .min(Duration::from_secs(900))
 }

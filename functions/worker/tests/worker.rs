@@ -131,6 +131,44 @@ async fn drain(stack: &Stack, w: &Worker) -> usize {
     panic!("the queue did not drain in 200 rounds");
 }
 
+/// Settles a batch as the event source mapping does: `failed` made visible again, the rest
+/// deleted.
+async fn settle(stack: &Stack, msgs: &[aws_sdk_sqs::types::Message], failed: &[String]) {
+    for m in msgs {
+        let handle = m.receipt_handle().unwrap();
+        if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+            continue;
+        }
+        stack
+            .sqs
+            .delete_message()
+            .queue_url(&stack.queue_url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The bodies of the tasks now in the queue, in order (made visible again at once).
+async fn receive_bodies(stack: &Stack) -> Vec<Value> {
+    let msgs = receive(stack, &stack.queue_url).await;
+    for m in &msgs {
+        stack
+            .sqs
+            .change_message_visibility()
+            .queue_url(&stack.queue_url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    msgs.iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r36_scheduler_queue_worker_end_to_end_for_50_learners() {
     let (stack, sims, scheduler) = setup(50).await;
@@ -245,40 +283,44 @@ async fn malformed_bodies_go_to_the_dead_letter_queue_with_their_reason_and_noth
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_failing_on_every_delivery_reaches_the_dead_letter_queue_with_its_reason() {
+async fn s7_a_learner_failing_on_every_attempt_holds_up_no_other_and_reaches_the_dead_letter_queue()
+{
     let (stack, sims, scheduler) = setup(12).await;
     let t = TenantId::from("acme");
-    let (x, y) = (&sims.info.in_scope[0], &sims.info.in_scope[1]);
-    let started = invoke(&scheduler, json!({"tenant": "acme", "learners": [x, y]})).await;
-    let run_id = started["run_id"].as_str().unwrap().to_string();
-    // PICS answers 503 to the first learner read of each of three deliveries (5 tries each)
-    sims.pics.faults().script(
-        "GET /learners/{id}",
-        std::iter::repeat_n(Fault::Status(503), 15),
+    let (x, y, z) = (
+        &sims.info.in_scope[0],
+        &sims.info.in_scope[1],
+        &sims.info.in_scope[2],
     );
+    let started = invoke(&scheduler, json!({"tenant": "acme", "learners": [x, y, z]})).await;
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    // PICS answers 503 to every read of x, and only of x
+    sims.pics
+        .faults()
+        .always(&format!("GET /learners/{x}"), Fault::Status(503));
     let w = Worker::new(stack.deployment());
-    for round in 1..=2 {
-        let (n, failed) = batch(&stack, &w).await.unwrap();
-        assert_eq!(n, 2);
-        assert_eq!(
-            failed.len(),
-            2,
-            "round {round}: the failed task and the later one of its group (FIFO)"
-        );
-        let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
-        assert_eq!(
-            (run.done, run.failed),
-            (0, 0),
-            "a failure to be retried is not counted yet"
-        );
-    }
-    // the last delivery: the failure is counted, the task goes to the DLQ, the other runs
+    // round 1: x fails and goes to the back of the queue; y and z, behind it, are synced now
+    let (n, failed) = batch(&stack, &w).await.unwrap();
+    assert_eq!((n, failed.len()), (3, 0), "nothing returned: {failed:?}");
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!(
+        (run.done, run.failed),
+        (2, 0),
+        "§7: the others are not held up; x's failure is not counted yet"
+    );
+    let queued = receive_bodies(&stack).await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0]["learner"], json!(x));
+    assert_eq!(queued[0]["attempt"], json!(1));
+    // rounds 2 and 3 (the stack allows 3 attempts): the last attempt is counted and dead-lettered
+    let (_, failed) = batch(&stack, &w).await.unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
     let (_, failed) = batch(&stack, &w).await.unwrap();
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(stack.depth(&stack.queue_url).await, 0);
     let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::CompletedWithFailures);
-    assert_eq!((run.done, run.failed), (1, 1));
+    assert_eq!((run.done, run.failed), (2, 1));
     assert!(run.failures[0].reason.contains("503"), "{:?}", run.failures);
     let dead = receive(&stack, &stack.dlq_url).await;
     assert_eq!(dead.len(), 1);
@@ -287,22 +329,155 @@ async fn a_task_failing_on_every_delivery_reaches_the_dead_letter_queue_with_its
         .unwrap()
         .to_string();
     assert!(
-        reason.contains("503") && reason.contains(run.failures[0].learner.as_str()),
+        reason.contains("503") && reason.contains(x.as_str()),
         "{reason}"
     );
     let st = stack
         .state
-        .get_learner_state(&t, &run.failures[0].learner)
+        .get_learner_state(&t, &picsync_domain::LearnerId::new(x))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        st.failures, 3,
-        "each failed delivery counted on the learner (§6: retried next run)"
-    );
+    assert_eq!(st.failures, 3, "each failed attempt counted on the learner");
     // R39: the finished run freed the lease
     assert!(
-        invoke(&scheduler, json!({"tenant": "acme", "learners": [x]})).await["run_id"].is_string()
+        invoke(&scheduler, json!({"tenant": "acme", "learners": [y]})).await["run_id"].is_string()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_learner_failing_for_good_in_consecutive_runs_reaches_the_dead_letter_queue() {
+    let (stack, sims, scheduler) = setup(12).await;
+    let x = &sims.info.in_scope[0];
+    // PICS no longer knows x: a permanent failure, once per run
+    sims.pics
+        .faults()
+        .always(&format!("GET /learners/{x}"), Fault::Status(404));
+    let w = Worker::new(stack.deployment());
+    for run in 1..=3 {
+        invoke(&scheduler, json!({"tenant": "acme", "learners": [x]})).await;
+        let (_, failed) = batch(&stack, &w).await.unwrap();
+        assert!(failed.is_empty(), "run {run}: not returned: {failed:?}");
+        let dead = stack.depth(&stack.dlq_url).await;
+        assert_eq!(
+            dead,
+            usize::from(run == 3),
+            "run {run}: to the dead-letter queue only after 3 failed runs in a row"
+        );
+    }
+    let dead = receive(&stack, &stack.dlq_url).await;
+    let reason = dead[0].message_attributes().unwrap()["reason"]
+        .string_value()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains(x.as_str()) && reason.contains("404"),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_batch_answers_before_its_deadline_and_puts_back_exactly_the_unfinished_tasks() {
+    let (stack, sims, scheduler) = setup(12).await;
+    let t = TenantId::from("acme");
+    let four: Vec<&String> = sims.info.in_scope[..4].iter().collect();
+    let started = invoke(&scheduler, json!({"tenant": "acme", "learners": four})).await;
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    // the third learner's PICS read hangs
+    sims.pics
+        .faults()
+        .always(&format!("GET /learners/{}", four[2]), Fault::Hang);
+    let mut config = stack.config.clone();
+    config.deadline_reserve = std::time::Duration::from_secs(2);
+    config.learner_min = std::time::Duration::from_secs(2);
+    let w = Worker::new(stack.deployment_with(config));
+    let msgs = receive(&stack, &stack.queue_url).await;
+    assert_eq!(msgs.len(), 4);
+    let budget = std::time::Duration::from_secs(10);
+    let mut ctx = Context::default();
+    ctx.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap()
+        + u64::try_from(budget.as_millis()).unwrap();
+    let began = std::time::Instant::now();
+    let resp = w.handle(LambdaEvent::new(event(&msgs), ctx)).await.unwrap();
+    let took = began.elapsed();
+    assert!(took < budget, "answered after {took:?}, past its deadline");
+    assert!(
+        took >= budget - std::time::Duration::from_secs(3),
+        "the hanging learner ran until the reserve: {took:?}"
+    );
+    assert!(
+        resp.batch_item_failures.is_empty(),
+        "re-queued, not returned: {:?}",
+        resp.batch_item_failures
+    );
+    settle(&stack, &msgs, &[]).await;
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!((run.done, run.failed), (2, 0), "{:?}", run.failures);
+    // exactly the unfinished tasks are queued again: the cut-off one with its attempt counted,
+    // the one never started as it was
+    let queued = receive_bodies(&stack).await;
+    let got: Vec<(String, u64)> = queued
+        .iter()
+        .map(|b| {
+            (
+                b["learner"].as_str().unwrap().to_string(),
+                b["attempt"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![(four[2].clone(), 1), (four[3].clone(), 0)],
+        "{queued:?}"
+    );
+    // the next invocation finishes the run
+    sims.pics.faults().clear();
+    drain(&stack, &w).await;
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.done, run.failed),
+        (RunStatus::Completed, 4, 0),
+        "{:?}",
+        run.failures
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_the_queued_tasks_of_a_disabled_tenant_make_no_call_to_either_system() {
+    use picsync_state::TenantStore;
+    let (stack, sims, scheduler) = setup(12).await;
+    let t = TenantId::from("acme");
+    let started = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    let tasks = started["tasks"].as_u64().unwrap();
+    assert!(tasks > 0);
+    // the operator switches the tenant off while its tasks wait in the queue
+    let mut settings = stack.state.get_settings(&t).await.unwrap().unwrap();
+    settings.integration_enabled = false;
+    stack.state.put_settings(&t, &settings).await.unwrap();
+    let (of, pics) = (
+        sims.onefile.counters().total(),
+        sims.pics.counters().total(),
+    );
+    let w = Worker::new(stack.deployment());
+    drain(&stack, &w).await;
+    assert_eq!(
+        (
+            sims.onefile.counters().total() - of,
+            sims.pics.counters().total() - pics
+        ),
+        (0, 0),
+        "R1: no call to OneFile or PICS"
+    );
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::CompletedWithFailures);
+    assert_eq!((run.done, run.failed), (0, tasks));
+    assert!(
+        run.failures
+            .iter()
+            .all(|f| f.reason.contains("not enabled") && !f.retryable),
+        "{:?}",
+        run.failures
     );
 }
 
@@ -346,20 +521,27 @@ async fn a_rotated_token_is_fetched_again_after_a_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_returned_task_comes_back_after_the_retry_delay_not_the_visibility_timeout() {
+async fn s7_a_retried_task_waits_its_retry_delay_at_the_back_of_the_queue() {
     let (stack, sims, scheduler) = setup(12).await;
-    invoke(
+    let t = TenantId::from("acme");
+    let started = invoke(
         &scheduler,
         json!({"tenant": "acme", "learners": [&sims.info.in_scope[0]]}),
     )
     .await;
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    // one attempt's worth of 503s (the client tries 5 times)
     sims.pics.faults().script(
         "GET /learners/{id}",
         std::iter::repeat_n(Fault::Status(503), 5),
     );
     let mut config = stack.config.clone();
-    config.retry_delay = std::time::Duration::from_secs(1);
+    config.retry_delay = std::time::Duration::from_secs(2);
     let w = Worker::new(stack.deployment_with(config));
+    let (_, failed) = batch(&stack, &w).await.unwrap();
+    assert!(failed.is_empty(), "re-queued, not returned: {failed:?}");
+    // delivered again at once (FIFO has no per-message delay), it is not run before its time:
+    // with nothing else due it is returned, hidden for what is left of its delay
     let msgs = receive(&stack, &stack.queue_url).await;
     assert_eq!(msgs.len(), 1);
     let resp = w
@@ -367,16 +549,120 @@ async fn a_returned_task_comes_back_after_the_retry_delay_not_the_visibility_tim
         .await
         .unwrap();
     assert_eq!(resp.batch_item_failures.len(), 1);
+    assert_eq!(
+        sims.pics.faults().pending("GET /learners/{id}"),
+        0,
+        "the first attempt used the 503s"
+    );
     assert!(
         receive(&stack, &stack.queue_url).await.is_empty(),
         "hidden for the delay"
     );
-    // the queue's visibility timeout is 30 s: back within 1 s means the worker shortened it
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let again = receive(&stack, &stack.queue_url).await;
-    assert_eq!(again.len(), 1, "delivered again after the retry delay");
-    let receives = again[0].attributes().unwrap()
-        [&MessageSystemAttributeName::ApproximateReceiveCount]
-        .clone();
-    assert_eq!(receives, "2");
+    // the queue's visibility timeout is 30 s: back within ~2 s means the worker shortened it
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (_, failed) = batch(&stack, &w)
+        .await
+        .expect("delivered again after the retry delay");
+    assert!(failed.is_empty(), "{failed:?}");
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!((run.status, run.done), (RunStatus::Completed, 1));
+}
+
+/// A scheduler and a worker whose leases last 2 s (so that a test can let one lapse).
+fn short_leases(stack: &Stack) -> (Scheduler, Worker) {
+    let mut config = stack.config.clone();
+    config.lease_ttl = std::time::Duration::from_secs(2);
+    (
+        Scheduler::new(stack.deployment_with(config.clone())).unwrap(),
+        Worker::new(stack.deployment_with(config)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_run_whose_tasks_stop_reporting_is_abandoned_and_the_next_run_is_initial_again() {
+    let (stack, _sims, _) = setup(12).await;
+    let t = TenantId::from("acme");
+    let (scheduler, w) = short_leases(&stack);
+    let started = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    assert_eq!(started["mode"], "initial");
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    let tasks = started["tasks"].as_u64().unwrap();
+    // two tasks report; the others are lost (e.g. redriven by SQS with nothing recorded)
+    let msgs = receive(&stack, &stack.queue_url).await;
+    assert!(msgs.len() > 3);
+    let resp = w
+        .handle(LambdaEvent::new(event(&msgs[..2]), Context::default()))
+        .await
+        .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    settle(&stack, &msgs, &[]).await;
+    for _ in 0..20 {
+        let rest = receive(&stack, &stack.queue_url).await;
+        if rest.is_empty() {
+            break;
+        }
+        settle(&stack, &rest, &[]).await;
+    }
+    // R39: while the lease is live the run is left alone
+    let early = invoke(&scheduler, json!({"op": "reconcile", "tenant": "acme"})).await;
+    assert_eq!(early["abandoned"], json!([]), "{early}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let rec = invoke(&scheduler, json!({"op": "reconcile", "tenant": "all"})).await;
+    assert_eq!(
+        rec["abandoned"],
+        json!([{"tenant": "acme", "run_id": run_id, "done": 2, "lost": tasks - 2}]),
+        "{rec}"
+    );
+    let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Abandoned);
+    assert_eq!((run.done, run.failed, run.lost), (2, tasks - 2, tasks - 2));
+    // a late task of the abandoned run is dropped and changes nothing
+    let resp = w
+        .handle(LambdaEvent::new(event(&msgs[2..3]), Context::default()))
+        .await
+        .unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(
+        stack.state.get_run(&t, &run_id).await.unwrap().unwrap(),
+        run
+    );
+    let ts = stack.state.get_tenant(&t).await.unwrap().unwrap();
+    assert!(
+        !ts.initial_done,
+        "R43: an abandoned initial run is not done"
+    );
+    assert_eq!(ts.last_synchronised, None, "R36");
+    // the lease is free: the next run starts, and is initial again
+    let next = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    assert_eq!(next["mode"], "initial", "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_run_recorded_but_never_queued_is_abandoned_by_the_next_start() {
+    let (stack, _sims, _) = setup(12).await;
+    let t = TenantId::from("acme");
+    let (scheduler, _w) = short_leases(&stack);
+    // the scheduler died after recording the run, before queueing a task
+    let tenant = stack.deployment().tenants.load(&t).await.unwrap();
+    let start = scheduler
+        .engine()
+        .start_run(&tenant, &picsync_engine::RunOptions::default())
+        .await
+        .unwrap();
+    let busy = scheduler
+        .invoke(&json!({"tenant": "acme"}))
+        .await
+        .unwrap_err();
+    assert_eq!(busy.kind(), "Busy", "R39 while its lease is live");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let next = invoke(&scheduler, json!({"tenant": "acme"})).await;
+    assert!(next["run_id"].is_string(), "{next}");
+    let old = stack
+        .state
+        .get_run(&t, &start.run.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.status, RunStatus::Abandoned);
+    assert_eq!(old.lost, start.run.total);
 }

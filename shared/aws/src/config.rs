@@ -27,11 +27,24 @@ pub struct FunctionConfig {
     /// `ONEFILE_CALLS_PER_MINUTE` (280): the deployment's cap on a tenant's OneFile calls per
     /// minute (R35); a tenant's own `onefile_calls_per_minute` applies when lower.
     pub calls_per_minute_cap: u32,
-    /// `MAX_RECEIVE_COUNT` (3): the queue's redrive `maxReceiveCount`; the delivery with this
-    /// receive count is a task's last before the dead-letter queue.
+    /// `MAX_RECEIVE_COUNT` (10): the queue's redrive `maxReceiveCount`. A backstop only: the
+    /// worker counts a task's attempts itself (`MAX_ATTEMPTS`), and re-queues rather than
+    /// returns the tasks it did not finish, so a receive is rarely spent for nothing. The
+    /// delivery with this receive count is treated as a task's last all the same.
     pub max_receive_count: u32,
-    /// `LEASE_TTL_MINUTES` (360): how long a queued run holds its tenant's lease (R39). The last
-    /// task of the run releases it; the expiry only frees a tenant whose run never completed.
+    /// `MAX_ATTEMPTS` (5): after this many failed attempts (across re-queues and, for a
+    /// permanent failure, consecutive runs) a learner's task goes to the dead-letter queue with
+    /// its reason (§7).
+    pub max_attempts: u32,
+    /// `DEADLINE_RESERVE_SECONDS` (15): time kept free at the end of an invocation to record
+    /// outcomes, re-queue unfinished tasks and answer; a learner still running then is cut off.
+    pub deadline_reserve: Duration,
+    /// `LEARNER_MIN_SECONDS` (60): a learner is started only with at least this long left
+    /// beyond the reserve (a learner takes ~11 calls; 60 s covers a rate-limit pause).
+    pub learner_min: Duration,
+    /// `LEASE_TTL_MINUTES` (30): how long a queued run holds its tenant's lease (R39) without
+    /// renewal. Each worker batch renews it; the last task of the run releases it; a run whose
+    /// lease lapsed is closed as abandoned by the reconciler.
     pub lease_ttl: Duration,
     /// `RETRY_DELAY_SECONDS` (60): a task the worker returns is delivered again after this
     /// long, doubled on each further delivery and capped at 15 minutes, instead of after the
@@ -149,15 +162,36 @@ impl FunctionConfig {
         let max_receive_count = number(
             env,
             "MAX_RECEIVE_COUNT",
-            3u32,
+            10u32,
             |n| (1..=1000).contains(n),
             "the queue's maxReceiveCount, 1 to 1000",
         )?;
+        let max_attempts = number(
+            env,
+            "MAX_ATTEMPTS",
+            5u32,
+            |n| (1..=100).contains(n),
+            "a number of attempts from 1 to 100",
+        )?;
+        let deadline_reserve = Duration::from_secs(number(
+            env,
+            "DEADLINE_RESERVE_SECONDS",
+            15u64,
+            |n| *n <= 600,
+            "a number of seconds up to 600",
+        )?);
+        let learner_min = Duration::from_secs(number(
+            env,
+            "LEARNER_MIN_SECONDS",
+            60u64,
+            |n| *n <= 600,
+            "a number of seconds up to 600",
+        )?);
         let lease_ttl = Duration::from_secs(
             60 * number(
                 env,
                 "LEASE_TTL_MINUTES",
-                360u64,
+                30u64,
                 |n| (1..=10_080).contains(n),
                 "a number of minutes from 1 to 10080",
             )?,
@@ -180,6 +214,9 @@ impl FunctionConfig {
             secrets_ttl,
             calls_per_minute_cap,
             max_receive_count,
+            max_attempts,
+            deadline_reserve,
+            learner_min,
         })
     }
 
@@ -210,7 +247,8 @@ mod tests {
         let c = cfg(&[("TABLE_NAME", "t"), ("PICSYNC_TENANTS", "acme, beta-2")]).unwrap();
         assert_eq!(c.secret_prefix, "picsync/");
         assert_eq!(c.calls_per_minute_cap, 280);
-        assert_eq!(c.max_receive_count, 3);
+        assert_eq!(c.max_receive_count, 10);
+        assert_eq!(c.max_attempts, 5);
         assert_eq!(
             c.tenants,
             vec![TenantId::from("acme"), TenantId::from("beta-2")]

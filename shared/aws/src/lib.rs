@@ -29,9 +29,24 @@ pub use secrets::SecretsManagerSource;
 pub use tenants::{ClientTuning, Tenants, is_auth_error};
 
 /// The SDK configuration of a Lambda: region, credentials and endpoints from the environment
-/// (`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` point it at stand-ins).
+/// (`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` point it at stand-ins), with
+/// [`sdk_timeouts`], so that no AWS call can outlive the invocation's deadline reserve.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(sdk_timeouts())
+        .load()
+        .await
+}
+
+/// Connect 3 s, each attempt 4 s, a whole operation (with the SDK's retries) 10 s: every
+/// DynamoDB, SQS and Secrets Manager call picsync makes is small, and 10 s fits well inside the
+/// worker's 15 s deadline reserve.
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(4))
+        .operation_timeout(std::time::Duration::from_secs(10))
+        .build()
 }
 
 /// Everything a function builds once per container.

@@ -29,6 +29,14 @@ pub struct SendReport {
     pub failed: Vec<Unsent>,
 }
 
+/// One task to send, with the message it replaces when the worker puts it back.
+#[derive(Clone, Copy)]
+struct Item<'t> {
+    i: usize,
+    task: &'t LearnerTask,
+    source: Option<&'t str>,
+}
+
 /// Sends tasks to one queue.
 #[derive(Clone, Debug)]
 pub struct TaskSender {
@@ -71,15 +79,24 @@ impl TaskSender {
         self.queue_url.ends_with(".fifo")
     }
 
-    fn entry(&self, i: usize, task: &LearnerTask) -> Result<SendMessageBatchRequestEntry, String> {
+    fn entry(&self, item: Item<'_>) -> Result<SendMessageBatchRequestEntry, String> {
+        let task = item.task;
         let body = serde_json::to_string(task).map_err(|e| format!("cannot encode task: {e}"))?;
         let mut e = SendMessageBatchRequestEntry::builder()
-            .id(format!("t{i}"))
+            .id(format!("t{}", item.i))
             .message_body(body);
         if self.fifo() {
+            // A task put back by the worker replaces the message it came in: deduplicated by
+            // that message's id, so a redelivery of the same message re-queued twice within
+            // SQS's five-minute window is queued once, and a new copy is never taken for the
+            // first sending of the task.
+            let dedup = match item.source {
+                None => format!("{}:{}", task.run_id, task.learner),
+                Some(source) => format!("{}:{}:{source}", task.run_id, task.learner),
+            };
             e = e
                 .message_group_id(sqs_id(task.tenant.as_str()))
-                .message_deduplication_id(sqs_id(&format!("{}:{}", task.run_id, task.learner)));
+                .message_deduplication_id(sqs_id(&dedup));
         }
         e.build().map_err(|e| e.to_string())
     }
@@ -87,9 +104,37 @@ impl TaskSender {
     /// Sends every task, in order, in batches of 10. Entries SQS failed on its side are sent
     /// again (bounded); every task that could not be queued is in the report with its reason.
     pub async fn send(&self, tasks: &[LearnerTask]) -> SendReport {
+        let items: Vec<Item<'_>> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, task)| Item {
+                i,
+                task,
+                source: None,
+            })
+            .collect();
+        self.send_items(&items).await
+    }
+
+    /// Puts tasks back at the tail of their tenant's queue (§7), in order: each with the id of
+    /// the message it replaces. The report names those that could not be queued.
+    pub async fn requeue(&self, tasks: &[(LearnerTask, String)]) -> SendReport {
+        let items: Vec<Item<'_>> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, (task, source))| Item {
+                i,
+                task,
+                source: Some(source),
+            })
+            .collect();
+        self.send_items(&items).await
+    }
+
+    async fn send_items(&self, items: &[Item<'_>]) -> SendReport {
         let mut report = SendReport::default();
-        for chunk in tasks.chunks(BATCH) {
-            let mut pending: Vec<(usize, &LearnerTask)> = chunk.iter().enumerate().collect();
+        for chunk in items.chunks(BATCH) {
+            let mut pending: Vec<Item<'_>> = chunk.to_vec();
             for attempt in 0..=RESENDS {
                 let (retry, failed) = self.send_batch(&pending).await;
                 report.sent += pending.len() - retry.len() - failed.len();
@@ -100,8 +145,8 @@ impl TaskSender {
                 if attempt == RESENDS {
                     report
                         .failed
-                        .extend(retry.into_iter().map(|((_, t), reason)| Unsent {
-                            task: t.clone(),
+                        .extend(retry.into_iter().map(|(item, reason)| Unsent {
+                            task: item.task.clone(),
                             reason,
                         }));
                     break;
@@ -115,22 +160,18 @@ impl TaskSender {
 
     /// One SendMessageBatch: (entries worth sending again, with the last reason; entries
     /// refused for good).
-    #[allow(clippy::type_complexity)]
-    async fn send_batch<'t>(
-        &self,
-        pending: &[(usize, &'t LearnerTask)],
-    ) -> (Vec<((usize, &'t LearnerTask), String)>, Vec<Unsent>) {
+    async fn send_batch<'t>(&self, pending: &[Item<'t>]) -> (Vec<(Item<'t>, String)>, Vec<Unsent>) {
         let mut failed = Vec::new();
         let mut entries = Vec::new();
         let mut sendable = Vec::new();
-        for &(i, task) in pending {
-            match self.entry(i, task) {
+        for &item in pending {
+            match self.entry(item) {
                 Ok(e) => {
                     entries.push(e);
-                    sendable.push((i, task));
+                    sendable.push(item);
                 }
                 Err(reason) => failed.push(Unsent {
-                    task: task.clone(),
+                    task: item.task.clone(),
                     reason,
                 }),
             }
@@ -158,7 +199,7 @@ impl TaskSender {
         };
         let mut retry = Vec::new();
         for f in out.failed() {
-            let Some(p) = sendable.iter().find(|(i, _)| format!("t{i}") == f.id()) else {
+            let Some(p) = sendable.iter().find(|p| format!("t{}", p.i) == f.id()) else {
                 continue;
             };
             let reason = format!(
@@ -168,7 +209,7 @@ impl TaskSender {
             );
             if f.sender_fault() {
                 failed.push(Unsent {
-                    task: p.1.clone(),
+                    task: p.task.clone(),
                     reason,
                 });
             } else {

@@ -202,6 +202,9 @@ pub async fn stack(tenants: &[&str], max_receive: u32, visibility: u32) -> Stack
         secrets_ttl: Duration::from_secs(600),
         calls_per_minute_cap: 280,
         max_receive_count: max_receive,
+        max_attempts: max_receive,
+        deadline_reserve: Duration::from_secs(15),
+        learner_min: Duration::from_secs(60),
         lease_ttl: Duration::from_secs(3600),
         // tests settle returned messages themselves
         retry_delay: Duration::ZERO,

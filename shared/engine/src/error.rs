@@ -37,6 +37,13 @@ pub enum EngineError {
     /// R41: PICS kept changing under the sync.
     #[error("learner {0} kept changing in PICS while it was being synchronised; will retry (R41)")]
     StillChanging(String),
+    /// §7: the invocation's deadline came before the learner's sync finished; the task is put
+    /// back in the queue (what was written is kept, every create resumes through its intent).
+    #[error("learner {0} was cut off at the invocation's deadline; it is queued again")]
+    Deadline(String),
+    /// A task of a run the reconciler closed as abandoned: dropped (the next run syncs it).
+    #[error("run {0} was abandoned: its late task is dropped (the next run syncs the learner)")]
+    RunClosed(String),
     /// Enrolment checks failed before anything was written (R9, R10, R12, …).
     #[error("enrolment of {learner} refused, nothing written: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
     Enrol {
@@ -66,8 +73,10 @@ impl EngineError {
             EngineError::Secret(e) => e.is_retryable(),
             EngineError::IntentBusy { .. }
             | EngineError::StillChanging(_)
+            | EngineError::Deadline(_)
             | EngineError::Busy { .. } => true,
             EngineError::NotEnabled(_)
+            | EngineError::RunClosed(_)
             | EngineError::Enrol { .. }
             | EngineError::Invalid(_)
             | EngineError::Inconsistent(_)

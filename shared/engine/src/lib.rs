@@ -7,6 +7,7 @@ pub mod error;
 mod learner;
 pub mod mapping;
 mod ops;
+mod reconcile;
 mod run;
 mod task;
 mod writer;
@@ -56,6 +57,10 @@ pub struct Engine<S: State> {
     pub(crate) lease_ttl: chrono::Duration,
     /// Bounded re-reads on a PICS 412 (R41).
     pub(crate) max_replans: u32,
+    /// Who starts runs here, recorded on each run (`lambda`, or `cli:<host>:<pid>`).
+    pub(crate) owner: String,
+    /// Whether a run's owner is known to be dead (its lease may then be taken at once).
+    pub(crate) owner_dead: fn(&str) -> bool,
 }
 
 impl<S: State> Clone for Engine<S> {
@@ -67,6 +72,8 @@ impl<S: State> Clone for Engine<S> {
             intent_ttl: self.intent_ttl,
             lease_ttl: self.lease_ttl,
             max_replans: self.max_replans,
+            owner: self.owner.clone(),
+            owner_dead: self.owner_dead,
         }
     }
 }
@@ -80,7 +87,18 @@ impl<S: State> Engine<S> {
             intent_ttl: chrono::Duration::minutes(2),
             lease_ttl: chrono::Duration::minutes(30),
             max_replans: 3,
+            owner: "lambda".into(),
+            owner_dead: |_| false,
         }
+    }
+
+    /// Names who starts runs here (recorded on each run), and how to tell that the owner of
+    /// another run is dead: the CLI names itself `cli:<host>:<pid>` and knows a process of its
+    /// own host that is gone, so a run of a killed `picsync sync` is taken over at once (R39).
+    pub fn with_owner(mut self, owner: impl Into<String>, dead: fn(&str) -> bool) -> Self {
+        self.owner = owner.into();
+        self.owner_dead = dead;
+        self
     }
 
     /// Names this engine in leases and intents (tests simulate several workers with it).

@@ -59,6 +59,18 @@ pub struct LearnerTask {
     /// The OneFile learner from the run's listing (saves a call per learner).
     #[serde(default)]
     pub onefile_user: Option<OfLearner>,
+    /// Attempts of this task that already failed (§7: a task re-queued at the back of its
+    /// tenant's queue after a retryable failure carries the count; 0 when first sent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// A re-queued task is not run before this instant (its retry delay; FIFO queues have no
+    /// per-message delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A started run and its tasks.
@@ -187,6 +199,8 @@ impl<S: State> Engine<S> {
         });
         let run_id = new_run_id(now);
         if !opts.dry_run {
+            // runs never stick: a run that stopped reporting is closed before the lease is tried
+            self.reconcile(&t.id).await?;
             match self
                 .state
                 .acquire_lease(&t.id, &run_id, &run_id, now, self.lease_ttl)
@@ -207,7 +221,8 @@ impl<S: State> Engine<S> {
             .plan_tasks(t, &ts, opts, mode, &run_id, now, today)
             .await
         {
-            Ok(start) => {
+            Ok(mut start) => {
+                start.run.owner = self.owner.clone();
                 if !opts.dry_run {
                     self.state.put_run(&start.run).await?;
                     if start.run.finished() {
@@ -326,6 +341,8 @@ impl<S: State> Engine<S> {
                 mode,
                 dry_run: opts.dry_run,
                 onefile_user: user,
+                attempt: 0,
+                not_before: None,
             });
         }
         run.total = tasks.len() as u64;
@@ -424,7 +441,12 @@ impl<S: State> Engine<S> {
         let newer = ts
             .last_synchronised
             .is_none_or(|last| run.finished_at.is_some_and(|f| f >= last));
-        if run.tenant_wide && newer {
+        // an abandoned (or aborted) run moves neither R36 nor R43
+        let completed = matches!(
+            run.status,
+            RunStatus::Completed | RunStatus::CompletedWithFailures
+        );
+        if run.tenant_wide && newer && completed {
             ts.last_synchronised = run.finished_at;
             if run.mode == Mode::Initial {
                 ts.initial_done = true;
@@ -467,6 +489,16 @@ impl<S: State> Engine<S> {
             self.finish_run(&task.tenant, &run).await?;
         }
         Ok(run)
+    }
+
+    /// Consecutive failed attempts recorded on the learner (§7: a learner that keeps failing
+    /// ends in the dead-letter queue).
+    pub async fn learner_failures(&self, tenant: &TenantId, learner: &LearnerId) -> Result<u32> {
+        Ok(self
+            .state
+            .get_learner_state(tenant, learner)
+            .await?
+            .map_or(0, |s| s.failures))
     }
 
     /// A runner of queued tasks of one tenant, sharing each run's context between them.
@@ -524,26 +556,35 @@ impl<S: State> Engine<S> {
                     async move { (task, self.execute(ctx, task, &|_| false).await) }
                 })
                 .buffer_unordered(opts.concurrency.max(1));
-            while let Some((task, (result, latest))) = stream.next().await {
-                progress.learner_done(&task.learner, result.is_ok());
-                match result {
-                    Ok(r) => reports.push(r),
-                    Err(e) => failures.push(Failure {
-                        learner: task.learner.clone(),
-                        reason: e.to_string(),
-                        retryable: e.is_retryable(),
-                    }),
+            // the lease is renewed on a timer, so a slow learner never lets it lapse
+            let renew_every = (self.lease_ttl / 3)
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(30))
+                .max(std::time::Duration::from_secs(1));
+            loop {
+                let next = tokio::time::timeout(renew_every, stream.next()).await;
+                match next {
+                    Ok(Some((task, (result, latest)))) => {
+                        progress.learner_done(&task.learner, result.is_ok());
+                        match result {
+                            Ok(r) => reports.push(r),
+                            Err(e) => failures.push(Failure {
+                                learner: task.learner.clone(),
+                                reason: e.to_string(),
+                                retryable: e.is_retryable(),
+                            }),
+                        }
+                        if let Some(r) = latest {
+                            run = r;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {}
                 }
-                if let Some(r) = latest {
-                    run = r;
-                }
-                if !opts.dry_run && self.now() - last_renew > self.lease_ttl / 3 {
+                if !opts.dry_run && !run.finished() && self.now() - last_renew >= self.lease_ttl / 3
+                {
                     last_renew = self.now();
-                    if !self
-                        .state
-                        .renew_lease(&t.id, &run.run_id, last_renew, self.lease_ttl)
-                        .await?
-                    {
+                    if !self.heartbeat(&t.id, &run.run_id).await? {
                         lost_lease = true;
                         break;
                     }
@@ -615,6 +656,9 @@ impl<S: State> TaskRunner<'_, S> {
         }
         let key = (task.run_id.clone(), task.dry_run);
         if !self.ctxs.contains_key(&key) {
+            if !task.dry_run {
+                self.engine.check_run_open(&t.id, &task.run_id).await?;
+            }
             let ctx = self
                 .engine
                 .run_ctx(t, task.mode, &task.run_id, task.dry_run)

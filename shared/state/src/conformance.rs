@@ -20,6 +20,7 @@ pub async fn run_all<S: State>(s: &S, tenant: &str) {
     intents(s, &t).await;
     learner_states(s, &t).await;
     runs(s, &t).await;
+    abandoned_runs(s, &t).await;
     audit(s, &t).await;
     tenants(s, &t).await;
 }
@@ -279,6 +280,75 @@ pub async fn runs<S: State>(s: &S, t: &TenantId) {
         s.add_outcome(t, "no-such-run", &ok, t0()).await,
         Err(StateError::Conflict(_))
     ));
+}
+
+/// A run that stopped reporting is closed as abandoned, once; its missing tasks are lost; a
+/// finished run is never abandoned; an outcome arriving late changes nothing.
+pub async fn abandoned_runs<S: State>(s: &S, t: &TenantId) {
+    let mut run = RunRecord::new(
+        t.clone(),
+        "2024-07-03T02:00:00Z-c".into(),
+        Mode::Initial,
+        false,
+        true,
+        t0(),
+    );
+    run.total = 5;
+    s.put_run(&run).await.unwrap();
+    let ok = |l: &str| LearnerOutcome {
+        learner: LearnerId::from(l),
+        failure: None,
+        rule_counts: Default::default(),
+        onefile_calls: 1,
+        pics_calls: 1,
+    };
+    s.add_outcome(t, &run.run_id, &ok("L1"), t0())
+        .await
+        .unwrap();
+    s.add_outcome(t, &run.run_id, &ok("L2"), t0())
+        .await
+        .unwrap();
+    let at = t0() + Duration::hours(1);
+    let closed = s
+        .abandon_run(t, &run.run_id, at)
+        .await
+        .unwrap()
+        .expect("a running run is abandoned");
+    assert_eq!(closed.status, RunStatus::Abandoned);
+    assert_eq!((closed.done, closed.failed, closed.lost), (2, 3, 3));
+    assert_eq!(closed.finished_at, Some(at));
+    assert_eq!(
+        s.get_run(t, &run.run_id).await.unwrap(),
+        Some(closed.clone())
+    );
+    // once only
+    assert_eq!(s.abandon_run(t, &run.run_id, at).await.unwrap(), None);
+    // a late task of the abandoned run changes nothing
+    let late = s.add_outcome(t, &run.run_id, &ok("L3"), at).await.unwrap();
+    assert_eq!((late.status, late.done), (RunStatus::Abandoned, 2));
+    // a completed run, or an unknown one, is not abandoned
+    let mut done = RunRecord::new(
+        t.clone(),
+        "2024-07-04T02:00:00Z-d".into(),
+        Mode::Periodic,
+        false,
+        false,
+        t0(),
+    );
+    done.total = 1;
+    s.put_run(&done).await.unwrap();
+    s.add_outcome(t, &done.run_id, &ok("L1"), t0())
+        .await
+        .unwrap();
+    assert_eq!(s.abandon_run(t, &done.run_id, at).await.unwrap(), None);
+    assert_eq!(s.abandon_run(t, "no-such-run", at).await.unwrap(), None);
+    // the lease is readable whether live or expired
+    let ttl = Duration::minutes(1);
+    s.acquire_lease(t, "x", "run-x", at, ttl).await.unwrap();
+    let l = s.get_lease(t).await.unwrap().expect("stored");
+    assert_eq!((l.holder.as_str(), l.run_id.as_str()), ("x", "run-x"));
+    assert_eq!(l.expires_at, at + ttl);
+    s.release_lease(t, "x").await.unwrap();
 }
 
 pub async fn audit<S: State>(s: &S, t: &TenantId) {

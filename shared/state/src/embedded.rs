@@ -207,6 +207,10 @@ impl LeaseStore for EmbeddedState {
             _ => Ok((None, ())),
         })
     }
+
+    async fn get_lease(&self, tenant: &TenantId) -> Result<Option<Lease>> {
+        self.get(&key(tenant, keys::LEASE))
+    }
 }
 
 impl RunStore for EmbeddedState {
@@ -227,6 +231,27 @@ impl RunStore for EmbeddedState {
         });
         runs.truncate(limit);
         Ok(runs)
+    }
+
+    async fn abandon_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>> {
+        self.update(
+            &key(tenant, &keys::run(run_id)),
+            |cur: Option<RunRecord>| {
+                let Some(mut run) = cur else {
+                    return Ok((None, None));
+                };
+                if rules::abandon(&mut run, now) {
+                    Ok((Some(run.clone()), Some(run)))
+                } else {
+                    Ok((None, None))
+                }
+            },
+        )
     }
 
     async fn add_outcome(

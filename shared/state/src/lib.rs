@@ -118,6 +118,8 @@ pub trait LeaseStore {
         tenant: &TenantId,
         holder: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// The lease as stored (expired or not), if any.
+    fn get_lease(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<Lease>>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +131,10 @@ pub enum RunStatus {
     CompletedWithFailures,
     /// Stopped before every learner was tried (e.g. the lease was lost).
     Aborted,
+    /// The run stopped reporting: its lease lapsed while tasks were still unaccounted for. The
+    /// reconciler closed it, counting those tasks as failed (`lost`). It moves neither "last
+    /// synchronised" (R36) nor the initial run's completion (R43).
+    Abandoned,
 }
 
 /// A learner that failed in a run, and why.
@@ -167,6 +173,13 @@ pub struct RunRecord {
     pub onefile_calls: u64,
     pub pics_calls: u64,
     pub failures: Vec<Failure>,
+    /// Tasks that never reported before the run was abandoned (counted in `failed` too).
+    #[serde(default)]
+    pub lost: u64,
+    /// Who started the run: `lambda` for the scheduler, `cli:<host>:<pid>` for the CLI (a
+    /// run of a dead process on the same host can be taken over at once).
+    #[serde(default)]
+    pub owner: String,
 }
 
 impl RunRecord {
@@ -197,6 +210,8 @@ impl RunRecord {
             onefile_calls: 0,
             pics_calls: 0,
             failures: Vec::new(),
+            lost: 0,
+            owner: String::new(),
         }
     }
 
@@ -228,6 +243,16 @@ pub trait RunStore {
         tenant: &TenantId,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RunRecord>>> + Send;
+    /// Closes a run that is still running as [`RunStatus::Abandoned`] at `now`, counting the
+    /// tasks that never reported as failed ("lost"). Returns the closed run; `None` when it was
+    /// not running any more (it completed meanwhile, or is unknown). Atomic against outcomes
+    /// being added.
+    fn abandon_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<RunRecord>>> + Send;
     /// Adds one learner's outcome atomically; when every learner of the run has reported, marks
     /// the run finished at `now`. Returns the run as it is after the update. A learner reported
     /// twice (a redelivered task) is counted once.
@@ -460,6 +485,20 @@ pub mod rules {
                 ),
             },
         }
+    }
+
+    /// Abandons a running run: the tasks that never reported are lost (failed). False when it
+    /// is not running.
+    pub fn abandon(run: &mut RunRecord, now: DateTime<Utc>) -> bool {
+        if run.finished() {
+            return false;
+        }
+        let lost = run.total.saturating_sub(run.done + run.failed);
+        run.lost = lost;
+        run.failed += lost;
+        run.status = RunStatus::Abandoned;
+        run.finished_at = Some(now);
+        true
     }
 
     /// Adds an outcome to a run (idempotent per learner).

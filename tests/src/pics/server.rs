@@ -255,7 +255,12 @@ pub(crate) async fn dispatch(
     // Status, Hang and Malformed answer instead of the call (nothing is written); Truncated and
     // Reset break the reply of a call that did happen (a write is applied, its answer lost).
     let mut break_reply = None;
-    if let Some(fault) = sh.faults.next_for(&key) {
+    let concrete = format!("{method} {}", uri.path());
+    if let Some(fault) = sh
+        .faults
+        .always_for(&concrete)
+        .or_else(|| sh.faults.next_for(&key))
+    {
         match fault {
             Fault::Delay(d) => tokio::time::sleep(d).await,
             Fault::Truncated | Fault::Reset => break_reply = Some(fault),

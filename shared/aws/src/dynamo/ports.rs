@@ -287,6 +287,13 @@ impl LeaseStore for DynamoState {
             .await
             .map(|_| ())
     }
+
+    async fn get_lease(&self, tenant: &TenantId) -> Result<Option<Lease>> {
+        match self.get(tenant, keys::LEASE).await? {
+            Some(item) => Ok(Some(Self::lease_of(&item)?)),
+            None => Ok(None),
+        }
+    }
 }
 
 impl RunStore for DynamoState {
@@ -323,6 +330,36 @@ impl RunStore for DynamoState {
         });
         runs.truncate(limit);
         Ok(runs)
+    }
+
+    async fn abandon_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>> {
+        for attempt in 0..MAX_RACE_RETRIES {
+            let Some((mut run, v)) = self.read_run(tenant, run_id).await? else {
+                return Ok(None);
+            };
+            if !rules::abandon(&mut run, now) {
+                return Ok(None);
+            }
+            // written only over the version read: an outcome counted meanwhile wins the race,
+            // and the run is looked at again
+            let written = self
+                .put_if(
+                    record(tenant, &keys::run(run_id), &run, v + 1)?,
+                    "version = :v",
+                    &[(":v", n(v))],
+                )
+                .await?;
+            if let Written::Done = written {
+                return Ok(Some(run));
+            }
+            pause(attempt).await;
+        }
+        Err(lost_race(&format!("abandoning run {run_id}")))
     }
 
     async fn add_outcome(

@@ -1,0 +1,98 @@
+//! Runs never stick (§7, R39): a run's lease is short and renewed while its tasks report
+//! (`heartbeat`), and a reconciler (`reconcile`) closes a run whose lease lapsed as abandoned,
+//! counting the tasks that never reported as lost and freeing the lease. It runs at the start
+//! of every run, and on a schedule of its own on AWS.
+
+use picsync_domain::TenantId;
+use picsync_state::{LeaseOutcome, RunRecord, RunStatus, State};
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// Runs looked at by the reconciler (newest first): a stuck run is always among the latest.
+const RECENT_RUNS: usize = 20;
+
+impl<S: State> Engine<S> {
+    /// Closes the tenant's runs that stopped reporting: a running run whose lease lapsed (or
+    /// went to another run), or whose owner is known to be dead (a CLI process killed on this
+    /// host), is marked abandoned with its missing tasks lost, and its lease freed. A lease left
+    /// held by a finished run is freed too. "Last synchronised" (R36) and the initial run's
+    /// completion (R43) stay as they were. Returns the runs it closed.
+    pub async fn reconcile(&self, tenant: &TenantId) -> Result<Vec<RunRecord>> {
+        let now = self.now();
+        let lease = self.state.get_lease(tenant).await?;
+        let live = |run_id: &str| {
+            lease
+                .as_ref()
+                .is_some_and(|l| l.run_id == run_id && l.expires_at > now)
+        };
+        let mut closed = Vec::new();
+        let runs = self.state.list_runs(tenant, RECENT_RUNS).await?;
+        for run in &runs {
+            if run.finished() || run.dry_run {
+                continue;
+            }
+            if live(&run.run_id) && !self.owner_dead(&run.owner) {
+                continue;
+            }
+            if let Some(r) = self.state.abandon_run(tenant, &run.run_id, now).await? {
+                tracing::warn!(
+                    event = "run_abandoned", tenant = %tenant, run_id = %r.run_id,
+                    done = r.done, lost = r.lost, owner = %r.owner,
+                    "the run stopped reporting: closed as abandoned, its unreported tasks lost"
+                );
+                self.state.release_lease(tenant, &r.run_id).await?;
+                closed.push(r);
+            }
+        }
+        // a lease still held by a run that has finished (a late renewal) frees nobody else
+        if let Some(l) = &lease
+            && l.expires_at > now
+            && let Some(r) = self.state.get_run(tenant, &l.run_id).await?
+            && r.finished()
+        {
+            self.state.release_lease(tenant, &l.holder).await?;
+        }
+        Ok(closed)
+    }
+
+    /// Keeps a queued run's lease while its tasks are worked (each worker batch calls it): the
+    /// lease is renewed, or taken again if it lapsed while the run still runs. False when the
+    /// run is over (finished or abandoned) or another run holds the tenant.
+    pub async fn heartbeat(&self, tenant: &TenantId, run_id: &str) -> Result<bool> {
+        match self.state.get_run(tenant, run_id).await? {
+            Some(r) if !r.finished() => {}
+            _ => return Ok(false),
+        }
+        let now = self.now();
+        if self
+            .state
+            .renew_lease(tenant, run_id, now, self.lease_ttl)
+            .await?
+        {
+            return Ok(true);
+        }
+        Ok(matches!(
+            self.state
+                .acquire_lease(tenant, run_id, run_id, now, self.lease_ttl)
+                .await?,
+            LeaseOutcome::Acquired
+        ))
+    }
+
+    /// A task of a run that is no longer running (abandoned by the reconciler) is dropped: its
+    /// outcome could not be counted, and the next run syncs the learner.
+    pub(crate) async fn check_run_open(&self, tenant: &TenantId, run_id: &str) -> Result<()> {
+        match self.state.get_run(tenant, run_id).await? {
+            Some(r) if r.status == RunStatus::Abandoned => {
+                Err(EngineError::RunClosed(run_id.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True when `owner` names a process known to be dead (see [`Engine::with_owner`]).
+    pub(crate) fn owner_dead(&self, owner: &str) -> bool {
+        !owner.is_empty() && owner != self.owner && (self.owner_dead)(owner)
+    }
+}
