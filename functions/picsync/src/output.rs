@@ -266,10 +266,21 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
         println!("  done: {a}");
     }
     if let Some(s) = &r.sync {
-        println!(
-            "  reviews and fields synced at enrolment: {} changes (R15)",
-            s.written
-        );
+        // R15 (and, in a dry run, R38: what would be uploaded)
+        for p in &s.plans {
+            for o in &p.pics {
+                println!("  {o}");
+            }
+            for o in &p.onefile {
+                println!("  {o}");
+            }
+            for w in &p.warnings {
+                println!("  note: {w}");
+            }
+        }
+        if r.onefile_learner.is_some() {
+            println!("  reviews uploaded at enrolment: {} changes (R15)", s.written);
+        }
     }
 }
 

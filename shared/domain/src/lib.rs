@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod baseline;
 pub mod enrol;
+pub mod enrol_reviews;
 pub mod ids;
 pub mod plan;
 pub mod records;

@@ -163,7 +163,9 @@ impl<S: State> Engine<S> {
         })
     }
 
-    fn check_enabled(t: &Tenant) -> Result<()> {
+    /// R1: refuses a tenant whose settings are invalid or whose integration is off, before any
+    /// call to OneFile.
+    pub fn check_enabled(t: &Tenant) -> Result<()> {
         t.settings
             .validate()
             .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;
