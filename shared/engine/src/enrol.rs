@@ -557,10 +557,7 @@ impl<S: State> Engine<S> {
                 &format!("learner:{learner}"),
                 learner,
                 "learner",
-                CreateAudit::new(
-                    format!("created with MIS value {}", e.mis_id),
-                    Rule::R6,
-                ),
+                CreateAudit::new(format!("created with MIS value {}", e.mis_id), Rule::R6),
                 || async {
                     let q = UserSearch {
                         mis_id: Some(e.mis_id.clone()),
