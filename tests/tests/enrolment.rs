@@ -120,8 +120,7 @@ async fn s7_audit_lists_every_onefile_record_an_enrolment_creates() {
                 && e.new == Value::Int(a.user_id)
                 && e.rule == Rule::R11
                 && e.field.contains("assessor assigned")
-                && a
-                    .standard_id
+                && a.standard_id
                     .is_none_or(|s| e.field.contains(&format!("standard {s}")))
         });
         if !found {
@@ -149,7 +148,10 @@ async fn r1_refresh_aims_refuses_a_disabled_tenant_before_calling_onefile() {
     let err = env.engine.refresh_aims(&t, false).await.unwrap_err();
     assert!(matches!(err, EngineError::NotEnabled(_)), "R1: {err}");
     let err = env.engine.refresh_aims(&t, true).await.unwrap_err();
-    assert!(matches!(err, EngineError::NotEnabled(_)), "R1 (dry run): {err}");
+    assert!(
+        matches!(err, EngineError::NotEnabled(_)),
+        "R1 (dry run): {err}"
+    );
     assert_eq!(
         env.sims.onefile.counters().total(),
         calls,
@@ -215,11 +217,7 @@ async fn r15_reviews_go_up_at_enrolment_whatever_the_scope_and_a_dry_run_lists_t
         .unwrap();
     let user = r.onefile_learner.unwrap().0;
     let pl = env.sims.pics.learner(&learner).unwrap();
-    let review = pl
-        .reviews
-        .iter()
-        .find(|r| r.review_id == eligible)
-        .unwrap();
+    let review = pl.reviews.iter().find(|r| r.review_id == eligible).unwrap();
     let id = review
         .one_file_system_id
         .unwrap_or_else(|| panic!("R15: {eligible} uploaded at enrolment; report {:?}", r.sync));
@@ -234,5 +232,10 @@ async fn r15_reviews_go_up_at_enrolment_whatever_the_scope_and_a_dry_run_lists_t
         .flat_map(|p| p.onefile.iter())
         .filter(|o| matches!(o, OneFileOp::UploadReview(_)))
         .collect();
-    assert_eq!(uploaded.len(), 1, "the report names the upload: {:?}", r.sync);
+    assert_eq!(
+        uploaded.len(),
+        1,
+        "the report names the upload: {:?}",
+        r.sync
+    );
 }

@@ -279,7 +279,10 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
             }
         }
         if r.onefile_learner.is_some() {
-            println!("  reviews uploaded at enrolment: {} changes (R15)", s.written);
+            println!(
+                "  reviews uploaded at enrolment: {} changes (R15)",
+                s.written
+            );
         }
     }
 }
