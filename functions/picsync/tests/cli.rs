@@ -240,3 +240,61 @@ fn the_demo_completes_and_exits_0() {
     );
     assert!(!t.contains(world::ONEFILE_TOKEN) && !t.contains(world::PICS_PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command_refuses() {
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(4, today, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = false\ndesktop_integration_disabled = true\n",
+        sims.pics.base_url(),
+        sims.onefile.base_url(),
+        world::CENTRE
+    );
+    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("secrets.toml"),
+        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<&'static str>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || picsync(&args, &d, &[]))
+    };
+    // the help says the connection test runs while disabled (R1, a Decision)
+    let help = run(vec!["check", "--help"]).await.unwrap();
+    assert!(text(&help).contains("disabled"), "{}", text(&help));
+
+    let calls = sims.onefile.counters().total();
+    for args in [
+        vec!["probe"],
+        vec!["refresh-aims"],
+        vec!["sync"],
+        vec!["plan"],
+        vec!["enrol", "--learner", "lrn-00009"],
+        vec!["plan", "--enrol", "lrn-00009"],
+        vec!["link", "--learner", "lrn-00009", "--onefile-id", "1"],
+    ] {
+        let o = run(args.clone()).await.unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("(R1)"), "{args:?}: {}", text(&o));
+    }
+    assert_eq!(
+        sims.onefile.counters().total(),
+        calls,
+        "R1: no OneFile call: {:?}",
+        sims.onefile.counters()
+    );
+    let check = run(vec!["check"]).await.unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("NOT enabled (R1)"),
+        "{}",
+        text(&check)
+    );
+    assert!(sims.onefile.counters().total() > calls);
+}

@@ -8,6 +8,7 @@ pub mod enrol_reviews;
 pub mod ids;
 pub mod plan;
 pub mod records;
+pub mod relink;
 pub mod settings;
 pub mod time;
 pub mod value;

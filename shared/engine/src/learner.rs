@@ -193,10 +193,7 @@ impl<S: State> Engine<S> {
             None => match of.get_user(ofid.0).await {
                 Ok(u) => mapping::of_learner(&u),
                 Err(picsync_onefile::OneFileError::NotFound { .. }) => {
-                    return Err(EngineError::Inconsistent(format!(
-                        "learner {} is linked to OneFile learner {ofid}, which OneFile does not hold",
-                        pics.ident
-                    )));
+                    return Err(onefile_learner_gone(&pics, ofid));
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -284,6 +281,8 @@ impl<S: State> Engine<S> {
             });
         st.failures += 1;
         st.last_error = Some(e.to_string());
+        // D2: trying again cannot fix it; `picsync status` lists it until a sync succeeds
+        st.needs_attention = !e.is_retryable();
         // A lost race here only loses a failure count; the error itself is returned.
         let _ = self.state.put_learner_state(tenant, &st).await;
         Ok(())
@@ -312,6 +311,8 @@ impl<S: State> Engine<S> {
         let mut last: Option<(LearnerView, Plan)> = None;
         let mut conflicts = 0;
         let (mut wrote_pics, mut wrote_onefile, mut final_rv) = (false, false, None);
+        // D1: re-linked to another OneFile learner: reconciled afresh, as in an initial run
+        let mut relinked = false;
         // Pass 1 plans from the first read; a PICS 412 (R41) or a new learning aim (R37) needs a
         // fresh read and plan; bounded.
         while report.passes < self.max_replans + 2 {
@@ -322,21 +323,29 @@ impl<S: State> Engine<S> {
                 report.out_of_scope = Some(reason);
                 return Ok(report);
             }
-            let view = self.read_view(ctx, pics, user.take()).await?;
+            if report.passes == 1 {
+                relinked = forget_former_onefile_learner(&mut st, &pics);
+            }
+            let mut view = self.read_view(ctx, pics, user.take()).await?;
+            let relink = relinked.then(|| picsync_domain::relink::relink(&mut view));
+            let mode = if relinked { Mode::Initial } else { ctx.mode };
             if seen.is_none() {
                 seen = Some((view.pics.last_modified, view.onefile.learner.last_modified));
             }
-            let plan = plan(
+            let mut plan = plan(
                 &view,
                 &Context {
                     settings: &ctx.tenant.settings,
                     catalogue: &ctx.catalogue,
                     centre: Some(OfCentreId(ctx.centre)),
                     baseline: &st.baseline,
-                    mode: ctx.mode,
+                    mode,
                     today: self.today(),
                 },
             );
+            if let Some(r) = relink {
+                r.add_to(&mut plan);
+            }
             let empty = plan.is_empty();
             let assigns = plan
                 .onefile
@@ -355,7 +364,7 @@ impl<S: State> Engine<S> {
                             catalogue: &ctx.catalogue,
                             centre: Some(OfCentreId(ctx.centre)),
                             baseline: &st.baseline,
-                            mode: ctx.mode,
+                            mode,
                             today: self.today(),
                         },
                     );
@@ -422,6 +431,9 @@ impl<S: State> Engine<S> {
         st.last_success = Some(self.now());
         st.failures = 0;
         st.last_error = None;
+        // D1: what the baseline and cursors are about; D2: attention no longer needed
+        st.onefile_id = onefile_learner.or(st.onefile_id);
+        st.needs_attention = false;
         if let Err(picsync_state::StateError::Conflict(_)) =
             self.state.put_learner_state(tenant, &st).await
         {
@@ -433,5 +445,39 @@ impl<S: State> Engine<S> {
             }
         }
         Ok(report)
+    }
+}
+
+/// D2: the PICS learner is linked to a OneFile learner that OneFile no longer holds. Permanent
+/// (trying again cannot bring it back): says what to do.
+fn onefile_learner_gone(pics: &PicsLearner, ofid: OfUserId) -> EngineError {
+    EngineError::Inconsistent(format!(
+        "learner {} is linked to OneFile learner {ofid}, which OneFile no longer holds (deleted?): \
+         link the PICS learner to its OneFile learner (clear its OneFile ID in PICS, then \
+         `picsync link --learner {} --onefile-id <ID>`), or clear its OneFile ID and enrol it again \
+         (`picsync enrol --learner {}`)",
+        pics.ident, pics.id, pics.id
+    ))
+}
+
+/// D1 (**Decision**): a PICS learner now linked to another OneFile learner than the one its state
+/// was recorded against. Its baseline and cursors, which were the former OneFile learner's, are
+/// dropped, and the learner is reconciled afresh as in an initial run (R29, R30), after its
+/// reviews' and qualifications' links to the former learner's records are moved to the new
+/// learner's matching ones (`relink`), so that none of the new learner's reviews is downloaded
+/// as a duplicate of a linked one. Returns whether it was re-linked.
+fn forget_former_onefile_learner(st: &mut LearnerState, pics: &PicsLearner) -> bool {
+    match (st.onefile_id, pics.onefile_id) {
+        (Some(former), Some(now)) if former != now => {
+            tracing::info!(
+                learner = %pics.id, former = %former, now = %now,
+                "re-linked to another OneFile learner: reconciled afresh"
+            );
+            st.baseline = Baseline::default();
+            st.pics_seen = None;
+            st.onefile_seen = None;
+            true
+        }
+        _ => false,
     }
 }
