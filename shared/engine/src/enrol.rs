@@ -643,6 +643,10 @@ impl<S: State> Engine<S> {
             if let Some(o) = &a.assessor {
                 self.assign_assessor(ctx, learner, user, assessor_of(o)?, Some(a.standard))
                     .await?;
+                actions.push(format!(
+                    "officer {o} assigned to the learner for standard {} (R11)",
+                    a.standard
+                ));
             }
         }
         for o in &e.additional_assessors {
