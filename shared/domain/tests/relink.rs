@@ -64,8 +64,10 @@ fn relink_moves_stale_links_to_the_new_learners_matching_records() {
     assert!(r.warnings[0].contains("R2") && r.warnings[0].contains("78"));
 
     // the plan from the relinked view downloads only the review PICS does not know
-    let mut c = Ctx::default();
-    c.mode = Mode::Initial;
+    let c = Ctx {
+        mode: Mode::Initial,
+        ..Default::default()
+    };
     let mut p = c.plan(&v);
     r.add_to(&mut p);
     let created: Vec<OfReviewId> = p
