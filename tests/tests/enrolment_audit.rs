@@ -1,4 +1,4 @@
-//! Enrolment against both simulators: the audit trail of every OneFile record it creates (§7),
+//! Enrolment against both simulators (h4): the audit trail of every OneFile record it creates (§7),
 //! R15 whatever the learner's scope (and in a dry run), and R1 for the operations besides the
 //! sync.
 
