@@ -309,6 +309,9 @@ impl LeaseStore for DiesAfterCreate {
     async fn release_lease(&self, t: &TenantId, h: &str) -> Result<()> {
         self.inner.release_lease(t, h).await
     }
+    async fn get_lease(&self, t: &TenantId) -> Result<Option<picsync_state::Lease>> {
+        self.inner.get_lease(t).await
+    }
 }
 impl RunStore for DiesAfterCreate {
     async fn put_run(&self, r: &RunRecord) -> Result<()> {
@@ -319,6 +322,14 @@ impl RunStore for DiesAfterCreate {
     }
     async fn list_runs(&self, t: &TenantId, n: usize) -> Result<Vec<RunRecord>> {
         self.inner.list_runs(t, n).await
+    }
+    async fn abandon_run(
+        &self,
+        t: &TenantId,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<RunRecord>> {
+        self.inner.abandon_run(t, id, now).await
     }
     async fn add_outcome(
         &self,

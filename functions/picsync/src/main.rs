@@ -72,12 +72,16 @@ enum Command {
     /// Reloads OneFile's learning aims used to match qualifications (does not count as a sync).
     RefreshAims,
     /// Tests the connection to both systems and shows the OneFile environment and centres.
+    ///
+    /// Runs even while the integration is disabled (integration_enabled = false): it only reads,
+    /// and testing the connection comes before enabling (R1, a Decision). Every other command
+    /// that talks to OneFile refuses a disabled tenant before calling it.
     Check,
     /// Shows the tenant's last runs and per-learner state.
     Status(StatusArgs),
     /// Lists every change picsync wrote for one learner (the audit trail).
     Audit(AuditArgs),
-    /// Read-only checks of the undocumented ("Assumed") parts of the OneFile API.
+    /// Read-only checks of the undocumented ("Assumed") parts of the OneFile API (refused while the integration is disabled, R1).
     Probe,
 }
 
@@ -366,7 +370,11 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
                     output::check(&out, &r);
                     Ok(0)
                 }
-                Command::Probe => probe::run(&out, &t).await,
+                Command::Probe => {
+                    // R1: nothing calls OneFile for a disabled tenant (only `check` may)
+                    Engine::<EmbeddedState>::check_enabled(&t)?;
+                    probe::run(&out, &t).await
+                }
                 Command::Demo(_) | Command::Bench(_) | Command::Status(_) | Command::Audit(_) => {
                     Ok(0)
                 }

@@ -7,7 +7,7 @@ use picsync_domain::enrol::EnrolPlan;
 use picsync_domain::{LearnerId, Rule, TenantId};
 use picsync_engine::{CheckReport, Engine, EnrolReport, Progress, RunSummary};
 use picsync_state::embedded::EmbeddedState;
-use picsync_state::{AuditEntry, RunRecord};
+use picsync_state::{AuditEntry, LearnerState, RunRecord, TenantState};
 
 pub struct Out {
     json: bool,
@@ -266,10 +266,24 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
         println!("  done: {a}");
     }
     if let Some(s) = &r.sync {
-        println!(
-            "  reviews and fields synced at enrolment: {} changes (R15)",
-            s.written
-        );
+        // R15 (and, in a dry run, R38: what would be uploaded)
+        for p in &s.plans {
+            for o in &p.pics {
+                println!("  {o}");
+            }
+            for o in &p.onefile {
+                println!("  {o}");
+            }
+            for w in &p.warnings {
+                println!("  note: {w}");
+            }
+        }
+        if r.onefile_learner.is_some() {
+            println!(
+                "  reviews uploaded at enrolment: {} changes (R15)",
+                s.written
+            );
+        }
     }
 }
 
@@ -338,38 +352,70 @@ pub async fn status(
         println!("{v}");
         return Ok(());
     }
-    match &ts {
-        Some(ts) => println!(
-            "tenant {tenant}: last synchronised {}, initial run {}, last full comparison {}",
-            ts.last_synchronised
-                .map_or("never".to_string(), |t| t.to_rfc3339()),
-            if ts.initial_done {
-                "done"
-            } else {
-                "pending (R43)"
-            },
-            ts.last_full_sweep
-                .map_or("never".to_string(), |t| t.to_rfc3339())
-        ),
-        None => println!("tenant {tenant}: never synchronised"),
+    print!(
+        "{}",
+        status_text(tenant, ts.as_ref(), &list, &states, !learners.is_empty())
+    );
+    Ok(())
+}
+
+/// The text of `picsync status`: the tenant, its last runs, and the learners that fail (those
+/// a retry cannot fix first, as needing attention), or the learners asked for.
+pub fn status_text(
+    tenant: &TenantId,
+    ts: Option<&TenantState>,
+    list: &[RunRecord],
+    states: &[LearnerState],
+    chosen: bool,
+) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    match ts {
+        Some(ts) => {
+            _ = writeln!(
+                o,
+                "tenant {tenant}: last synchronised {}, initial run {}, last full comparison {}",
+                ts.last_synchronised
+                    .map_or("never".to_string(), |t| t.to_rfc3339()),
+                if ts.initial_done {
+                    "done"
+                } else {
+                    "pending (R43)"
+                },
+                ts.last_full_sweep
+                    .map_or("never".to_string(), |t| t.to_rfc3339())
+            )
+        }
+        None => _ = writeln!(o, "tenant {tenant}: never synchronised"),
     }
-    for r in &list {
-        println!("  {}", run_line(r));
+    for r in list {
+        _ = writeln!(o, "  {}", run_line(r));
     }
     let failing: Vec<_> = states.iter().filter(|s| s.failures > 0).collect();
-    println!(
-        "  {} learners known, {} failing",
+    // D2: a learner whose last failure a retry cannot fix needs someone to act (its error says
+    // what to do); listed first
+    let attention = failing.iter().filter(|s| s.needs_attention).count();
+    _ = writeln!(
+        o,
+        "  {} learners known, {} failing, {attention} of them needing attention",
         states.len(),
         failing.len()
     );
-    let shown: Vec<_> = if learners.is_empty() {
-        failing
-    } else {
+    let mut shown: Vec<_> = if chosen {
         states.iter().collect()
+    } else {
+        failing
     };
+    shown.sort_by_key(|s| !s.needs_attention);
     for s in shown {
-        println!(
-            "    {}  last success {}  failures {}  {}",
+        _ = writeln!(
+            o,
+            "    {}{}  last success {}  failures {}  {}",
+            if s.needs_attention {
+                "NEEDS ATTENTION  "
+            } else {
+                ""
+            },
             s.learner,
             s.last_success
                 .map_or("never".to_string(), |t| t.to_rfc3339()),
@@ -377,7 +423,7 @@ pub async fn status(
             s.last_error.as_deref().unwrap_or("")
         );
     }
-    Ok(())
+    o
 }
 
 pub fn audit(out: &Out, learner: &str, entries: &[AuditEntry]) {
@@ -400,5 +446,53 @@ pub fn audit(out: &Out, learner: &str, entries: &[AuditEntry]) {
             e.rule,
             e.run_id
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s7_status_lists_a_learner_needing_attention_with_what_to_do() {
+        let gone = LearnerState {
+            learner: LearnerId::new("lrn-00003"),
+            failures: 2,
+            last_error: Some(
+                "learner L00003 is linked to OneFile learner 1037, which OneFile no longer holds (deleted?): link …".into(),
+            ),
+            needs_attention: true,
+            ..Default::default()
+        };
+        let busy = LearnerState {
+            learner: LearnerId::new("lrn-00004"),
+            failures: 1,
+            last_error: Some("OneFile answered HTTP 503".into()),
+            ..Default::default()
+        };
+        let fine = LearnerState {
+            learner: LearnerId::new("lrn-00005"),
+            ..Default::default()
+        };
+        let t = status_text(
+            &TenantId::from("acme"),
+            None,
+            &[],
+            &[busy, gone, fine],
+            false,
+        );
+        assert!(
+            t.contains("3 learners known, 2 failing, 1 of them needing attention"),
+            "{t}"
+        );
+        let lines: Vec<&str> = t.lines().filter(|l| l.contains("lrn-")).collect();
+        assert_eq!(lines.len(), 2, "{t}");
+        assert!(
+            lines[0].contains("NEEDS ATTENTION")
+                && lines[0].contains("lrn-00003")
+                && lines[0].contains("deleted"),
+            "{t}"
+        );
+        assert!(!lines[1].contains("NEEDS ATTENTION"), "{t}");
     }
 }

@@ -242,6 +242,125 @@ fn the_demo_completes_and_exits_0() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command_refuses() {
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(4, today, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = false\ndesktop_integration_disabled = true\n",
+        sims.pics.base_url(),
+        sims.onefile.base_url(),
+        world::CENTRE
+    );
+    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("secrets.toml"),
+        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<&'static str>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || picsync(&args, &d, &[]))
+    };
+    // the help says the connection test runs while disabled (R1, a Decision)
+    let help = run(vec!["check", "--help"]).await.unwrap();
+    assert!(text(&help).contains("disabled"), "{}", text(&help));
+
+    let calls = sims.onefile.counters().total();
+    for args in [
+        vec!["probe"],
+        vec!["refresh-aims"],
+        vec!["sync"],
+        vec!["plan"],
+        vec!["enrol", "--learner", "lrn-00009"],
+        vec!["plan", "--enrol", "lrn-00009"],
+        vec!["link", "--learner", "lrn-00009", "--onefile-id", "1"],
+    ] {
+        let o = run(args.clone()).await.unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("(R1)"), "{args:?}: {}", text(&o));
+    }
+    assert_eq!(
+        sims.onefile.counters().total(),
+        calls,
+        "R1: no OneFile call: {:?}",
+        sims.onefile.counters()
+    );
+    let check = run(vec!["check"]).await.unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("NOT enabled (R1)"),
+        "{}",
+        text(&check)
+    );
+    assert!(sims.onefile.counters().total() > calls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_audit_through_the_cli_shows_the_whole_enrolment() {
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(40, today, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\nclassroom_from_main_tag = true\nadditional_assessor_roles = [\"IQA\"]\n",
+        sims.pics.base_url(),
+        sims.onefile.base_url(),
+        world::CENTRE
+    );
+    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("secrets.toml"),
+        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
+    )
+    .unwrap();
+    // lrn-00029: its main officer, two qualification assessors and its employer are created,
+    // its Main Tag names a new classroom, one review goes up (R15)
+    sims.pics.edit(|s| {
+        s.learner_mut("lrn-00029").unwrap().main_tag = Some("Saturday group".into());
+    });
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<&'static str>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || picsync(&args, &d, &[]))
+    };
+    let plan = run(vec!["plan", "--enrol", "lrn-00029"]).await.unwrap();
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("lrn-00029-r1") && text(&plan).contains("[R15]"),
+        "the dry run lists the R15 upload: {}",
+        text(&plan)
+    );
+    let enrol = run(vec!["enrol", "--learner", "lrn-00029"]).await.unwrap();
+    assert!(enrol.status.success(), "{}", text(&enrol));
+    let audit = run(vec!["audit", "--learner", "lrn-00029"]).await.unwrap();
+    assert!(audit.status.success(), "{}", text(&audit));
+    let t = text(&audit);
+    println!("$ picsync plan --enrol lrn-00029\n{}", text(&plan));
+    println!("$ picsync enrol --learner lrn-00029\n{}", text(&enrol));
+    println!("$ picsync audit --learner lrn-00029\n{t}");
+    for (what, rule) in [
+        ("OneFile assessor ", "[R11]"),
+        ("OneFile placement ", "[R13]"),
+        ("OneFile classroom ", "[R7]"),
+        ("OneFile learner ", "[R6]"),
+        ("OneFile learning aim ", "[R8]"),
+        ("OneFile visit ", "[R15]"),
+        ("OneFile review ", "[R15]"),
+        ("assessor assigned", "[R11]"),
+    ] {
+        assert!(
+            t.lines().any(|l| l.contains(what) && l.contains(rule)),
+            "§7: the audit shows {what} {rule}:\n{t}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minutes() {
     use picsync_sim::faults::Fault;
     let today = picsync_domain::time::london_date(chrono::Utc::now());

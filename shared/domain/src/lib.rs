@@ -4,9 +4,11 @@
 pub mod apply;
 pub mod baseline;
 pub mod enrol;
+pub mod enrol_reviews;
 pub mod ids;
 pub mod plan;
 pub mod records;
+pub mod relink;
 pub mod settings;
 pub mod time;
 pub mod value;

@@ -817,7 +817,7 @@ pub fn review_times(proposed: NaiveDateTime) -> Option<(DateTime<Utc>, DateTime<
 }
 
 /// R17–R22 and R29.
-fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
+pub(crate) fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) {
     let s = ctx.settings;
     let linked: BTreeMap<OfReviewId, &PicsReview> = view
         .pics

@@ -490,6 +490,10 @@ pub struct CatalogueEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalogue {
     pub entries: Vec<CatalogueEntry>,
+    /// Loaded from every centre of the customer (`multiple_centres`, R10), not only the
+    /// tenant's: a change of the setting reloads it.
+    #[serde(default)]
+    pub all_centres: bool,
 }
 
 impl Catalogue {

@@ -41,6 +41,7 @@ fn fx() -> Fx {
         },
         catalogue: Catalogue {
             entries: vec![entry(10, 1, "ST0001", &[])],
+            ..Default::default()
         },
         settings: Settings::default(),
         choices: EnrolChoices::default(),

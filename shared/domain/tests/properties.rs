@@ -230,6 +230,7 @@ fn case() -> impl Strategy<Value = Case> {
                             entry(10 + i as i64, 1, CODES[code], &pw)
                         })
                         .collect(),
+                    ..Default::default()
                 };
                 Case {
                     view: v,

@@ -12,6 +12,7 @@ use picsync_pics as pics;
 use picsync_state::State;
 use serde::Serialize;
 
+use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::{LearnerReport, RunCtx};
 use crate::{Engine, Tenant, mapping};
@@ -35,7 +36,8 @@ pub struct EnrolReport {
     pub onefile_learner: Option<OfUserId>,
     /// One line per record created or linked.
     pub actions: Vec<String>,
-    /// R15: the sync of the new learner (reviews uploaded).
+    /// R15: the learner's eligible reviews uploaded at enrolment (in a dry run: to be uploaded),
+    /// whatever its R3 scope.
     pub sync: Option<LearnerReport>,
 }
 
@@ -186,6 +188,8 @@ impl<S: State> Engine<S> {
             sync: None,
         };
         if req.dry_run {
+            // R38: the dry run lists the R15 uploads too
+            report.sync = self.dry_run_reviews(&ctx, &pl, &officers, &plan).await?;
             return Ok(report);
         }
         let user = match &plan {
@@ -211,11 +215,119 @@ impl<S: State> Engine<S> {
             }
         };
         report.onefile_learner = Some(user);
-        // R15: the learner's eligible reviews go up now.
+        // R15: the learner's eligible reviews go up now, whatever its R3 scope (the rest of the
+        // exchange is the synchronisation's, within R3).
         if t.settings.upload_reviews {
-            report.sync = Some(self.sync_learner(&ctx, &pl.id, None).await?);
+            report.sync = Some(self.upload_enrolment_reviews(&ctx, &pl.id).await?);
+        }
+        if matches!(plan, EnrolPlan::Create(_)) {
+            // every step done, R15 included: a later enrolment of this learner is R14's
+            // "already linked"; until then a retry resumes (§7)
+            let done = format!("enrolled:{}", pl.id);
+            self.create_once(
+                &ctx,
+                &done,
+                &pl.id,
+                "enrolment",
+                || async { Ok(None) },
+                || async { Ok(user.0) },
+            )
+            .await?;
         }
         Ok(report)
+    }
+
+    /// R15 at enrolment: uploads the learner's eligible reviews (R17) and links them (R19),
+    /// re-reading and re-planning after a PICS 412 (R41, bounded).
+    async fn upload_enrolment_reviews(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+    ) -> Result<LearnerReport> {
+        let mut report = LearnerReport {
+            learner: learner.clone(),
+            ..Default::default()
+        };
+        let baseline = Baseline::default();
+        let mut conflicts = 0;
+        loop {
+            report.passes += 1;
+            let pics = mapping::pics_learner(&ctx.tenant.pics.get_learner(learner.as_str()).await?);
+            report.ident = pics.ident.clone();
+            let view = self.read_view(ctx, pics, None).await?;
+            let plan = picsync_domain::enrol_reviews::plan_enrolment_reviews(
+                &view,
+                &Context {
+                    settings: &ctx.tenant.settings,
+                    catalogue: &ctx.catalogue,
+                    centre: Some(OfCentreId(ctx.centre)),
+                    baseline: &baseline,
+                    mode: ctx.mode,
+                    today: self.today(),
+                    linked_on: self.today(),
+                },
+            );
+            report.plans.push(plan.clone());
+            if plan.is_empty() {
+                return Ok(report);
+            }
+            match self.apply_plan(ctx, &view, &plan).await {
+                Ok((n, _)) => {
+                    report.written += n;
+                    return Ok(report);
+                }
+                Err(EngineError::Pics(e)) if e.is_conflict() => {
+                    conflicts += 1;
+                    if conflicts > self.max_replans {
+                        return Err(EngineError::StillChanging(report.ident.clone()));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// R38: the R15 uploads an enrolment would make, read and planned without writing.
+    async fn dry_run_reviews(
+        &self,
+        ctx: &RunCtx<'_>,
+        pl: &PicsLearner,
+        officers: &[PicsOfficer],
+        plan: &EnrolPlan,
+    ) -> Result<Option<LearnerReport>> {
+        if !ctx.tenant.settings.upload_reviews {
+            return Ok(None);
+        }
+        let baseline = Baseline::default();
+        let dctx = Context {
+            settings: &ctx.tenant.settings,
+            catalogue: &ctx.catalogue,
+            centre: Some(OfCentreId(ctx.centre)),
+            baseline: &baseline,
+            mode: ctx.mode,
+            today: self.today(),
+            linked_on: self.today(),
+        };
+        let planned = match plan {
+            // enrolled already: nothing is uploaded at enrolment
+            EnrolPlan::AlreadyLinked(_) => return Ok(None),
+            EnrolPlan::Link(id) => {
+                let mut linked = pl.clone();
+                linked.onefile_id = Some(*id);
+                let view = self.read_view(ctx, linked, None).await?;
+                picsync_domain::enrol_reviews::plan_enrolment_reviews(&view, &dctx)
+            }
+            EnrolPlan::Create(e) => {
+                picsync_domain::enrol_reviews::plan_dry_run_reviews(pl, officers, e, &dctx)
+            }
+        };
+        Ok(Some(LearnerReport {
+            learner: pl.id.clone(),
+            ident: pl.ident.clone(),
+            plans: vec![planned],
+            passes: 1,
+            ..Default::default()
+        }))
     }
 
     /// Writes the OneFile id into the PICS learner (If-Match; re-read on 412, R41).
@@ -256,7 +368,7 @@ impl<S: State> Engine<S> {
                         rule,
                     );
                     self.state.append_audit(&[e]).await?;
-                    self.record_linked_on(&ctx.tenant.id, &pl.id).await?;
+                    self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
                     return Ok(());
                 }
                 Err(e) if e.is_conflict() => {
@@ -309,11 +421,15 @@ impl<S: State> Engine<S> {
                     mis_id,
                 } => {
                     let id = self
-                        .create_once(
+                        .create_once_audited(
                             ctx,
                             &format!("assessor:{officer}"),
                             learner,
                             "assessor",
+                            CreateAudit::new(
+                                format!("created for officer {officer} ({first_name} {last_name})"),
+                                Rule::R11,
+                            ),
                             || async {
                                 let q = UserSearch {
                                     mis_id: Some(mis_id.clone()),
@@ -368,11 +484,15 @@ impl<S: State> Engine<S> {
                 mis_id,
             } => {
                 let id = self
-                    .create_once(
+                    .create_once_audited(
                         ctx,
                         &format!("placement:{organisation}"),
                         learner,
                         "placement",
+                        CreateAudit::new(
+                            format!("created for organisation {organisation} ({name})"),
+                            Rule::R13,
+                        ),
                         || async {
                             let all = of.placements(centre).await?;
                             Ok(all
@@ -410,11 +530,12 @@ impl<S: State> Engine<S> {
                         .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
                 };
                 let id = self
-                    .create_once(
+                    .create_once_audited(
                         ctx,
                         &format!("classroom:{}", name.trim().to_lowercase()),
                         learner,
                         "classroom",
+                        CreateAudit::new(format!("created named {name:?}"), Rule::R7),
                         || async {
                             Ok(of
                                 .classrooms(centre)
@@ -442,11 +563,12 @@ impl<S: State> Engine<S> {
         let d = &e.demographics;
         let default_assessor = assessor_of(&e.main_officer)?;
         let user = self
-            .create_once(
+            .create_once_audited(
                 ctx,
                 &format!("learner:{learner}"),
                 learner,
                 "learner",
+                CreateAudit::new(format!("created with MIS value {}", e.mis_id), Rule::R6),
                 || async {
                     let q = UserSearch {
                         mis_id: Some(e.mis_id.clone()),
@@ -494,11 +616,18 @@ impl<S: State> Engine<S> {
         let mut assigned: Vec<i64> = Vec::new();
         for a in &e.aims {
             let aim = self
-                .create_once(
+                .create_once_audited(
                     ctx,
                     &format!("aim:{learner}:{}", a.qualification),
                     learner,
                     "learning aim",
+                    CreateAudit::new(
+                        format!(
+                            "assigned: standard {} ({}) for qualification {}",
+                            a.standard, a.code, a.qualification
+                        ),
+                        Rule::R8,
+                    ),
                     || async {
                         let aims = of.learning_aims(user.0).await?;
                         Ok(aims
@@ -525,6 +654,10 @@ impl<S: State> Engine<S> {
             if let Some(o) = &a.assessor {
                 self.assign_assessor(ctx, learner, user, assessor_of(o)?, Some(a.standard))
                     .await?;
+                actions.push(format!(
+                    "officer {o} assigned to the learner for standard {} (R11)",
+                    a.standard
+                ));
             }
         }
         for o in &e.additional_assessors {
@@ -532,17 +665,6 @@ impl<S: State> Engine<S> {
                 .await?;
             actions.push(format!("officer {o} assigned to the learner (R11)"));
         }
-        // every step done: a later enrolment of this learner is R14's "already linked"
-        let done = format!("enrolled:{learner}");
-        self.create_once(
-            ctx,
-            &done,
-            learner,
-            "enrolment",
-            || async { Ok(None) },
-            || async { Ok(user.0) },
-        )
-        .await?;
         Ok(user)
     }
 
@@ -669,11 +791,20 @@ impl<S: State> Engine<S> {
             level: 1,
             standard_id: standard.map(|s| s.0),
         };
-        self.create_once(
+        let what = match standard {
+            Some(s) => format!("assessor assigned for standard {s}"),
+            None => "assessor assigned for every standard".to_string(),
+        };
+        self.create_once_audited(
             ctx,
             &key,
             learner,
             "assignment",
+            CreateAudit {
+                entity: Some(format!("learner {user}")),
+                field: what,
+                rule: Rule::R11,
+            },
             || async { Ok(None) },
             || async {
                 ctx.tenant

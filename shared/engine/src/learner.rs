@@ -196,10 +196,7 @@ impl<S: State> Engine<S> {
             None => match of.get_user(ofid.0).await {
                 Ok(u) => mapping::of_learner(&u),
                 Err(picsync_onefile::OneFileError::NotFound { .. }) => {
-                    return Err(EngineError::Inconsistent(format!(
-                        "learner {} is linked to OneFile learner {ofid}, which OneFile does not hold",
-                        pics.ident
-                    )));
+                    return Err(onefile_learner_gone(&pics, ofid));
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -303,17 +300,23 @@ impl<S: State> Engine<S> {
             });
         st.failures += 1;
         st.last_error = Some(e.to_string());
+        // D2: trying again cannot fix it; `picsync status` lists it until a sync succeeds
+        st.needs_attention = !e.is_retryable();
         // A lost race here only loses a failure count; the error itself is returned.
         let _ = self.state.put_learner_state(tenant, &st).await;
         Ok(())
     }
 
     /// R37: records that picsync enrolled or linked the learner today; only qualifications
-    /// starting after this day are assigned by the sync.
+    /// starting after this day are assigned by the sync. The OneFile learner is recorded too
+    /// when the state names none yet (D1: a re-link before the first sync is then seen); a
+    /// state recorded against another OneFile learner keeps it, so that the next sync sees
+    /// the re-link and reconciles afresh.
     pub(crate) async fn record_linked_on(
         &self,
         tenant: &TenantId,
         learner: &LearnerId,
+        onefile: OfUserId,
     ) -> Result<()> {
         for _ in 0..3 {
             let mut st = self
@@ -325,6 +328,7 @@ impl<S: State> Engine<S> {
                     ..Default::default()
                 });
             st.linked_on = Some(self.today());
+            st.onefile_id.get_or_insert(onefile);
             match self.state.put_learner_state(tenant, &st).await {
                 Ok(_) => return Ok(()),
                 Err(picsync_state::StateError::Conflict(_)) => continue,
@@ -357,6 +361,8 @@ impl<S: State> Engine<S> {
         let mut last: Option<(LearnerView, Plan)> = None;
         let mut conflicts = 0;
         let (mut wrote_pics, mut wrote_onefile, mut final_rv) = (false, false, None);
+        // D1: re-linked to another OneFile learner: reconciled afresh, as in an initial run
+        let mut relinked = false;
         // Pass 1 plans from the first read; a PICS 412 (R41) or a new learning aim (R37) needs a
         // fresh read and plan; bounded.
         while report.passes < self.max_replans + 2 {
@@ -367,22 +373,30 @@ impl<S: State> Engine<S> {
                 report.out_of_scope = Some(reason);
                 return Ok(report);
             }
-            let view = self.read_view(ctx, pics, user.take()).await?;
+            if report.passes == 1 {
+                relinked = forget_former_onefile_learner(&mut st, &pics);
+            }
+            let mut view = self.read_view(ctx, pics, user.take()).await?;
+            let relink = relinked.then(|| picsync_domain::relink::relink(&mut view));
+            let mode = if relinked { Mode::Initial } else { ctx.mode };
             if seen.is_none() {
                 seen = Some((view.pics.last_modified, view.onefile.learner.last_modified));
             }
-            let plan = plan(
+            let mut plan = plan(
                 &view,
                 &Context {
                     settings: &ctx.tenant.settings,
                     catalogue: &ctx.catalogue,
                     centre: Some(OfCentreId(ctx.centre)),
                     baseline: &st.baseline,
-                    mode: ctx.mode,
+                    mode,
                     today: self.today(),
                     linked_on: st.linked_on.unwrap_or(self.today()),
                 },
             );
+            if let Some(r) = relink {
+                r.add_to(&mut plan);
+            }
             let empty = plan.is_empty();
             let assigns = plan
                 .onefile
@@ -401,7 +415,7 @@ impl<S: State> Engine<S> {
                             catalogue: &ctx.catalogue,
                             centre: Some(OfCentreId(ctx.centre)),
                             baseline: &st.baseline,
-                            mode: ctx.mode,
+                            mode,
                             today: self.today(),
                             linked_on: st.linked_on.unwrap_or(self.today()),
                         },
@@ -471,6 +485,9 @@ impl<S: State> Engine<S> {
         st.linked_on.get_or_insert(self.today());
         st.failures = 0;
         st.last_error = None;
+        // D1: what the baseline and cursors are about; D2: attention no longer needed
+        st.onefile_id = onefile_learner.or(st.onefile_id);
+        st.needs_attention = false;
         if let Err(picsync_state::StateError::Conflict(_)) =
             self.state.put_learner_state(tenant, &st).await
         {
@@ -482,5 +499,39 @@ impl<S: State> Engine<S> {
             }
         }
         Ok(report)
+    }
+}
+
+/// D2: the PICS learner is linked to a OneFile learner that OneFile no longer holds. Permanent
+/// (trying again cannot bring it back): says what to do.
+fn onefile_learner_gone(pics: &PicsLearner, ofid: OfUserId) -> EngineError {
+    EngineError::Inconsistent(format!(
+        "learner {} is linked to OneFile learner {ofid}, which OneFile no longer holds (deleted?): \
+         link the PICS learner to its OneFile learner (clear its OneFile ID in PICS, then \
+         `picsync link --learner {} --onefile-id <ID>`), or clear its OneFile ID and enrol it again \
+         (`picsync enrol --learner {}`)",
+        pics.ident, pics.id, pics.id
+    ))
+}
+
+/// D1 (**Decision**): a PICS learner now linked to another OneFile learner than the one its state
+/// was recorded against. Its baseline and cursors, which were the former OneFile learner's, are
+/// dropped, and the learner is reconciled afresh as in an initial run (R29, R30), after its
+/// reviews' and qualifications' links to the former learner's records are moved to the new
+/// learner's matching ones (`relink`), so that none of the new learner's reviews is downloaded
+/// as a duplicate of a linked one. Returns whether it was re-linked.
+fn forget_former_onefile_learner(st: &mut LearnerState, pics: &PicsLearner) -> bool {
+    match (st.onefile_id, pics.onefile_id) {
+        (Some(former), Some(now)) if former != now => {
+            tracing::info!(
+                learner = %pics.id, former = %former, now = %now,
+                "re-linked to another OneFile learner: reconciled afresh"
+            );
+            st.baseline = Baseline::default();
+            st.pics_seen = None;
+            st.onefile_seen = None;
+            true
+        }
+        _ => false,
     }
 }

@@ -2,6 +2,7 @@
 //! once (intents, SPEC §7), and records cursors, baselines, runs and the audit trail. The CLI
 //! and the Lambda functions are thin shells around it.
 
+mod created;
 mod enrol;
 pub mod error;
 mod learner;

@@ -25,6 +25,10 @@ pub struct CheckReport {
 
 impl<S: State> Engine<S> {
     /// Operation 6: authenticate to both systems and read the customer record. Writes nothing.
+    ///
+    /// **Decision** (R1): the connection test runs whether or not the integration is enabled:
+    /// it only reads, and testing the connection is what an operator does before enabling.
+    /// Every other operation refuses a disabled tenant before any OneFile call.
     pub async fn check(&self, t: &Tenant) -> Result<CheckReport> {
         let customer = t.onefile.customer().await?;
         let centres = t.onefile.centres(customer.id).await?;
@@ -50,6 +54,8 @@ impl<S: State> Engine<S> {
     /// Operation 5 (R34): reloads OneFile's learning aims; "last synchronised" does not move.
     /// Returns the number of learning aims known.
     pub async fn refresh_aims(&self, t: &Tenant, dry_run: bool) -> Result<usize> {
+        // R1: nothing calls OneFile for a disabled tenant
+        Self::check_enabled(t)?;
         let mut ts = self
             .state
             .get_tenant(&t.id)

@@ -131,7 +131,10 @@ impl<S: State> Engine<S> {
             ts.catalogue_refreshed = None;
             changed = true;
         }
-        if ts.catalogue_refreshed.is_none() {
+        // R10: a catalogue loaded for one centre, or for all, reloads when `multiple_centres` changes
+        if ts.catalogue_refreshed.is_none()
+            || ts.catalogue.all_centres != t.settings.multiple_centres
+        {
             ts.catalogue = self.load_catalogue(t, centre).await?;
             ts.catalogue_refreshed = Some(self.now());
             changed = true;
@@ -168,14 +171,38 @@ impl<S: State> Engine<S> {
         }
     }
 
+    /// OneFile's learning aims used for matching (R34): the tenant's centre's; with
+    /// `multiple_centres`, those of every centre of the customer, the tenant's first, so that a
+    /// qualification several centres offer needs a choice at enrolment (R10).
     pub(crate) async fn load_catalogue(&self, t: &Tenant, centre: i64) -> Result<Catalogue> {
-        let standards = t.onefile.standards(centre).await?;
+        let mut centres = vec![centre];
+        if t.settings.multiple_centres {
+            let customer = t.onefile.customer().await?;
+            let mut others: Vec<i64> = t
+                .onefile
+                .centres(customer.id)
+                .await?
+                .iter()
+                .map(|c| c.id)
+                .filter(|c| *c != centre)
+                .collect();
+            others.sort_unstable();
+            centres.extend(others);
+        }
+        let mut entries = Vec::new();
+        for c in centres {
+            let standards = t.onefile.standards(c).await?;
+            entries.extend(mapping::catalogue_entries(c, &standards));
+        }
         Ok(Catalogue {
-            entries: mapping::catalogue_entries(centre, &standards),
+            entries,
+            all_centres: t.settings.multiple_centres,
         })
     }
 
-    fn check_enabled(t: &Tenant) -> Result<()> {
+    /// R1: refuses a tenant whose settings are invalid or whose integration is off, before any
+    /// call to OneFile.
+    pub fn check_enabled(t: &Tenant) -> Result<()> {
         t.settings
             .validate()
             .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;

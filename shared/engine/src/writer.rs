@@ -13,6 +13,7 @@ use picsync_onefile as of;
 use picsync_pics as pics;
 use picsync_state::{AuditEntry, Claim, State};
 
+use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::RunCtx;
 use crate::{Engine, mapping};
@@ -435,6 +436,12 @@ impl<S: State> Engine<S> {
                             qualification,
                             *standard,
                             *pathway,
+                            CreateAudit::new(
+                                format!(
+                                    "assigned: standard {standard} ({code}) for qualification {qualification}"
+                                ),
+                                *rule,
+                            ),
                         )
                         .await?;
                     let patch = pics::QualificationPatch {
@@ -446,28 +453,17 @@ impl<S: State> Engine<S> {
                         .pics
                         .patch_qualification(learner.as_str(), qualification.as_str(), rv, &patch)
                         .await?;
-                    let e = [
-                        self.audit_entry(
-                            ctx,
-                            learner,
-                            "OneFile",
-                            format!("learner {user}"),
-                            &format!("learning aim {code}"),
-                            &Value::Blank,
-                            &Value::Int(aim),
-                            *rule,
-                        ),
-                        self.audit_entry(
-                            ctx,
-                            learner,
-                            "PICS",
-                            format!("qualification {qualification}"),
-                            "OneFileLearningAimId",
-                            &Value::Blank,
-                            &Value::Int(aim),
-                            *rule,
-                        ),
-                    ];
+                    // the OneFile learning aim was audited as it was created (§7)
+                    let e = [self.audit_entry(
+                        ctx,
+                        learner,
+                        "PICS",
+                        format!("qualification {qualification}"),
+                        "OneFileLearningAimId",
+                        &Value::Blank,
+                        &Value::Int(aim),
+                        *rule,
+                    )];
                     n += 2;
                     self.state.append_audit(&e).await?;
                 }
@@ -549,11 +545,12 @@ impl<S: State> Engine<S> {
         // 404 comes out of `create_once` with the intent left pending, and is handled below.
         const VISIT_SEARCH: &str = "POST /Visit/Search";
         let visit = self
-            .create_once(
+            .create_once_audited(
                 ctx,
                 &format!("visit:{learner}:{}", u.review),
                 learner,
                 "visit",
+                CreateAudit::new(format!("created for PICS review {}", u.review), u.rule),
                 || async {
                     match of.search_visits(user).await {
                         Ok(found) => Ok(found
@@ -616,11 +613,12 @@ impl<S: State> Engine<S> {
         };
 
         let review = self
-            .create_once(
+            .create_once_audited(
                 ctx,
                 &format!("review:{learner}:{}", u.review),
                 learner,
                 "review",
+                CreateAudit::new(format!("created for PICS review {}", u.review), u.rule),
                 || async {
                     let found = of
                         .search_reviews(&of::ReviewSearch::for_learner(user))
@@ -653,28 +651,17 @@ impl<S: State> Engine<S> {
             .pics
             .patch_review(learner.as_str(), u.review.as_str(), rv, &patch)
             .await?;
-        let mut audit = vec![
-            self.audit_entry(
-                ctx,
-                learner,
-                "OneFile",
-                format!("learner {user}"),
-                "review uploaded",
-                &Value::Blank,
-                &Value::Int(review),
-                u.rule,
-            ),
-            self.audit_entry(
-                ctx,
-                learner,
-                "PICS",
-                format!("review {}", u.review),
-                "OneFileSystemId",
-                &Value::Blank,
-                &Value::Int(review),
-                Rule::R19,
-            ),
-        ];
+        // the OneFile visit and review were audited as they were created (§7)
+        let mut audit = vec![self.audit_entry(
+            ctx,
+            learner,
+            "PICS",
+            format!("review {}", u.review),
+            "OneFileSystemId",
+            &Value::Blank,
+            &Value::Int(review),
+            Rule::R19,
+        )];
         if let Some(o) = &u.set_reviewer {
             let old = view
                 .pics
@@ -693,7 +680,8 @@ impl<S: State> Engine<S> {
                 Rule::R22,
             ));
         }
-        let n = audit.len();
+        // the upload itself counts as one change, as the write-back's fields do
+        let n = audit.len() + 1;
         self.state.append_audit(&audit).await?;
         Ok(n)
     }
@@ -709,6 +697,7 @@ impl<S: State> Engine<S> {
         qualification: &QualificationId,
         standard: OfStandardId,
         pathway: Option<OfPathwayId>,
+        audit: CreateAudit,
     ) -> Result<i64> {
         let of = &ctx.tenant.onefile;
         let claimed: Vec<i64> = view
@@ -717,11 +706,12 @@ impl<S: State> Engine<S> {
             .iter()
             .filter_map(|q| q.onefile_aim.map(|a| a.0))
             .collect();
-        self.create_once(
+        self.create_once_audited(
             ctx,
             &format!("aim:{learner}:{qualification}"),
             learner,
             "learning aim",
+            audit,
             || async {
                 let aims = of.learning_aims(user.0).await?;
                 Ok(aims

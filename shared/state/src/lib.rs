@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use picsync_domain::{Baseline, Catalogue, LearnerId, Mode, OfCentreId, Rule, TenantId, Value};
+use picsync_domain::{
+    Baseline, Catalogue, LearnerId, Mode, OfCentreId, OfUserId, Rule, TenantId, Value,
+};
 use serde::{Deserialize, Serialize};
 
 /// A state backend failure.
@@ -278,6 +280,15 @@ pub struct LearnerState {
     pub last_error: Option<String>,
     /// Consecutive failed attempts.
     pub failures: u32,
+    /// The OneFile learner the baseline and cursors were recorded against: a PICS learner found
+    /// linked to another one is reconciled afresh (re-link).
+    #[serde(default)]
+    pub onefile_id: Option<OfUserId>,
+    /// The last attempt failed for a reason that trying again cannot fix (`last_error` says
+    /// what to do): `picsync status` lists the learner as needing attention until a sync of it
+    /// succeeds.
+    #[serde(default)]
+    pub needs_attention: bool,
     /// Bumped by the store on every write; a write names the version it read.
     pub version: u64,
     /// The Europe/London day picsync enrolled or linked the learner, or, for a learner linked
