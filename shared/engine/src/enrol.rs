@@ -66,6 +66,13 @@ async fn users_holding(client: &of::OneFileClient, centre: i64, mis: &str) -> Re
 impl<S: State> Engine<S> {
     /// Enrols one PICS learner into OneFile (or links it, R14).
     pub async fn enrol(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
+        Self::check_enabled(t)?;
+        // R35: under the tenant's lease, never beside a run
+        self.under_lease(&t.id, "enrol", req.dry_run, self.enrol_leased(t, req))
+            .await
+    }
+
+    async fn enrol_leased(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
         t.settings
             .validate()
             .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;

@@ -56,6 +56,17 @@ impl<S: State> Engine<S> {
     pub async fn refresh_aims(&self, t: &Tenant, dry_run: bool) -> Result<usize> {
         // R1: nothing calls OneFile for a disabled tenant
         Self::check_enabled(t)?;
+        // R35: under the tenant's lease, never beside a run
+        self.under_lease(
+            &t.id,
+            "refresh_aims",
+            dry_run,
+            self.refresh_aims_leased(t, dry_run),
+        )
+        .await
+    }
+
+    async fn refresh_aims_leased(&self, t: &Tenant, dry_run: bool) -> Result<usize> {
         let mut ts = self
             .state
             .get_tenant(&t.id)
@@ -78,6 +89,24 @@ impl<S: State> Engine<S> {
 
     /// Operation 2 (R14): links a PICS learner to an existing OneFile learner, creating nothing.
     pub async fn link(
+        &self,
+        t: &Tenant,
+        learner: &LearnerId,
+        onefile: OfUserId,
+        dry_run: bool,
+    ) -> Result<String> {
+        Self::check_enabled(t)?;
+        // R35: under the tenant's lease, never beside a run
+        self.under_lease(
+            &t.id,
+            "link",
+            dry_run,
+            self.link_leased(t, learner, onefile, dry_run),
+        )
+        .await
+    }
+
+    async fn link_leased(
         &self,
         t: &Tenant,
         learner: &LearnerId,

@@ -3,8 +3,10 @@
 //! counting the tasks that never reported as lost and freeing the lease. It runs at the start
 //! of every run, and on a schedule of its own on AWS.
 
+use std::future::Future;
+
 use picsync_domain::TenantId;
-use picsync_state::{LeaseOutcome, RunRecord, RunStatus, State};
+use picsync_state::{Lease, LeaseOutcome, RunRecord, RunStatus, State};
 
 use crate::Engine;
 use crate::error::{EngineError, Result};
@@ -91,8 +93,60 @@ impl<S: State> Engine<S> {
         }
     }
 
+    /// R35 and R39 for by-hand operations (enrol, link, refresh qualification links): they take
+    /// the tenant's lease for their duration, so that they never overlap a run (one OneFile
+    /// budget per tenant, whatever process runs them) and a run never starts under them. A dry
+    /// run may not write the lease (R38): it is refused while anything holds it instead.
+    pub(crate) async fn under_lease<T>(
+        &self,
+        tenant: &TenantId,
+        what: &str,
+        dry_run: bool,
+        op: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if dry_run {
+            self.refuse_while_leased(tenant).await?;
+            return op.await;
+        }
+        self.reconcile(tenant).await?;
+        let holder = format!("{what}-{:08x}", fastrand::u32(..));
+        let now = self.now();
+        if let LeaseOutcome::Held(l) = self
+            .state
+            .acquire_lease(tenant, &holder, &holder, now, self.lease_ttl)
+            .await?
+        {
+            return Err(busy(tenant, l));
+        }
+        let out = op.await;
+        if let Err(e) = self.state.release_lease(tenant, &holder).await {
+            tracing::warn!(tenant = %tenant, error = %e, "could not free the lease after {what}: it lapses by itself");
+        }
+        out
+    }
+
+    /// A dry run (R38) waits for nothing and writes no lease: while a run or an operation holds
+    /// the tenant's lease it is refused (Busy), making no OneFile call, so the tenant's budget
+    /// stays the run's (R35).
+    pub(crate) async fn refuse_while_leased(&self, tenant: &TenantId) -> Result<()> {
+        match self.state.get_lease(tenant).await? {
+            Some(l) if l.expires_at > self.now() => Err(busy(tenant, l)),
+            _ => Ok(()),
+        }
+    }
+
     /// True when `owner` names a process known to be dead (see [`Engine::with_owner`]).
     pub(crate) fn owner_dead(&self, owner: &str) -> bool {
         !owner.is_empty() && owner != self.owner && (self.owner_dead)(owner)
+    }
+}
+
+/// R39: the tenant is busy with the lease's holder.
+fn busy(tenant: &TenantId, l: Lease) -> EngineError {
+    EngineError::Busy {
+        tenant: tenant.to_string(),
+        run_id: l.run_id,
+        holder: l.holder,
+        until: l.expires_at.to_rfc3339(),
     }
 }

@@ -216,16 +216,13 @@ impl<S: State> Engine<S> {
     /// records the run. A dry run takes no lease and records nothing (R38).
     pub async fn start_run(&self, t: &Tenant, opts: &RunOptions) -> Result<RunStart> {
         Self::check_enabled(t)?;
-        let ts = self.prepare_tenant(t, opts.dry_run).await?;
         let now = self.now();
         let today = self.today();
-        let mode = opts.mode.unwrap_or(if ts.initial_done {
-            Mode::Periodic
-        } else {
-            Mode::Initial
-        });
         let run_id = new_run_id(now);
-        if !opts.dry_run {
+        if opts.dry_run {
+            // R38 writes no lease, R35 keeps the budget the run's: refused while one runs
+            self.refuse_while_leased(&t.id).await?;
+        } else {
             // runs never stick: a run that stopped reporting is closed before the lease is tried
             self.reconcile(&t.id).await?;
             match self
@@ -244,10 +241,18 @@ impl<S: State> Engine<S> {
                 }
             }
         }
-        match self
-            .plan_tasks(t, &ts, opts, mode, &run_id, now, today)
-            .await
-        {
+        // R35: the OneFile calls of preparing the tenant are made under the lease
+        let planned = async {
+            let ts = self.prepare_tenant(t, opts.dry_run).await?;
+            let mode = opts.mode.unwrap_or(if ts.initial_done {
+                Mode::Periodic
+            } else {
+                Mode::Initial
+            });
+            self.plan_tasks(t, &ts, opts, mode, &run_id, now, today)
+                .await
+        };
+        match planned.await {
             Ok(mut start) => {
                 start.run.owner = self.owner.clone();
                 if !opts.dry_run {
