@@ -266,3 +266,138 @@ async fn r40_a_failed_state_write_fails_the_learner_and_a_later_pics_edit_surviv
         "and travels to OneFile"
     );
 }
+
+/// A qualification added to a learner's Delivery Plan in PICS today (R37 assigns it).
+fn new_qualification(id: &str, code: &str) -> picsync_sim::pics::SimQualification {
+    let mut q = picsync_sim::pics::SimQualification::new(id, code);
+    q.start_date = Some(today());
+    q.title = Some(format!("New {code}"));
+    q
+}
+
+/// R41: when the re-plan loop runs out of passes and its last pass met a 412, the learner fails
+/// retryably and its cursors and baseline stay where they were (it is compared again in full).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() {
+    let env = env(20).await;
+    let first = env
+        .engine
+        .run_tenant(&env.tenant, &RunOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(first.run.failed, 0, "{:?}", first.run.failures);
+    // learner 0 holds ST0001 only; its review r5 is linked to a OneFile review (R22 re-applies
+    // OneFile's time to it on every pass)
+    let a = picsync_sim::world::learner_id(0);
+    let linked_review = format!("{a}-r5");
+    let before = env
+        .engine
+        .learner_states(&env.tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.learner.as_str() == a)
+        .unwrap();
+    // pass 1 assigns ST0002 (R37); pass 2 finds ST0003, added while it read (R37 again);
+    // passes 3–5 each meet a user moving the linked review (412, R41)
+    env.sims
+        .pics
+        .edit(|s| s.learner_mut(&a).unwrap().qualifications.push(new_qualification(&format!("{a}-qn2"), "ST0002")));
+    let q3 = format!("{a}-qn3");
+    for _ in 0..12 {
+        let (who, rid, q3) = (a.clone(), linked_review.clone(), q3.clone());
+        env.sims.pics.before_next_write(&a, move |s| {
+            let Some(l) = s.learner_mut(&who) else { return };
+            let q3_linked = l
+                .qualifications
+                .iter()
+                .any(|q| q.qualification_id == q3 && q.one_file_learning_aim_id.is_some());
+            if q3_linked
+                && let Some(r) = l.reviews.iter_mut().find(|r| r.review_id == rid)
+            {
+                r.proposed_date_time = r
+                    .proposed_date_time
+                    .map(|t| t + chrono::Duration::minutes(7));
+            }
+        });
+    }
+    let reads = "GET /learners/{id}";
+    let base = env.sims.pics.counters().get(reads);
+    env.sims.pics.faults().script(
+        reads,
+        [
+            picsync_sim::faults::Fault::Delay(std::time::Duration::ZERO),
+            picsync_sim::faults::Fault::Delay(std::time::Duration::from_millis(1500)),
+            picsync_sim::faults::Fault::Delay(std::time::Duration::from_millis(1500)),
+        ],
+    );
+    let watcher = {
+        let pics = &env.sims.pics;
+        let (who, rid, q3) = (a.clone(), linked_review.clone(), q3.clone());
+        async move {
+            // while pass 2 reads: a new qualification; while pass 3 reads: the review moves
+            while pics.counters().get(reads) < base + 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            pics.edit(|s| {
+                s.learner_mut(&who)
+                    .unwrap()
+                    .qualifications
+                    .push(new_qualification(&q3, "ST0003"))
+            });
+            while pics.counters().get(reads) < base + 3 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            pics.edit(|s| {
+                let l = s.learner_mut(&who).unwrap();
+                let r = l.reviews.iter_mut().find(|r| r.review_id == rid).unwrap();
+                r.proposed_date_time = r.proposed_date_time.map(|t| t + chrono::Duration::hours(1));
+            });
+        }
+    };
+    let opts = only(&a);
+    let (run, ()) = tokio::join!(
+        env.engine.run_tenant(&env.tenant, &opts, &NoProgress),
+        watcher
+    );
+    let run = run.unwrap();
+    let l = env.sims.pics.learner(&a).unwrap();
+    assert!(
+        l.qualifications
+            .iter()
+            .filter(|q| q.qualification_id.contains("-qn"))
+            .all(|q| q.one_file_learning_aim_id.is_some()),
+        "the test's premise: two passes assigned a standard each"
+    );
+    assert_eq!(
+        run.run.failed, 1,
+        "R41: the loop ended on a 412 with its last plan unapplied: {:?}",
+        run.run
+    );
+    let f = &run.run.failures[0];
+    assert!(f.retryable && f.reason.contains("R41"), "{f:?}");
+    let after = env
+        .engine
+        .learner_states(&env.tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.learner.as_str() == a)
+        .unwrap();
+    assert_eq!(
+        (
+            after.pics_seen,
+            after.onefile_seen,
+            &after.baseline,
+            after.last_success
+        ),
+        (
+            before.pics_seen,
+            before.onefile_seen,
+            &before.baseline,
+            before.last_success
+        ),
+        "the learner's cursors and baseline did not move"
+    );
+    assert_eq!(after.failures, before.failures + 1);
+}
