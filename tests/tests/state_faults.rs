@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use picsync_domain::{LearnerId, Mode, TenantId};
+use picsync_engine::EnrolRequest;
 use picsync_engine::{Engine, EngineError, NoProgress, RunOptions};
 use picsync_state::embedded::EmbeddedState;
 use picsync_state::*;
@@ -24,7 +25,11 @@ struct Flaky {
     /// create and before recording it) this many more times.
     fail_complete: Mutex<Option<(String, u32)>>,
     learner_puts_failed: AtomicU32,
+    /// Another routine's write of the tenant record, landing just before our next one.
+    tenant_race: Mutex<Option<TenantEdit>>,
 }
+
+type TenantEdit = Box<dyn FnOnce(&mut TenantState) + Send>;
 
 impl Flaky {
     fn new(inner: EmbeddedState) -> Self {
@@ -49,6 +54,13 @@ impl TenantStore for Flaky {
         self.s().get_tenant(t).await
     }
     async fn put_tenant(&self, s: &TenantState) -> Result<()> {
+        let race = self.tenant_race.lock().unwrap().take();
+        if let Some(edit) = race {
+            let mut other = self.s().get_tenant(&s.tenant).await?.unwrap_or_default();
+            other.tenant = s.tenant.clone();
+            edit(&mut other);
+            self.s().put_tenant(&other).await?;
+        }
         self.s().put_tenant(s).await
     }
     async fn get_settings(&self, t: &TenantId) -> Result<Option<picsync_domain::Settings>> {
@@ -137,7 +149,7 @@ impl IntentStore for Flaky {
     ) -> Result<Claim> {
         self.s().claim_intent(t, k, l, kind, h, now, ttl).await
     }
-    async fn complete_intent(&self, t: &TenantId, k: &str, id: i64) -> Result<()> {
+    async fn complete_intent(&self, t: &TenantId, k: &str, h: &str, id: i64) -> Result<()> {
         {
             let mut slot = self.fail_complete.lock().unwrap();
             if let Some((p, n)) = slot.as_mut()
@@ -148,7 +160,13 @@ impl IntentStore for Flaky {
                 return Err(StateError::Backend("the process died here".into()));
             }
         }
-        self.s().complete_intent(t, k, id).await
+        self.s().complete_intent(t, k, h, id).await
+    }
+    async fn retire_intent(&self, t: &TenantId, k: &str, id: i64) -> Result<bool> {
+        self.s().retire_intent(t, k, id).await
+    }
+    async fn list_intents_with_prefix(&self, t: &TenantId, p: &str) -> Result<Vec<Intent>> {
+        self.s().list_intents_with_prefix(t, p).await
     }
     async fn list_intents(&self, t: &TenantId, pending: bool) -> Result<Vec<Intent>> {
         self.s().list_intents(t, pending).await
@@ -400,4 +418,70 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
         "the learner's cursors and baseline did not move"
     );
     assert_eq!(after.failures, before.failures + 1);
+}
+
+/// B10/R34: a catalogue refresh racing a finishing initial run keeps the run's fields: the
+/// tenant record is written conditionally on the version read, and re-applied after a lost race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r34_a_catalogue_refresh_racing_a_finishing_run_loses_neither_write() {
+    let env = env(5).await;
+    let (state, engine) = flaky_engine();
+    engine.refresh_aims(&env.tenant, false).await.unwrap();
+    let before = engine.tenant_state(&env.tenant.id).await.unwrap().unwrap();
+    assert!(!before.initial_done);
+    let finished = chrono::Utc::now();
+    // the initial run finishes between the refresh's read and its write
+    *state.tenant_race.lock().unwrap() = Some(Box::new(move |ts: &mut TenantState| {
+        ts.initial_done = true;
+        ts.last_synchronised = Some(finished);
+    }));
+    engine.refresh_aims(&env.tenant, false).await.unwrap();
+    assert!(state.tenant_race.lock().unwrap().is_none(), "the race ran");
+    let after = engine.tenant_state(&env.tenant.id).await.unwrap().unwrap();
+    assert!(
+        after.initial_done,
+        "R43/B10: the refresh did not reset initial_done: {after:?}"
+    );
+    assert_eq!(after.last_synchronised, Some(finished), "R36 kept");
+    assert!(
+        after.catalogue_refreshed > before.catalogue_refreshed,
+        "R34: the refresh itself landed"
+    );
+}
+
+/// R43: enable → initial → periodic → disable → enable → initial → periodic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r43_a_tenant_enabled_again_after_a_disable_runs_initial_once() {
+    let env = env(10).await;
+    let mut t = env.tenant.clone();
+    let mode = |r: &picsync_engine::RunSummary| r.run.mode;
+    let run = |t: picsync_engine::Tenant| {
+        let e = &env.engine;
+        async move { e.run_tenant(&t, &RunOptions::default(), &NoProgress).await }
+    };
+    assert_eq!(mode(&run(t.clone()).await.unwrap()), Mode::Initial);
+    assert_eq!(mode(&run(t.clone()).await.unwrap()), Mode::Periodic);
+    t.settings.integration_enabled = false;
+    let calls = env.sims.onefile.counters().total();
+    assert!(matches!(
+        run(t.clone()).await,
+        Err(EngineError::NotEnabled(_))
+    ));
+    // an enrolment while disabled is refused as well, calling nothing
+    let req = EnrolRequest {
+        learner: LearnerId::new(&env.sims.info.unlinked[0]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        env.engine.enrol(&t, &req).await,
+        Err(EngineError::NotEnabled(_))
+    ));
+    assert_eq!(env.sims.onefile.counters().total(), calls, "R1");
+    t.settings.integration_enabled = true;
+    assert_eq!(
+        mode(&run(t.clone()).await.unwrap()),
+        Mode::Initial,
+        "R43: the first run after enabling again is initial"
+    );
+    assert_eq!(mode(&run(t.clone()).await.unwrap()), Mode::Periodic);
 }

@@ -42,12 +42,7 @@ pub struct EnrolReport {
 impl<S: State> Engine<S> {
     /// Enrols one PICS learner into OneFile (or links it, R14).
     pub async fn enrol(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
-        t.settings
-            .validate()
-            .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;
-        if !t.settings.integration_enabled {
-            return Err(EngineError::NotEnabled(t.id.to_string()));
-        }
+        self.require_enabled(t, req.dry_run).await?;
         let ts = self.prepare_tenant(t, req.dry_run).await?;
         let centre = ts
             .centre

@@ -109,7 +109,9 @@ impl<S: State> Engine<S> {
             Some(id) => id,
             None => create().await?,
         };
-        self.state.complete_intent(&ctx.tenant.id, key, id).await?;
+        self.state
+            .complete_intent(&ctx.tenant.id, key, &self.holder, id)
+            .await?;
         Ok(id)
     }
 
