@@ -485,3 +485,44 @@ async fn r43_a_tenant_enabled_again_after_a_disable_runs_initial_once() {
     );
     assert_eq!(mode(&run(t.clone()).await.unwrap()), Mode::Periodic);
 }
+
+/// B16/§7: a claim to create a record lasts at least as long as the create call can take with
+/// every retry, backoff and 429 wait of the tenant's OneFile retry policy (the production one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_a_create_claim_outlives_the_slowest_create_of_the_retry_policy() {
+    let env = env(5).await;
+    let mut t = env.tenant.clone();
+    t.onefile = picsync_onefile::OneFileClient::new(
+        picsync_onefile::OneFileConfig::new(
+            env.sims.onefile.base_url(),
+            secrecy::SecretString::from(picsync_sim::world::ONEFILE_TOKEN),
+        ),
+        picsync_onefile::Pacer::new(
+            t.settings.onefile_calls_per_minute,
+            std::time::Duration::from_secs(60),
+        ),
+    )
+    .unwrap();
+    let slowest = chrono::Duration::from_std(t.onefile.longest_call()).unwrap();
+    assert!(
+        slowest >= chrono::Duration::minutes(20),
+        "20 waits of a 60 s window: {slowest}"
+    );
+    // the initial run uploads eligible reviews: visits and reviews are created through intents
+    let run = env
+        .engine
+        .run_tenant(&t, &RunOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(run.run.failed, 0, "{:?}", run.run.failures);
+    let intents = env.engine.state().list_intents(&t.id, false).await.unwrap();
+    assert!(!intents.is_empty());
+    for i in &intents {
+        assert!(
+            i.expires_at - i.claimed_at >= slowest,
+            "B16: claim of {} lasts {} but a create may take {slowest}",
+            i.key,
+            i.expires_at - i.claimed_at
+        );
+    }
+}

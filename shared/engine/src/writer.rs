@@ -67,7 +67,7 @@ impl<S: State> Engine<S> {
                 kind,
                 &self.holder,
                 self.now(),
-                self.intent_ttl,
+                self.claim_ttl(ctx.tenant),
             )
             .await?
         {
@@ -107,7 +107,16 @@ impl<S: State> Engine<S> {
         };
         let id = match found {
             Some(id) => id,
-            None => create().await?,
+            None => {
+                if matches!(resume, Resume::Resumed) {
+                    // B16: the search may have taken long; renew the claim (still ours, or
+                    // IntentBusy) so that it outlives the create
+                    if let Ok(id) = self.claim(ctx, key, Some(learner), kind).await? {
+                        return Ok(id);
+                    }
+                }
+                create().await?
+            }
         };
         self.state
             .complete_intent(&ctx.tenant.id, key, &self.holder, id)
