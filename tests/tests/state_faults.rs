@@ -526,3 +526,115 @@ async fn s7_a_create_claim_outlives_the_slowest_create_of_the_retry_policy() {
         );
     }
 }
+
+/// §7/B5: records picsync created and someone then deleted in OneFile (the learner, its learning
+/// aims and reviews, an assessor, a placement) are created again when the learner is enrolled
+/// again; the stale "done" intents are retired, never relinked to the dead ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_b_a_learner_enrolled_again_after_its_onefile_records_were_deleted_gets_new_ones() {
+    let env = env(40).await;
+    let a = "lrn-00029";
+    let req = EnrolRequest {
+        learner: LearnerId::new(a),
+        ..Default::default()
+    };
+    env.engine.enrol(&env.tenant, &req).await.unwrap();
+    let pics = env.sims.pics.state();
+    let old_user = pics.learners[a].one_file_id.unwrap();
+    let officers: Vec<(String, i64)> = ["off-6", "off-7", "off-8"]
+        .iter()
+        .filter_map(|o| {
+            let id = pics.officers[*o].other_system_id.as_deref()?.parse().ok()?;
+            Some((o.to_string(), id))
+        })
+        .collect();
+    assert!(!officers.is_empty(), "enrolment created assessors");
+    let placement: i64 = pics.organisations["org-10"]
+        .additional_id
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // someone deletes them in OneFile, and clears the links in PICS
+    env.sims.onefile.edit(|e| {
+        let s = e.raw();
+        s.users.remove(&old_user);
+        for (_, id) in &officers {
+            s.users.remove(id);
+        }
+        s.placements.remove(&placement);
+        s.learning_aims.retain(|_, x| x.user_id != old_user);
+        s.reviews.retain(|_, x| x.learner_id != old_user);
+        s.visits.retain(|_, x| x.learner_id != old_user);
+        s.assignments.retain(|x| x.learner_id != old_user);
+    });
+    env.sims.pics.edit(|s| {
+        let l = s.learner_mut(a).unwrap();
+        l.one_file_id = None;
+        for q in &mut l.qualifications {
+            q.one_file_learning_aim_id = None;
+        }
+        for r in &mut l.reviews {
+            r.one_file_system_id = None;
+        }
+        for (o, _) in &officers {
+            s.officer_mut(o).unwrap().other_system_id = None;
+        }
+        s.organisation_mut("org-10").unwrap().additional_id = None;
+    });
+    let report = env
+        .engine
+        .enrol(&env.tenant, &req)
+        .await
+        .expect("the learner is enrolled again");
+    let of = env.sims.onefile.state();
+    let pics = env.sims.pics.state();
+    let l = &pics.learners[a];
+    let user = l.one_file_id.expect("linked");
+    assert_ne!(user, old_user, "{report:?}");
+    assert!(of.users.contains_key(&user), "linked to a live OneFile learner");
+    for (o, old) in &officers {
+        let now: i64 = pics.officers[o]
+            .other_system_id
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            now != *old && of.users.contains_key(&now),
+            "officer {o}: a new assessor, not the deleted {old}"
+        );
+    }
+    let p: i64 = pics.organisations["org-10"]
+        .additional_id
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(p != placement && of.placements.contains_key(&p), "a new placement");
+    assert!(l.qualifications.iter().any(|q| q.one_file_learning_aim_id.is_some()));
+    for q in &l.qualifications {
+        if let Some(aim) = q.one_file_learning_aim_id {
+            assert_eq!(
+                of.learning_aims.get(&aim).map(|x| x.user_id),
+                Some(user),
+                "qualification {} is linked to a live aim of the new learner",
+                q.qualification_id
+            );
+        }
+    }
+    for r in &l.reviews {
+        if let Some(id) = r.one_file_system_id {
+            assert_eq!(
+                of.reviews.get(&id).map(|x| x.learner_id),
+                Some(user),
+                "review {} is linked to a live review of the new learner",
+                r.review_id
+            );
+        }
+    }
+    assert!(
+        of.assignments.iter().any(|x| x.learner_id == user),
+        "the new learner's assessors are assigned"
+    );
+}

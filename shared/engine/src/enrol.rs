@@ -295,11 +295,12 @@ impl<S: State> Engine<S> {
                     mis_id,
                 } => {
                     let id = self
-                        .create_once(
+                        .create_once_verified(
                             ctx,
                             &format!("assessor:{officer}"),
                             learner,
                             "assessor",
+                            |id| self.user_exists(ctx, id),
                             || async {
                                 let q = UserSearch {
                                     mis_id: Some(mis_id.clone()),
@@ -354,11 +355,12 @@ impl<S: State> Engine<S> {
                 mis_id,
             } => {
                 let id = self
-                    .create_once(
+                    .create_once_verified(
                         ctx,
                         &format!("placement:{organisation}"),
                         learner,
                         "placement",
+                        |id| self.placement_exists(ctx, id),
                         || async {
                             let all = of.placements(centre).await?;
                             Ok(all
@@ -396,11 +398,14 @@ impl<S: State> Engine<S> {
                         .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
                 };
                 let id = self
-                    .create_once(
+                    .create_once_verified(
                         ctx,
                         &format!("classroom:{}", name.trim().to_lowercase()),
                         learner,
                         "classroom",
+                        |id| async move {
+                            Ok(of.classrooms(centre).await?.iter().any(|c| c.id == id))
+                        },
                         || async {
                             Ok(of
                                 .classrooms(centre)
@@ -428,11 +433,12 @@ impl<S: State> Engine<S> {
         let d = &e.demographics;
         let default_assessor = assessor_of(&e.main_officer)?;
         let user = self
-            .create_once(
+            .create_once_verified(
                 ctx,
                 &format!("learner:{learner}"),
                 learner,
                 "learner",
+                |id| self.user_exists(ctx, id),
                 || async {
                     let q = UserSearch {
                         mis_id: Some(e.mis_id.clone()),
@@ -480,11 +486,12 @@ impl<S: State> Engine<S> {
         let mut assigned: Vec<i64> = Vec::new();
         for a in &e.aims {
             let aim = self
-                .create_once(
+                .create_once_verified(
                     ctx,
                     &format!("aim:{learner}:{}", a.qualification),
                     learner,
                     "learning aim",
+                    |id| self.aim_exists(ctx, user.0, id),
                     || async {
                         let aims = of.learning_aims(user.0).await?;
                         Ok(aims
@@ -644,8 +651,10 @@ impl<S: State> Engine<S> {
         assessor: OfUserId,
         standard: Option<OfStandardId>,
     ) -> Result<()> {
+        // the OneFile learner is part of the key: a learner enrolled again after its OneFile
+        // record was deleted is a new learner to assign (B5)
         let key = format!(
-            "assign:{learner}:{assessor}:{}",
+            "assign:{learner}:{user}:{assessor}:{}",
             standard.map_or(0, |s| s.0)
         );
         // An assignment repeated after a crash assigns the same pair again, which OneFile treats
