@@ -638,3 +638,79 @@ async fn s7_b_a_learner_enrolled_again_after_its_onefile_records_were_deleted_ge
         "the new learner's assessors are assigned"
     );
 }
+
+/// R19/R21/§7 (B6): the upload of a review lands in OneFile, its PICS write-back does not (the
+/// process died), and a user then edits the PICS review. The next run links that review to its
+/// upload; our own OneFile review is never downloaded as a second PICS review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r21_a_crash_before_the_write_back_then_a_pics_edit_never_downloads_our_upload() {
+    let env = env(12).await;
+    // learner 1: its only eligible review is r1; nothing else of it is written to PICS reviews
+    let a = picsync_sim::world::learner_id(1);
+    let r1 = format!("{a}-r1");
+    let uid = env.sims.info.onefile_ids[&a];
+    let reviews_before = env.sims.pics.learner(&a).unwrap().reviews.len();
+    let of_before = env.sims.onefile.read(|s| s.reviews_of(uid).len());
+    // the write-back never lands
+    env.sims.pics.faults().script(
+        "PATCH /learners/{id}/reviews/{id}",
+        std::iter::repeat_n(picsync_sim::faults::Fault::Status(503), 8),
+    );
+    let first = env
+        .engine
+        .run_tenant(&env.tenant, &only(&a), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(first.run.failed, 1, "the write-back failed: {:?}", first.run);
+    env.sims.pics.faults().clear();
+    let uploaded = env.sims.onefile.read(|s| {
+        let rs = s.reviews_of(uid);
+        assert_eq!(rs.len(), of_before + 1, "the upload landed");
+        rs.iter().map(|r| r.id).max().unwrap()
+    });
+    assert_eq!(
+        env.sims.pics.learner(&a).unwrap().review(&r1).unwrap().one_file_system_id,
+        None
+    );
+    // a user records the review as attended in PICS (no longer "eligible", time unchanged)
+    env.sims.pics.edit(|s| {
+        let r = s
+            .learner_mut(&a)
+            .unwrap()
+            .reviews
+            .iter_mut()
+            .find(|r| r.review_id == r1)
+            .unwrap();
+        r.attended_value = Some("Attended".into());
+        r.actual_date_time = r.proposed_date_time;
+    });
+    let second = env
+        .engine
+        .run_tenant(&env.tenant, &only(&a), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(second.run.failed, 0, "{:?}", second.run.failures);
+    let l = env.sims.pics.learner(&a).unwrap();
+    let holders: Vec<&str> = l
+        .reviews
+        .iter()
+        .filter(|r| r.one_file_system_id == Some(uploaded))
+        .map(|r| r.review_id.as_str())
+        .collect();
+    assert_eq!(
+        holders,
+        vec![r1.as_str()],
+        "R19: exactly one PICS review, the uploaded one, holds the OneFile review"
+    );
+    assert_eq!(l.reviews.len(), reviews_before, "R21: nothing downloaded");
+    assert_eq!(
+        env.sims.onefile.read(|s| s.reviews_of(uid).len()),
+        of_before + 1,
+        "uploaded once"
+    );
+    assert_eq!(
+        l.review(&r1).unwrap().attended_value.as_deref(),
+        Some("Attended"),
+        "the user's edit survives"
+    );
+}

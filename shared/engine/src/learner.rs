@@ -232,7 +232,21 @@ impl<S: State> Engine<S> {
                 }
             }
         }
+        // §7/B6: the reviews this learner's completed review intents uploaded
+        let prefix = format!("review:{}:", pics.id);
+        let uploaded = self
+            .state
+            .list_intents_with_prefix(&ctx.tenant.id, &prefix)
+            .await?
+            .into_iter()
+            .filter_map(|i| {
+                let id = i.created_id?;
+                let review = i.key.strip_prefix(&prefix)?;
+                Some((ReviewId::from(review), OfReviewId(id)))
+            })
+            .collect();
         Ok(LearnerView {
+            uploaded,
             onefile: OneFileSide {
                 learner,
                 aims: aims
