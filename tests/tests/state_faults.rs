@@ -21,9 +21,6 @@ struct Flaky {
     inner: Option<EmbeddedState>,
     /// `put_learner_state` of this learner fails this many more times.
     fail_learner_put: Mutex<Option<(LearnerId, u32)>>,
-    /// `complete_intent` of a key starting with this prefix fails (the process died after the
-    /// create and before recording it) this many more times.
-    fail_complete: Mutex<Option<(String, u32)>>,
     learner_puts_failed: AtomicU32,
     /// Another routine's write of the tenant record, landing just before our next one.
     tenant_race: Mutex<Option<TenantEdit>>,
@@ -43,9 +40,6 @@ impl Flaky {
     }
     fn fail_learner_puts(&self, l: &str, times: u32) {
         *self.fail_learner_put.lock().unwrap() = Some((LearnerId::new(l), times));
-    }
-    fn fail_completions(&self, prefix: &str, times: u32) {
-        *self.fail_complete.lock().unwrap() = Some((prefix.to_string(), times));
     }
 }
 
@@ -150,16 +144,6 @@ impl IntentStore for Flaky {
         self.s().claim_intent(t, k, l, kind, h, now, ttl).await
     }
     async fn complete_intent(&self, t: &TenantId, k: &str, h: &str, id: i64) -> Result<()> {
-        {
-            let mut slot = self.fail_complete.lock().unwrap();
-            if let Some((p, n)) = slot.as_mut()
-                && k.starts_with(p.as_str())
-                && *n > 0
-            {
-                *n -= 1;
-                return Err(StateError::Backend("the process died here".into()));
-            }
-        }
         self.s().complete_intent(t, k, h, id).await
     }
     async fn retire_intent(&self, t: &TenantId, k: &str, id: i64) -> Result<bool> {
@@ -318,9 +302,12 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
         .unwrap();
     // pass 1 assigns ST0002 (R37); pass 2 finds ST0003, added while it read (R37 again);
     // passes 3–5 each meet a user moving the linked review (412, R41)
-    env.sims
-        .pics
-        .edit(|s| s.learner_mut(&a).unwrap().qualifications.push(new_qualification(&format!("{a}-qn2"), "ST0002")));
+    env.sims.pics.edit(|s| {
+        s.learner_mut(&a)
+            .unwrap()
+            .qualifications
+            .push(new_qualification(&format!("{a}-qn2"), "ST0002"))
+    });
     let q3 = format!("{a}-qn3");
     for _ in 0..12 {
         let (who, rid, q3) = (a.clone(), linked_review.clone(), q3.clone());
@@ -330,9 +317,7 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
                 .qualifications
                 .iter()
                 .any(|q| q.qualification_id == q3 && q.one_file_learning_aim_id.is_some());
-            if q3_linked
-                && let Some(r) = l.reviews.iter_mut().find(|r| r.review_id == rid)
-            {
+            if q3_linked && let Some(r) = l.reviews.iter_mut().find(|r| r.review_id == rid) {
                 r.proposed_date_time = r
                     .proposed_date_time
                     .map(|t| t + chrono::Duration::minutes(7));
@@ -592,7 +577,10 @@ async fn s7_b_a_learner_enrolled_again_after_its_onefile_records_were_deleted_ge
     let l = &pics.learners[a];
     let user = l.one_file_id.expect("linked");
     assert_ne!(user, old_user, "{report:?}");
-    assert!(of.users.contains_key(&user), "linked to a live OneFile learner");
+    assert!(
+        of.users.contains_key(&user),
+        "linked to a live OneFile learner"
+    );
     for (o, old) in &officers {
         let now: i64 = pics.officers[o]
             .other_system_id
@@ -611,8 +599,15 @@ async fn s7_b_a_learner_enrolled_again_after_its_onefile_records_were_deleted_ge
         .unwrap()
         .parse()
         .unwrap();
-    assert!(p != placement && of.placements.contains_key(&p), "a new placement");
-    assert!(l.qualifications.iter().any(|q| q.one_file_learning_aim_id.is_some()));
+    assert!(
+        p != placement && of.placements.contains_key(&p),
+        "a new placement"
+    );
+    assert!(
+        l.qualifications
+            .iter()
+            .any(|q| q.one_file_learning_aim_id.is_some())
+    );
     for q in &l.qualifications {
         if let Some(aim) = q.one_file_learning_aim_id {
             assert_eq!(
@@ -661,7 +656,11 @@ async fn r21_a_crash_before_the_write_back_then_a_pics_edit_never_downloads_our_
         .run_tenant(&env.tenant, &only(&a), &NoProgress)
         .await
         .unwrap();
-    assert_eq!(first.run.failed, 1, "the write-back failed: {:?}", first.run);
+    assert_eq!(
+        first.run.failed, 1,
+        "the write-back failed: {:?}",
+        first.run
+    );
     env.sims.pics.faults().clear();
     let uploaded = env.sims.onefile.read(|s| {
         let rs = s.reviews_of(uid);
@@ -669,7 +668,13 @@ async fn r21_a_crash_before_the_write_back_then_a_pics_edit_never_downloads_our_
         rs.iter().map(|r| r.id).max().unwrap()
     });
     assert_eq!(
-        env.sims.pics.learner(&a).unwrap().review(&r1).unwrap().one_file_system_id,
+        env.sims
+            .pics
+            .learner(&a)
+            .unwrap()
+            .review(&r1)
+            .unwrap()
+            .one_file_system_id,
         None
     );
     // a user records the review as attended in PICS (no longer "eligible", time unchanged)

@@ -133,10 +133,12 @@ impl<S: State> Engine<S> {
                 if exists(id).await? {
                     return Ok(id);
                 }
-                tracing::warn!(key, id, "the {kind} created earlier no longer exists in OneFile; creating it again (§7)");
-                self.state
-                    .retire_intent(&ctx.tenant.id, key, id)
-                    .await?;
+                tracing::warn!(
+                    key,
+                    id,
+                    "the {kind} created earlier no longer exists in OneFile; creating it again (§7)"
+                );
+                self.state.retire_intent(&ctx.tenant.id, key, id).await?;
                 match self.claim(ctx, key, Some(learner), kind).await? {
                     // created again by another worker meanwhile
                     Ok(other) => return Ok(other),

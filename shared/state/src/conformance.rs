@@ -205,11 +205,20 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
         of_l1.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
         vec![k]
     );
-    assert_eq!(s.list_intents_with_prefix(t, "review:").await.unwrap().len(), 2);
+    assert_eq!(
+        s.list_intents_with_prefix(t, "review:")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     // §7: a done intent whose record was deleted is retired, only with the id it holds; the
     // next claim is then fresh
     assert!(!s.retire_intent(t, k, 1).await.unwrap(), "another id: kept");
-    assert!(!s.retire_intent(t, k10, 4242).await.unwrap(), "not done: kept");
+    assert!(
+        !s.retire_intent(t, k10, 4242).await.unwrap(),
+        "not done: kept"
+    );
     assert!(!s.retire_intent(t, "never", 4242).await.unwrap());
     assert!(s.retire_intent(t, k, 4242).await.unwrap());
     assert!(s.get_intent(t, k).await.unwrap().is_none());
@@ -229,9 +238,17 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     );
     s.complete_intent(t, k, "w4", 4444).await.unwrap();
     assert_eq!(
-        s.claim_intent(t, k, Some(&l), "review", "w5", t0() + Duration::minutes(10), ttl)
-            .await
-            .unwrap(),
+        s.claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w5",
+            t0() + Duration::minutes(10),
+            ttl
+        )
+        .await
+        .unwrap(),
         Claim::Done { id: 4444 }
     );
 }

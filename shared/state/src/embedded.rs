@@ -360,7 +360,11 @@ impl IntentStore for EmbeddedState {
         Ok(retired)
     }
 
-    async fn list_intents_with_prefix(&self, tenant: &TenantId, prefix: &str) -> Result<Vec<Intent>> {
+    async fn list_intents_with_prefix(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+    ) -> Result<Vec<Intent>> {
         self.scan(&key(tenant, &keys::intent(prefix)))
     }
 

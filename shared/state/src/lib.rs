@@ -505,7 +505,9 @@ pub mod rules {
         id: i64,
     ) -> Result<Option<Intent>> {
         let Some(i) = current else {
-            return Err(StateError::Conflict(format!("intent {key} was never claimed")));
+            return Err(StateError::Conflict(format!(
+                "intent {key} was never claimed"
+            )));
         };
         match i.created_id {
             Some(done) if done == id => Ok(None),
