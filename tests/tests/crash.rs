@@ -365,11 +365,17 @@ impl IntentStore for DiesAfterCreate {
     ) -> Result<Claim> {
         self.inner.claim_intent(t, k, l, kind, h, now, ttl).await
     }
-    async fn complete_intent(&self, t: &TenantId, k: &str, id: i64) -> Result<()> {
+    async fn complete_intent(&self, t: &TenantId, k: &str, h: &str, id: i64) -> Result<()> {
         if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(StateError::Backend("the process died here".into()));
         }
-        self.inner.complete_intent(t, k, id).await
+        self.inner.complete_intent(t, k, h, id).await
+    }
+    async fn retire_intent(&self, t: &TenantId, k: &str, id: i64) -> Result<bool> {
+        self.inner.retire_intent(t, k, id).await
+    }
+    async fn list_intents_with_prefix(&self, t: &TenantId, p: &str) -> Result<Vec<Intent>> {
+        self.inner.list_intents_with_prefix(t, p).await
     }
     async fn list_intents(&self, t: &TenantId, pending: bool) -> Result<Vec<Intent>> {
         self.inner.list_intents(t, pending).await

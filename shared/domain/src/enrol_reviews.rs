@@ -87,6 +87,7 @@ pub fn plan_dry_run_reviews(
         assessors: Vec::new(),
         employer: None,
         placement: None,
+        uploaded: Default::default(),
     };
     let mut p = plan_enrolment_reviews(&view, ctx);
     for op in &mut p.onefile {

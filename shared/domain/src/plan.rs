@@ -831,7 +831,34 @@ pub(crate) fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) 
     // write-back was lost. It is linked, never uploaded again nor downloaded as a new review.
     let mut relinked: BTreeMap<ReviewId, OfReviewId> = BTreeMap::new();
     let mut taken: BTreeSet<OfReviewId> = BTreeSet::new();
+    // §7/B6: a review picsync uploaded (its intent recorded the OneFile id) whose write-back
+    // was lost is linked again whatever was edited in PICS since, as long as no other PICS
+    // review holds that OneFile review and OneFile still has it.
+    for (rid, oid) in &view.uploaded {
+        let Some(r) = view.pics.reviews.iter().find(|r| &r.id == rid) else {
+            continue;
+        };
+        if r.onefile_id.is_some()
+            || linked.contains_key(oid)
+            || taken.contains(oid)
+            || !view.onefile.reviews.iter().any(|o| &o.id == oid)
+        {
+            continue;
+        }
+        taken.insert(*oid);
+        relinked.insert(r.id.clone(), *oid);
+        p.pics.push(PicsOp::SetReview {
+            review: r.id.clone(),
+            field: ReviewField::OneFileId,
+            old: Value::Blank,
+            new: Value::Int(oid.0),
+            rule: Rule::R19,
+        });
+    }
     for r in view.pics.reviews.iter().filter(|r| eligible_for_upload(r)) {
+        if relinked.contains_key(&r.id) {
+            continue;
+        }
         let Some((start, _)) = r.proposed.and_then(review_times) else {
             continue;
         };
@@ -916,6 +943,13 @@ pub(crate) fn plan_reviews(view: &LearnerView, ctx: &Context<'_>, p: &mut Plan) 
                         );
                     }
                 }
+                // R21 downloads reviews made in OneFile, never one picsync uploaded: its PICS
+                // review was deleted, or holds another OneFile review now
+                None if view.uploaded.values().any(|u| *u == o.id) => p.skipped.push(Skip {
+                    subject: format!("OneFile review {}", o.id),
+                    rule: Rule::R21,
+                    reason: "uploaded by picsync for a PICS review that no longer holds it; not downloaded as a new review".into(),
+                }),
                 None => p.pics.push(PicsOp::CreateReview {
                     review: NewPicsReview {
                         onefile_review: o.id,

@@ -530,6 +530,11 @@ pub struct LearnerView {
     pub employer: Option<PicsOrganisation>,
     /// The OneFile placement linked to the employer.
     pub placement: Option<OfPlacement>,
+    /// The OneFile reviews picsync uploaded for this learner's PICS reviews (§7: its completed
+    /// review intents), by PICS review: R19's write-back is retried from these, and they are
+    /// never downloaded as new PICS reviews (R21).
+    #[serde(default)]
+    pub uploaded: std::collections::BTreeMap<ReviewId, OfReviewId>,
 }
 
 impl LearnerView {

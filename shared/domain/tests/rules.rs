@@ -360,6 +360,45 @@ fn r19_lost_write_back_is_relinked_not_uploaded_twice() {
 }
 
 #[test]
+fn r21_an_upload_recorded_by_its_intent_is_relinked_after_a_pics_edit_never_downloaded() {
+    // B6: the write-back was lost, then a user recorded the review as attended and moved it:
+    // the time-based safety net no longer matches, the intent's record does
+    let mut v = view();
+    let mut r = review("R1", Some(dt(2024, 7, 20, 11, 30)));
+    r.attended = Some(Attendance::Attended);
+    r.actual = Some(dt(2024, 7, 20, 11, 30));
+    v.pics.reviews.push(r);
+    v.onefile
+        .reviews
+        .push(of_review(77, Some(500), Some(utc(2024, 7, 20, 9, 0))));
+    v.uploaded.insert(ReviewId::from("R1"), OfReviewId(77));
+    let p = Ctx::default().plan(&v);
+    assert!(
+        p.pics
+            .iter()
+            .all(|o| !matches!(o, PicsOp::CreateReview { .. })),
+        "R21: our own upload is not downloaded: {:#?}",
+        p.pics
+    );
+    assert!(p.pics.contains(&PicsOp::SetReview {
+        review: ReviewId::from("R1"),
+        field: ReviewField::OneFileId,
+        old: Value::Blank,
+        new: Value::Int(77),
+        rule: Rule::R19,
+    }));
+    // its PICS review deleted: reported, still not downloaded
+    v.pics.reviews.clear();
+    let p = Ctx::default().plan(&v);
+    assert!(p.pics.is_empty(), "{:#?}", p.pics);
+    assert!(
+        p.skipped.iter().any(|s| s.rule == Rule::R21),
+        "{:#?}",
+        p.skipped
+    );
+}
+
+#[test]
 fn r20_upload_reviews_off_uploads_none() {
     let mut v = view();
     v.pics

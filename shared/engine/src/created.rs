@@ -30,7 +30,7 @@ impl CreateAudit {
 }
 
 impl<S: State> Engine<S> {
-    /// [`Engine::create_once`] with the creation's audit entry (§7).
+    /// [`Engine::create_once_verified`] with the creation's audit entry (§7).
     ///
     /// The entry is written in the create step itself, after OneFile answered and before the
     /// intent is completed: a crash after the create and before the entry leaves the intent
@@ -39,26 +39,29 @@ impl<S: State> Engine<S> {
     /// entry can be duplicated but never lost. (A create whose search cannot find the record,
     /// such as an assignment, is repeated on resume, and audited again with it.)
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn create_once_audited<Fs, Fc>(
+    pub(crate) async fn create_once_audited<Fe, Fs, Fc>(
         &self,
         ctx: &RunCtx<'_>,
         key: &str,
         learner: &LearnerId,
         kind: &str,
         audit: CreateAudit,
+        exists: impl FnOnce(i64) -> Fe,
         search: impl FnOnce() -> Fs,
         create: impl FnOnce() -> Fc,
     ) -> Result<i64>
     where
+        Fe: std::future::Future<Output = Result<bool>>,
         Fs: std::future::Future<Output = Result<Option<i64>>>,
         Fc: std::future::Future<Output = Result<i64>>,
     {
         let audit = &audit;
-        self.create_once(
+        self.create_once_verified(
             ctx,
             key,
             learner,
             kind,
+            exists,
             || async move {
                 let found = search().await?;
                 if let Some(id) = found {

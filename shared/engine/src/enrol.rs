@@ -66,19 +66,13 @@ async fn users_holding(client: &of::OneFileClient, centre: i64, mis: &str) -> Re
 impl<S: State> Engine<S> {
     /// Enrols one PICS learner into OneFile (or links it, R14).
     pub async fn enrol(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
-        Self::check_enabled(t)?;
+        self.require_enabled(t, req.dry_run).await?;
         // R35: under the tenant's lease, never beside a run
         self.under_lease(&t.id, "enrol", req.dry_run, self.enrol_leased(t, req))
             .await
     }
 
     async fn enrol_leased(&self, t: &Tenant, req: &EnrolRequest) -> Result<EnrolReport> {
-        t.settings
-            .validate()
-            .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;
-        if !t.settings.integration_enabled {
-            return Err(EngineError::NotEnabled(t.id.to_string()));
-        }
         let ts = self.prepare_tenant(t, req.dry_run).await?;
         let centre = ts
             .centre
@@ -437,6 +431,7 @@ impl<S: State> Engine<S> {
                                 format!("created for officer {officer} ({first_name} {last_name})"),
                                 Rule::R11,
                             ),
+                            |id| self.user_exists(ctx, id),
                             || async {
                                 let q = UserSearch {
                                     mis_id: Some(mis_id.clone()),
@@ -500,6 +495,7 @@ impl<S: State> Engine<S> {
                             format!("created for organisation {organisation} ({name})"),
                             Rule::R13,
                         ),
+                        |id| self.placement_exists(ctx, id),
                         || async {
                             let all = of.placements(centre).await?;
                             Ok(all
@@ -543,6 +539,9 @@ impl<S: State> Engine<S> {
                         learner,
                         "classroom",
                         CreateAudit::new(format!("created named {name:?}"), Rule::R7),
+                        |id| async move {
+                            Ok(of.classrooms(centre).await?.iter().any(|c| c.id == id))
+                        },
                         || async {
                             Ok(of
                                 .classrooms(centre)
@@ -576,6 +575,7 @@ impl<S: State> Engine<S> {
                 learner,
                 "learner",
                 CreateAudit::new(format!("created with MIS value {}", e.mis_id), Rule::R6),
+                |id| self.user_exists(ctx, id),
                 || async {
                     let q = UserSearch {
                         mis_id: Some(e.mis_id.clone()),
@@ -635,6 +635,7 @@ impl<S: State> Engine<S> {
                         ),
                         Rule::R8,
                     ),
+                    |id| self.aim_exists(ctx, user.0, id),
                     || async {
                         let aims = of.learning_aims(user.0).await?;
                         Ok(aims
@@ -787,8 +788,10 @@ impl<S: State> Engine<S> {
         assessor: OfUserId,
         standard: Option<OfStandardId>,
     ) -> Result<()> {
+        // the OneFile learner is part of the key: a learner enrolled again after its OneFile
+        // record was deleted is a new learner to assign (B5)
         let key = format!(
-            "assign:{learner}:{assessor}:{}",
+            "assign:{learner}:{user}:{assessor}:{}",
             standard.map_or(0, |s| s.0)
         );
         // An assignment repeated after a crash assigns the same pair again, which OneFile treats
@@ -812,6 +815,8 @@ impl<S: State> Engine<S> {
                 field: what,
                 rule: Rule::R11,
             },
+            // the key names the OneFile learner: a deleted learner's assignment is never reused
+            |_| async { Ok(true) },
             || async { Ok(None) },
             || async {
                 ctx.tenant

@@ -232,7 +232,21 @@ impl<S: State> Engine<S> {
                 }
             }
         }
+        // §7/B6: the reviews this learner's completed review intents uploaded
+        let prefix = format!("review:{}:", pics.id);
+        let uploaded = self
+            .state
+            .list_intents_with_prefix(&ctx.tenant.id, &prefix)
+            .await?
+            .into_iter()
+            .filter_map(|i| {
+                let id = i.created_id?;
+                let review = i.key.strip_prefix(&prefix)?;
+                Some((ReviewId::from(review), OfReviewId(id)))
+            })
+            .collect();
         Ok(LearnerView {
+            uploaded,
             onefile: OneFileSide {
                 learner,
                 aims: aims
@@ -257,9 +271,10 @@ impl<S: State> Engine<S> {
         learner: &LearnerId,
         user: Option<OfLearner>,
     ) -> Result<LearnerReport> {
+        let mut unsaved = None;
         // §7: a bug in one learner fails that learner, not the batch (the release profile
         // unwinds, so that a panic can be caught here).
-        let result = AssertUnwindSafe(self.sync_learner_inner(ctx, learner, user))
+        let result = AssertUnwindSafe(self.sync_learner_inner(ctx, learner, user, &mut unsaved))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
@@ -276,9 +291,12 @@ impl<S: State> Engine<S> {
             });
         if !ctx.dry_run
             && let Err(e) = &result
+            && let Err(lost) = self
+                .record_learner_failure_with(&ctx.tenant.id, learner, e, unsaved.as_ref())
+                .await
         {
-            self.record_learner_failure(&ctx.tenant.id, learner, e)
-                .await?;
+            // The learner's own error is the one to report; the run record lists it either way.
+            tracing::error!(learner = %learner, error = %lost, "the learner's failure could not be recorded in state");
         }
         result
     }
@@ -290,21 +308,77 @@ impl<S: State> Engine<S> {
         learner: &LearnerId,
         e: &EngineError,
     ) -> Result<()> {
-        let mut st = self
-            .state
-            .get_learner_state(tenant, learner)
-            .await?
-            .unwrap_or_else(|| LearnerState {
-                learner: learner.clone(),
-                ..Default::default()
-            });
-        st.failures += 1;
-        st.last_error = Some(e.to_string());
-        // D2: trying again cannot fix it; `picsync status` lists it until a sync succeeds
-        st.needs_attention = !e.is_retryable();
-        // A lost race here only loses a failure count; the error itself is returned.
-        let _ = self.state.put_learner_state(tenant, &st).await;
-        Ok(())
+        self.record_learner_failure_with(tenant, learner, e, None)
+            .await
+    }
+
+    /// Counts a failed attempt. `unsaved`: the state a sync could not save after its writes had
+    /// landed; its baseline and cursors are kept, so that the next run compares both sides with
+    /// what they now agree on (R40) instead of with the values from before those writes. A lost
+    /// race is re-read and applied again (bounded); any other state failure is returned.
+    async fn record_learner_failure_with(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+        e: &EngineError,
+        unsaved: Option<&LearnerState>,
+    ) -> Result<()> {
+        let mut attempts = 0;
+        loop {
+            let mut st = self
+                .state
+                .get_learner_state(tenant, learner)
+                .await?
+                .unwrap_or_else(|| LearnerState {
+                    learner: learner.clone(),
+                    ..Default::default()
+                });
+            if let Some(u) = unsaved {
+                st.baseline = u.baseline.clone();
+                st.pics_seen = u.pics_seen;
+                st.onefile_seen = u.onefile_seen;
+            }
+            st.failures = st.failures.saturating_add(1);
+            st.last_error = Some(e.to_string());
+            // D2: trying again cannot fix it; `picsync status` lists it until a sync succeeds
+            st.needs_attention = !e.is_retryable();
+            match self.state.put_learner_state(tenant, &st).await {
+                Ok(_) => return Ok(()),
+                Err(picsync_state::StateError::Conflict(_)) if attempts < self.max_replans => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Saves the state of a successful sync. A duplicate delivery that synced the same learner
+    /// meanwhile (a lost race) is not an error: both results are equally valid, and ours is
+    /// written on top of its version (bounded). Any other failure is returned.
+    async fn save_learner_state(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+        st: &mut LearnerState,
+    ) -> std::result::Result<(), picsync_state::StateError> {
+        let mut attempts = 0;
+        loop {
+            match self.state.put_learner_state(tenant, st).await {
+                Ok(v) => {
+                    st.version = v;
+                    return Ok(());
+                }
+                Err(picsync_state::StateError::Conflict(_)) if attempts < self.max_replans => {
+                    attempts += 1;
+                    st.version = self
+                        .state
+                        .get_learner_state(tenant, learner)
+                        .await?
+                        .map_or(0, |now| now.version);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// R37: records that picsync enrolled or linked the learner today; only qualifications
@@ -343,6 +417,7 @@ impl<S: State> Engine<S> {
         ctx: &RunCtx<'_>,
         learner: &LearnerId,
         mut user: Option<OfLearner>,
+        unsaved: &mut Option<LearnerState>,
     ) -> Result<LearnerReport> {
         let tenant = &ctx.tenant.id;
         let stored = self.state.get_learner_state(tenant, learner).await?;
@@ -363,6 +438,9 @@ impl<S: State> Engine<S> {
         let (mut wrote_pics, mut wrote_onefile, mut final_rv) = (false, false, None);
         // D1: re-linked to another OneFile learner: reconciled afresh, as in an initial run
         let mut relinked = false;
+        // R41: the loop ends settled only when a plan was applied (or was empty) and needs no
+        // further pass; running out of passes is not a success.
+        let mut settled = false;
         // Pass 1 plans from the first read; a PICS 412 (R41) or a new learning aim (R37) needs a
         // fresh read and plan; bounded.
         while report.passes < self.max_replans + 2 {
@@ -427,6 +505,7 @@ impl<S: State> Engine<S> {
             }
             if ctx.dry_run || empty {
                 last = Some((view, plan));
+                settled = true;
                 break;
             }
             match self.apply_plan(ctx, &view, &plan).await {
@@ -438,6 +517,7 @@ impl<S: State> Engine<S> {
                     final_rv = Some(rv);
                     last = Some((view, plan));
                     if !assigns {
+                        settled = true;
                         break;
                     }
                 }
@@ -454,6 +534,13 @@ impl<S: State> Engine<S> {
         }
         if ctx.dry_run {
             return Ok(report);
+        }
+        if !settled {
+            // **Decision** (R41): the passes ran out with the last plan unapplied (it met a 412) or
+            // still needing a re-read: a retryable failure, and the learner's cursors and baseline
+            // stay where they were, so the next run compares it in full again.
+            tracing::info!(learner = %learner, passes = report.passes, "no settled pass within the limit (R41)");
+            return Err(EngineError::StillChanging(report.ident.clone()));
         }
         let onefile_learner = last.as_ref().map(|(v, _)| v.onefile.learner.id);
         // The new baseline is what both sides agree on once the last plan is applied (R40).
@@ -488,15 +575,12 @@ impl<S: State> Engine<S> {
         // D1: what the baseline and cursors are about; D2: attention no longer needed
         st.onefile_id = onefile_learner.or(st.onefile_id);
         st.needs_attention = false;
-        if let Err(picsync_state::StateError::Conflict(_)) =
-            self.state.put_learner_state(tenant, &st).await
-        {
-            // A duplicate delivery synced the same learner meanwhile: both results are
-            // equally valid; keep ours on top of its version.
-            if let Some(now) = self.state.get_learner_state(tenant, learner).await? {
-                st.version = now.version;
-                self.state.put_learner_state(tenant, &st).await?;
-            }
+        if let Err(e) = self.save_learner_state(tenant, learner, &mut st).await {
+            // The writes landed but the state that knows about them did not: the learner fails
+            // (so that it is retried and not skipped, §6), and its failure record carries the new
+            // baseline and cursors (R40).
+            *unsaved = Some(st);
+            return Err(e.into());
         }
         Ok(report)
     }

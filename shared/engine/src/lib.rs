@@ -52,8 +52,9 @@ pub struct Engine<S: State> {
     pub(crate) clock: Clock,
     /// Names this process in leases and intents.
     pub(crate) holder: String,
-    /// How long an in-progress create is protected from a second worker (§7).
-    pub(crate) intent_ttl: chrono::Duration,
+    /// How long an in-progress create is protected from a second worker (§7); `None`: the
+    /// longest one OneFile call of the tenant can take (see [`Engine::claim_ttl`]).
+    pub(crate) intent_ttl: Option<chrono::Duration>,
     /// How long a run's lease lasts without renewal (R39).
     pub(crate) lease_ttl: chrono::Duration,
     /// Bounded re-reads on a PICS 412 (R41).
@@ -85,7 +86,7 @@ impl<S: State> Engine<S> {
             state,
             clock,
             holder: format!("proc-{:08x}", fastrand::u32(..)),
-            intent_ttl: chrono::Duration::minutes(2),
+            intent_ttl: None,
             lease_ttl: chrono::Duration::minutes(30),
             max_replans: 3,
             owner: "lambda".into(),
@@ -108,9 +109,22 @@ impl<S: State> Engine<S> {
         self
     }
 
+    /// A fixed claim TTL instead of the one computed from the tenant's retry policy (tests
+    /// simulate an abandoned claim with zero).
     pub fn with_intent_ttl(mut self, ttl: chrono::Duration) -> Self {
-        self.intent_ttl = ttl;
+        self.intent_ttl = Some(ttl);
         self
+    }
+
+    /// B16: a claim to create a record outlives the create call at its slowest (every retry,
+    /// backoff and 429 wait of the tenant's OneFile retry policy), plus a minute for the state
+    /// writes around it; a resumed claim is renewed after its search, right before the create.
+    pub(crate) fn claim_ttl(&self, t: &Tenant) -> chrono::Duration {
+        self.intent_ttl.unwrap_or_else(|| {
+            chrono::Duration::from_std(t.onefile.longest_call())
+                .unwrap_or(chrono::Duration::days(1))
+                + chrono::Duration::minutes(1)
+        })
     }
 
     pub fn with_lease_ttl(mut self, ttl: chrono::Duration) -> Self {

@@ -54,8 +54,8 @@ impl<S: State> Engine<S> {
     /// Operation 5 (R34): reloads OneFile's learning aims; "last synchronised" does not move.
     /// Returns the number of learning aims known.
     pub async fn refresh_aims(&self, t: &Tenant, dry_run: bool) -> Result<usize> {
-        // R1: nothing calls OneFile for a disabled tenant
-        Self::check_enabled(t)?;
+        // R1: nothing calls OneFile for a disabled tenant (R43: the refusal is recorded)
+        self.require_enabled(t, dry_run).await?;
         // R35: under the tenant's lease, never beside a run
         self.under_lease(
             &t.id,
@@ -67,22 +67,19 @@ impl<S: State> Engine<S> {
     }
 
     async fn refresh_aims_leased(&self, t: &Tenant, dry_run: bool) -> Result<usize> {
-        let mut ts = self
-            .state
-            .get_tenant(&t.id)
-            .await?
-            .unwrap_or_else(|| TenantState {
-                tenant: t.id.clone(),
-                ..Default::default()
-            });
         let centre = self.centre(t).await?;
         let catalogue = self.load_catalogue(t, centre).await?;
         let n = catalogue.entries.len();
         if !dry_run {
-            ts.centre = Some(OfCentreId(centre));
-            ts.catalogue = catalogue;
-            ts.catalogue_refreshed = Some(self.now());
-            self.state.put_tenant(&ts).await?;
+            // B10: only the catalogue's fields, re-applied on a fresh read after a lost race
+            let now = self.now();
+            self.update_tenant(&t.id, |ts| {
+                ts.centre = Some(OfCentreId(centre));
+                ts.catalogue = catalogue.clone();
+                ts.catalogue_refreshed = Some(now);
+                true
+            })
+            .await?;
         }
         Ok(n)
     }
@@ -95,7 +92,7 @@ impl<S: State> Engine<S> {
         onefile: OfUserId,
         dry_run: bool,
     ) -> Result<String> {
-        Self::check_enabled(t)?;
+        self.require_enabled(t, dry_run).await?;
         // R35: under the tenant's lease, never beside a run
         self.under_lease(
             &t.id,
@@ -113,12 +110,6 @@ impl<S: State> Engine<S> {
         onefile: OfUserId,
         dry_run: bool,
     ) -> Result<String> {
-        t.settings
-            .validate()
-            .map_err(|e| EngineError::Invalid(format!("tenant {}: {e}", t.id)))?;
-        if !t.settings.integration_enabled {
-            return Err(EngineError::NotEnabled(t.id.to_string()));
-        }
         let pl = match t.pics.get_learner(learner.as_str()).await {
             Ok(l) => mapping::pics_learner(&l),
             Err(picsync_pics::PicsError::NotFound { .. }) => {

@@ -97,6 +97,9 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
+/// Lost races on the tenant record tried again before giving up (retryable).
+const TENANT_RACES: u32 = 8;
+
 fn new_run_id(now: DateTime<Utc>) -> String {
     format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..))
 }
@@ -105,44 +108,117 @@ impl<S: State> Engine<S> {
     /// The tenant's state, with its centre and learning-aim catalogue known (R34), and the
     /// enabling recorded (R43). Writes nothing when `dry_run`.
     pub async fn prepare_tenant(&self, t: &Tenant, dry_run: bool) -> Result<TenantState> {
-        let mut ts = self
+        // what OneFile was asked once is not asked again when a lost race makes us re-read
+        let mut centre: Option<i64> = None;
+        let mut loaded: Option<(i64, Catalogue)> = None;
+        let mut attempts = 0;
+        loop {
+            let mut ts = self.read_tenant(&t.id).await?;
+            let mut changed = false;
+            if t.settings.integration_enabled && ts.enabled_at.is_none() {
+                // R43: the first run after enabling is initial.
+                ts.enabled_at = Some(self.now());
+                ts.initial_done = false;
+                changed = true;
+            }
+            if !t.settings.integration_enabled && ts.enabled_at.is_some() {
+                ts.enabled_at = None;
+                changed = true;
+            }
+            let c = match centre {
+                Some(c) => c,
+                None => *centre.insert(self.centre(t).await?),
+            };
+            if ts.centre != Some(OfCentreId(c)) {
+                ts.centre = Some(OfCentreId(c));
+                ts.catalogue = Catalogue::default();
+                ts.catalogue_refreshed = None;
+                changed = true;
+            }
+            // R10: a catalogue loaded for one centre, or for all, reloads when
+            // `multiple_centres` changes
+            if ts.catalogue_refreshed.is_none()
+                || ts.catalogue.all_centres != t.settings.multiple_centres
+            {
+                ts.catalogue = match loaded.take() {
+                    Some((lc, cat)) if lc == c => cat,
+                    _ => self.load_catalogue(t, c).await?,
+                };
+                ts.catalogue_refreshed = Some(self.now());
+                changed = true;
+            }
+            if !changed || dry_run {
+                return Ok(ts);
+            }
+            match self.state.put_tenant(&ts).await {
+                Ok(()) => {
+                    ts.version += 1;
+                    return Ok(ts);
+                }
+                // B10: another routine wrote the tenant since we read it: re-read and re-apply
+                Err(picsync_state::StateError::Conflict(_)) if attempts < TENANT_RACES => {
+                    attempts += 1;
+                    loaded = Some((c, ts.catalogue));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The tenant's state as stored, or a new one (version 0).
+    pub(crate) async fn read_tenant(&self, tenant: &TenantId) -> Result<TenantState> {
+        Ok(self
             .state
-            .get_tenant(&t.id)
+            .get_tenant(tenant)
             .await?
             .unwrap_or_else(|| TenantState {
-                tenant: t.id.clone(),
+                tenant: tenant.clone(),
                 ..Default::default()
-            });
-        let mut changed = false;
-        if t.settings.integration_enabled && ts.enabled_at.is_none() {
-            // R43: the first run after enabling is initial.
-            ts.enabled_at = Some(self.now());
-            ts.initial_done = false;
-            changed = true;
+            }))
+    }
+
+    /// Read-modify-write of the tenant's state without losing another routine's fields (B10):
+    /// `change` edits the record as read and says whether it changed anything; a lost race
+    /// re-reads and applies `change` again (bounded). Returns the record as written (or read).
+    pub(crate) async fn update_tenant(
+        &self,
+        tenant: &TenantId,
+        mut change: impl FnMut(&mut TenantState) -> bool,
+    ) -> Result<TenantState> {
+        let mut attempts = 0;
+        loop {
+            let mut ts = self.read_tenant(tenant).await?;
+            if !change(&mut ts) {
+                return Ok(ts);
+            }
+            match self.state.put_tenant(&ts).await {
+                Ok(()) => {
+                    ts.version += 1;
+                    return Ok(ts);
+                }
+                Err(picsync_state::StateError::Conflict(_)) if attempts < TENANT_RACES => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        if !t.settings.integration_enabled && ts.enabled_at.is_some() {
-            ts.enabled_at = None;
-            changed = true;
+    }
+
+    /// R1 before any OneFile call: refuses a tenant whose integration is off (or whose settings
+    /// are invalid). **Decision** (R43): a refusal is the moment picsync learns that the tenant
+    /// was disabled, so it is recorded (a state write only; none in a dry run, R38): the next
+    /// call after the integration is enabled again records a new enabling and runs initial.
+    pub(crate) async fn require_enabled(&self, t: &Tenant, dry_run: bool) -> Result<()> {
+        match Self::check_enabled(t) {
+            Err(EngineError::NotEnabled(id)) => {
+                if !dry_run {
+                    self.update_tenant(&t.id, |ts| ts.enabled_at.take().is_some())
+                        .await?;
+                }
+                Err(EngineError::NotEnabled(id))
+            }
+            other => other,
         }
-        let centre = self.centre(t).await?;
-        if ts.centre != Some(OfCentreId(centre)) {
-            ts.centre = Some(OfCentreId(centre));
-            ts.catalogue = Catalogue::default();
-            ts.catalogue_refreshed = None;
-            changed = true;
-        }
-        // R10: a catalogue loaded for one centre, or for all, reloads when `multiple_centres` changes
-        if ts.catalogue_refreshed.is_none()
-            || ts.catalogue.all_centres != t.settings.multiple_centres
-        {
-            ts.catalogue = self.load_catalogue(t, centre).await?;
-            ts.catalogue_refreshed = Some(self.now());
-            changed = true;
-        }
-        if changed && !dry_run {
-            self.state.put_tenant(&ts).await?;
-        }
-        Ok(ts)
     }
 
     /// The OneFile centre: the configured one, else the customer's only centre.
@@ -215,7 +291,7 @@ impl<S: State> Engine<S> {
     /// Starts a run: takes the lease (R39), lists the learners, decides which to sync (§6), and
     /// records the run. A dry run takes no lease and records nothing (R38).
     pub async fn start_run(&self, t: &Tenant, opts: &RunOptions) -> Result<RunStart> {
-        Self::check_enabled(t)?;
+        self.require_enabled(t, opts.dry_run).await?;
         let now = self.now();
         let today = self.today();
         let run_id = new_run_id(now);
@@ -461,32 +537,32 @@ impl<S: State> Engine<S> {
     /// Closes a finished run: R36 "last synchronised", R43 initial done, §6 full sweep time; frees
     /// the lease.
     pub(crate) async fn finish_run(&self, tenant: &TenantId, run: &RunRecord) -> Result<()> {
-        let mut ts = self
-            .state
-            .get_tenant(tenant)
-            .await?
-            .unwrap_or_else(|| TenantState {
-                tenant: tenant.clone(),
-                ..Default::default()
-            });
-        // a late duplicate of an old run never moves "last synchronised" back
-        let newer = ts
-            .last_synchronised
-            .is_none_or(|last| run.finished_at.is_some_and(|f| f >= last));
         // an abandoned (or aborted) run moves neither R36 nor R43
         let completed = matches!(
             run.status,
             RunStatus::Completed | RunStatus::CompletedWithFailures
         );
-        if run.tenant_wide && newer && completed {
-            ts.last_synchronised = run.finished_at;
-            if run.mode == Mode::Initial {
-                ts.initial_done = true;
-            }
-            if run.full_sweep {
-                ts.last_full_sweep = Some(run.started_at);
-            }
-            self.state.put_tenant(&ts).await?;
+        if run.tenant_wide && completed {
+            // B10: only this run's fields are written, re-applied on a fresh read after a lost
+            // race, so that a catalogue refresh or a preparation at the same time keeps its own
+            self.update_tenant(tenant, |ts| {
+                // a late duplicate of an old run never moves "last synchronised" back
+                let newer = ts
+                    .last_synchronised
+                    .is_none_or(|last| run.finished_at.is_some_and(|f| f >= last));
+                if !newer {
+                    return false;
+                }
+                ts.last_synchronised = run.finished_at;
+                if run.mode == Mode::Initial {
+                    ts.initial_done = true;
+                }
+                if run.full_sweep {
+                    ts.last_full_sweep = Some(run.started_at);
+                }
+                true
+            })
+            .await?;
         }
         self.state.release_lease(tenant, &run.run_id).await?;
         Ok(())

@@ -68,7 +68,7 @@ impl<S: State> Engine<S> {
                 kind,
                 &self.holder,
                 self.now(),
-                self.intent_ttl,
+                self.claim_ttl(ctx.tenant),
             )
             .await?
         {
@@ -98,8 +98,54 @@ impl<S: State> Engine<S> {
         Fs: std::future::Future<Output = Result<Option<i64>>>,
         Fc: std::future::Future<Output = Result<i64>>,
     {
+        self.create_once_verified(
+            ctx,
+            key,
+            learner,
+            kind,
+            |_| async { Ok(true) },
+            search,
+            create,
+        )
+        .await
+    }
+
+    /// [`Engine::create_once`] for a record someone may delete in OneFile (B5): the id of an
+    /// earlier creation is reused only while `exists(id)` says the record is still there; when
+    /// it is gone the intent is retired and the record created again.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn create_once_verified<Fe, Fs, Fc>(
+        &self,
+        ctx: &RunCtx<'_>,
+        key: &str,
+        learner: &LearnerId,
+        kind: &str,
+        exists: impl FnOnce(i64) -> Fe,
+        search: impl FnOnce() -> Fs,
+        create: impl FnOnce() -> Fc,
+    ) -> Result<i64>
+    where
+        Fe: std::future::Future<Output = Result<bool>>,
+        Fs: std::future::Future<Output = Result<Option<i64>>>,
+        Fc: std::future::Future<Output = Result<i64>>,
+    {
         let resume = match self.claim(ctx, key, Some(learner), kind).await? {
-            Ok(id) => return Ok(id),
+            Ok(id) => {
+                if exists(id).await? {
+                    return Ok(id);
+                }
+                tracing::warn!(
+                    key,
+                    id,
+                    "the {kind} created earlier no longer exists in OneFile; creating it again (§7)"
+                );
+                self.state.retire_intent(&ctx.tenant.id, key, id).await?;
+                match self.claim(ctx, key, Some(learner), kind).await? {
+                    // created again by another worker meanwhile
+                    Ok(other) => return Ok(other),
+                    Err(resume) => resume,
+                }
+            }
             Err(resume) => resume,
         };
         let found = match resume {
@@ -108,10 +154,49 @@ impl<S: State> Engine<S> {
         };
         let id = match found {
             Some(id) => id,
-            None => create().await?,
+            None => {
+                if matches!(resume, Resume::Resumed) {
+                    // B16: the search may have taken long; renew the claim (still ours, or
+                    // IntentBusy) so that it outlives the create
+                    if let Ok(id) = self.claim(ctx, key, Some(learner), kind).await? {
+                        return Ok(id);
+                    }
+                }
+                create().await?
+            }
         };
-        self.state.complete_intent(&ctx.tenant.id, key, id).await?;
+        self.state
+            .complete_intent(&ctx.tenant.id, key, &self.holder, id)
+            .await?;
         Ok(id)
+    }
+
+    /// B5: does OneFile still hold user `id` (a learner or an assessor)?
+    pub(crate) async fn user_exists(&self, ctx: &RunCtx<'_>, id: i64) -> Result<bool> {
+        match ctx.tenant.onefile.get_user(id).await {
+            Ok(_) => Ok(true),
+            Err(of::OneFileError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// B5: does OneFile still hold placement `id`?
+    pub(crate) async fn placement_exists(&self, ctx: &RunCtx<'_>, id: i64) -> Result<bool> {
+        match ctx.tenant.onefile.get_placement(id).await {
+            Ok(_) => Ok(true),
+            Err(of::OneFileError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// B5: does OneFile learner `user` still hold learning aim `id`?
+    pub(crate) async fn aim_exists(&self, ctx: &RunCtx<'_>, user: i64, id: i64) -> Result<bool> {
+        match ctx.tenant.onefile.learning_aims(user).await {
+            Ok(aims) => Ok(aims.iter().any(|a| a.id == id)),
+            // the learner itself is gone: so is the aim
+            Err(of::OneFileError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Applies `plan` (read from `view`); returns how many changes were written and the PICS
@@ -551,6 +636,16 @@ impl<S: State> Engine<S> {
                 learner,
                 "visit",
                 CreateAudit::new(format!("created for PICS review {}", u.review), u.rule),
+                |id| async move {
+                    // B5 (the learner was deleted and enrolled again): the visit must be the
+                    // learner's; **Decision**: a OneFile that cannot search visits (404) is
+                    // trusted, as before
+                    match of.search_visits(user).await {
+                        Ok(found) => Ok(found.iter().any(|v| v.id == id)),
+                        Err(of::OneFileError::NotFound { .. }) => Ok(true),
+                        Err(e) => Err(e.into()),
+                    }
+                },
                 || async {
                     match of.search_visits(user).await {
                         Ok(found) => Ok(found
@@ -619,6 +714,12 @@ impl<S: State> Engine<S> {
                 learner,
                 "review",
                 CreateAudit::new(format!("created for PICS review {}", u.review), u.rule),
+                |id| async move {
+                    let found = of
+                        .search_reviews(&of::ReviewSearch::for_learner(user))
+                        .await?;
+                    Ok(found.iter().any(|r| r.id == id))
+                },
                 || async {
                     let found = of
                         .search_reviews(&of::ReviewSearch::for_learner(user))
@@ -712,6 +813,7 @@ impl<S: State> Engine<S> {
             learner,
             "learning aim",
             audit,
+            |id| self.aim_exists(ctx, user.0, id),
             || async {
                 let aims = of.learning_aims(user.0).await?;
                 Ok(aims

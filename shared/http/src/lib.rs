@@ -61,6 +61,24 @@ impl RetryPolicy {
         }
     }
 
+    /// The longest [`retry`] can take over one call under this policy: every attempt used up,
+    /// each taking `per_attempt` at most (timeouts, pacing), the longest backoff between them
+    /// (a server-given delay is capped the same way), and every 429 waited out for
+    /// `rate_limited_wait` (a rate-limited reply is an attempt's time too). A lease or claim
+    /// that must outlive a call (SPEC §7) is sized from this.
+    pub fn worst_case(&self, per_attempt: Duration, rate_limited_wait: Duration) -> Duration {
+        let attempts = self.max_attempts.max(1);
+        let backoff = self.max_delay.max(Duration::from_millis(1)) * 6;
+        per_attempt
+            .saturating_mul(attempts)
+            .saturating_add(backoff.saturating_mul(attempts - 1))
+            .saturating_add(
+                rate_limited_wait
+                    .saturating_add(per_attempt)
+                    .saturating_mul(self.max_rate_limited),
+            )
+    }
+
     /// Full-jitter exponential backoff before attempt `attempt + 1` (`attempt` counts from 1).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = self.base_delay.saturating_mul(
@@ -178,6 +196,24 @@ fn extract_json_message(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worst_case_covers_every_attempt_backoff_and_rate_limited_wait() {
+        let p = RetryPolicy::default();
+        let per = Duration::from_secs(30);
+        let window = Duration::from_secs(66);
+        // 5 attempts of 30 s, 4 backoffs of at most 60 s, 20 waits of 66 s each after a reply
+        assert_eq!(
+            p.worst_case(per, window),
+            Duration::from_secs(5 * 30 + 4 * 60 + 20 * (66 + 30))
+        );
+        let one = RetryPolicy {
+            max_attempts: 0,
+            max_rate_limited: 0,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(one.worst_case(per, window), per);
+    }
     use std::sync::atomic::{AtomicU32, Ordering};
 
     #[derive(Debug)]

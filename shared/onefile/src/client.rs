@@ -47,6 +47,12 @@ impl OneFileClient {
         &self.t.pacer
     }
 
+    /// The longest one call (a create) can take with every retry and wait of the client's
+    /// policy: how long a claim to create a record must last (SPEC §7).
+    pub fn longest_call(&self) -> std::time::Duration {
+        self.t.longest_call()
+    }
+
     /// Sessions obtained so far by this client and its clones.
     pub async fn sessions_issued(&self) -> u64 {
         self.t.sessions.issued().await

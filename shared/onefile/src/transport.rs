@@ -51,6 +51,7 @@ pub(crate) struct Transport {
     customer_token: SecretString,
     retry: RetryPolicy,
     rate_window: Duration,
+    timeout: Duration,
     pub(crate) page_size: u32,
     pub(crate) pacer: Pacer,
     pub(crate) sessions: Sessions,
@@ -84,11 +85,22 @@ impl Transport {
             customer_token: cfg.customer_token,
             retry: cfg.retry,
             rate_window: cfg.rate_window,
+            timeout: cfg.timeout,
             page_size: cfg.page_size.max(1),
             pacer,
             sessions: Sessions::new(cfg.session_renew_after),
             pages: PageSizes::default(),
         })
+    }
+
+    /// The longest one call can take, retries and waits included (see
+    /// [`RetryPolicy::worst_case`]): an attempt may wait for the pacer up to a window, then
+    /// authenticate and send, twice after a 401; a 429 is waited out for a window plus a tenth
+    /// (**Decision**: a `Retry-After` longer than the window is not foreseen).
+    pub(crate) fn longest_call(&self) -> Duration {
+        let window = self.rate_window + self.rate_window / 10;
+        let per_attempt = window + self.timeout * 4;
+        self.retry.worst_case(per_attempt, window)
     }
 
     /// Sends one call with retries and reads its reply with `decode` (given the endpoint

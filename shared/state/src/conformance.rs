@@ -151,7 +151,22 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
         Claim::Resumed { attempts: 2 }
     );
     assert_eq!(s.list_intents(t, true).await.unwrap().len(), 1);
-    s.complete_intent(t, k, 4242).await.unwrap();
+    // §7: only the claim's holder completes it (w1's claim was taken over by w2)
+    assert!(
+        matches!(
+            s.complete_intent(t, k, "w1", 1111).await,
+            Err(StateError::Conflict(_))
+        ),
+        "a holder whose claim was taken over cannot complete it"
+    );
+    assert_eq!(s.list_intents(t, true).await.unwrap().len(), 1);
+    s.complete_intent(t, k, "w2", 4242).await.unwrap();
+    // completing again with the same id is a no-op; with another id it is refused
+    s.complete_intent(t, k, "w2", 4242).await.unwrap();
+    assert!(matches!(
+        s.complete_intent(t, k, "w2", 4343).await,
+        Err(StateError::Conflict(_))
+    ));
     assert_eq!(
         s.claim_intent(
             t,
@@ -175,12 +190,68 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     let all = s.list_intents(t, false).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].created_id, Some(4242));
-    assert_eq!(all[0].learner, Some(l));
+    assert_eq!(all[0].learner, Some(l.clone()));
     // completing an intent nobody claimed is refused
     assert!(matches!(
-        s.complete_intent(t, "never", 1).await,
+        s.complete_intent(t, "never", "w1", 1).await,
         Err(StateError::Conflict(_))
     ));
+    // the intents of one learner, by key prefix (a learner whose id extends another's is apart)
+    let k10 = "review:L10:R1";
+    s.claim_intent(t, k10, None, "review", "w1", t0(), ttl)
+        .await
+        .unwrap();
+    let of_l1 = s.list_intents_with_prefix(t, "review:L1:").await.unwrap();
+    assert_eq!(
+        of_l1.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        vec![k]
+    );
+    assert_eq!(
+        s.list_intents_with_prefix(t, "review:")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // §7: a done intent whose record was deleted is retired, only with the id it holds; the
+    // next claim is then fresh
+    assert!(!s.retire_intent(t, k, 1).await.unwrap(), "another id: kept");
+    assert!(
+        !s.retire_intent(t, k10, 4242).await.unwrap(),
+        "not done: kept"
+    );
+    assert!(!s.retire_intent(t, "never", 4242).await.unwrap());
+    assert!(s.retire_intent(t, k, 4242).await.unwrap());
+    assert!(s.get_intent(t, k).await.unwrap().is_none());
+    assert_eq!(
+        s.claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w4",
+            t0() + Duration::minutes(9),
+            ttl
+        )
+        .await
+        .unwrap(),
+        Claim::Fresh
+    );
+    s.complete_intent(t, k, "w4", 4444).await.unwrap();
+    assert_eq!(
+        s.claim_intent(
+            t,
+            k,
+            Some(&l),
+            "review",
+            "w5",
+            t0() + Duration::minutes(10),
+            ttl
+        )
+        .await
+        .unwrap(),
+        Claim::Done { id: 4444 }
+    );
 }
 
 pub async fn learner_states<S: State>(s: &S, t: &TenantId) {
@@ -390,7 +461,44 @@ pub async fn tenants<S: State>(s: &S, t: &TenantId) {
         ..Default::default()
     };
     s.put_tenant(&st).await.unwrap();
-    assert_eq!(s.get_tenant(t).await.unwrap(), Some(st));
+    let read = s.get_tenant(t).await.unwrap().unwrap();
+    assert_eq!(
+        read,
+        TenantState {
+            version: 1,
+            ..st.clone()
+        }
+    );
+    // a second creator (it read nothing) loses
+    assert!(matches!(
+        s.put_tenant(&st).await,
+        Err(StateError::Conflict(_))
+    ));
+    // two routines read version 1: the first write wins, the second is refused (no lost update)
+    let mut finishing = read.clone();
+    finishing.last_synchronised = Some(t0() + Duration::hours(1));
+    let mut refreshing = read.clone();
+    refreshing.catalogue_refreshed = Some(t0() + Duration::hours(1));
+    s.put_tenant(&finishing).await.unwrap();
+    assert!(matches!(
+        s.put_tenant(&refreshing).await,
+        Err(StateError::Conflict(_))
+    ));
+    let now = s.get_tenant(t).await.unwrap().unwrap();
+    assert_eq!(now.version, 2);
+    assert_eq!(now.last_synchronised, Some(t0() + Duration::hours(1)));
+    let mut again = now.clone();
+    again.catalogue_refreshed = Some(t0() + Duration::hours(1));
+    s.put_tenant(&again).await.unwrap();
+    let now = s.get_tenant(t).await.unwrap().unwrap();
+    assert_eq!(
+        (now.version, now.last_synchronised, now.catalogue_refreshed),
+        (
+            3,
+            Some(t0() + Duration::hours(1)),
+            Some(t0() + Duration::hours(1))
+        )
+    );
     let settings = picsync_domain::Settings {
         upload_reviews: false,
         ..Default::default()

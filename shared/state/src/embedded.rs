@@ -145,7 +145,21 @@ impl TenantStore for EmbeddedState {
     }
 
     async fn put_tenant(&self, state: &TenantState) -> Result<()> {
-        self.put(&key(&state.tenant, keys::TENANT), state)
+        self.update(
+            &key(&state.tenant, keys::TENANT),
+            |cur: Option<TenantState>| {
+                let stored = cur.as_ref().map_or(0, |c| c.version);
+                if stored != state.version {
+                    return Err(StateError::Conflict(format!(
+                        "tenant {} state moved on (version {stored}, expected {})",
+                        state.tenant, state.version
+                    )));
+                }
+                let mut next = state.clone();
+                next.version = stored + 1;
+                Ok((Some(next), ()))
+            },
+        )
     }
 
     async fn get_settings(&self, tenant: &TenantId) -> Result<Option<Settings>> {
@@ -340,19 +354,43 @@ impl IntentStore for EmbeddedState {
         })
     }
 
-    async fn complete_intent(&self, tenant: &TenantId, k: &str, id: i64) -> Result<()> {
-        self.update(
-            &key(tenant, &keys::intent(k)),
-            |cur: Option<Intent>| match cur {
-                Some(mut i) => {
-                    i.created_id = Some(id);
-                    Ok((Some(i), ()))
-                }
-                None => Err(StateError::Conflict(format!(
-                    "intent {k} was never claimed"
-                ))),
-            },
-        )
+    async fn complete_intent(
+        &self,
+        tenant: &TenantId,
+        k: &str,
+        holder: &str,
+        id: i64,
+    ) -> Result<()> {
+        self.update(&key(tenant, &keys::intent(k)), |cur: Option<Intent>| {
+            Ok((rules::complete(cur.as_ref(), k, holder, id)?, ()))
+        })
+    }
+
+    async fn retire_intent(&self, tenant: &TenantId, k: &str, id: i64) -> Result<bool> {
+        let ik = key(tenant, &keys::intent(k));
+        let w = self.db.begin_write().map_err(backend)?;
+        let retired = {
+            let mut t = w.open_table(KV).map_err(backend)?;
+            let current: Option<Intent> = match t.get(ik.as_str()).map_err(backend)? {
+                Some(v) => Some(decode(&ik, v.value())?),
+                None => None,
+            };
+            let done_with_id = current.is_some_and(|i| i.created_id == Some(id));
+            if done_with_id {
+                t.remove(ik.as_str()).map_err(backend)?;
+            }
+            done_with_id
+        };
+        w.commit().map_err(backend)?;
+        Ok(retired)
+    }
+
+    async fn list_intents_with_prefix(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+    ) -> Result<Vec<Intent>> {
+        self.scan(&key(tenant, &keys::intent(prefix)))
     }
 
     async fn get_intent(&self, tenant: &TenantId, k: &str) -> Result<Option<Intent>> {

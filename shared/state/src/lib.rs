@@ -60,6 +60,11 @@ pub struct TenantState {
     /// R34: OneFile's learning aims, cached.
     pub catalogue: Catalogue,
     pub catalogue_refreshed: Option<DateTime<Utc>>,
+    /// Bumped by the store on every write; a write names the version it read (0: the record
+    /// must not exist yet), so that two routines writing the record at once cannot lose each
+    /// other's fields: the second gets [`StateError::Conflict`], reads again and re-applies.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// The tenant's settings and state.
@@ -68,6 +73,8 @@ pub trait TenantStore {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Option<TenantState>>> + Send;
+    /// Writes the state if the stored version is still `state.version` (0: must not exist yet);
+    /// a lost race is [`StateError::Conflict`].
     fn put_tenant(&self, state: &TenantState) -> impl Future<Output = Result<()>> + Send;
     fn get_settings(
         &self,
@@ -360,13 +367,45 @@ pub trait IntentStore {
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> impl Future<Output = Result<Claim>> + Send;
-    /// Records the created id; the intent is done.
+    /// Records the created id; the intent is done. Only the claim's holder completes it: when
+    /// another holder took the claim over (ours expired), or the intent is done with another
+    /// id, the answer is [`StateError::Conflict`] and nothing is written. Completing again with
+    /// the same id is a no-op.
     fn complete_intent(
         &self,
         tenant: &TenantId,
         key: &str,
+        holder: &str,
         id: i64,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Retires a done intent whose record is gone (deleted in OneFile), so that the next claim
+    /// is [`Claim::Fresh`] and the record is created again. Only when the intent is still done
+    /// with `id`: returns false (and changes nothing) when it holds anything else.
+    fn retire_intent(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        id: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Intents whose key starts with `prefix` (e.g. every review intent of one learner). The
+    /// default scans [`IntentStore::list_intents`]; backends override it with a range read.
+    fn list_intents_with_prefix(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<Intent>>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            Ok(self
+                .list_intents(tenant, false)
+                .await?
+                .into_iter()
+                .filter(|i| i.key.starts_with(prefix))
+                .collect())
+        }
+    }
     /// Intents of a tenant (all, or only those not done).
     fn list_intents(
         &self,
@@ -510,6 +549,37 @@ pub mod rules {
         run.status = RunStatus::Abandoned;
         run.finished_at = Some(now);
         true
+    }
+
+    /// §7: completing an intent (`holder` created `id`): the record to store, `None` when it is
+    /// stored already, or why not.
+    pub fn complete(
+        current: Option<&Intent>,
+        key: &str,
+        holder: &str,
+        id: i64,
+    ) -> Result<Option<Intent>> {
+        let Some(i) = current else {
+            return Err(StateError::Conflict(format!(
+                "intent {key} was never claimed"
+            )));
+        };
+        match i.created_id {
+            Some(done) if done == id => Ok(None),
+            Some(done) => Err(StateError::Conflict(format!(
+                "intent {key} was completed with {done} by {} meanwhile; {id} is not recorded",
+                i.holder
+            ))),
+            None if i.holder != holder => Err(StateError::Conflict(format!(
+                "intent {key} was taken over by {} after the claim of {holder} expired; {id} is not recorded",
+                i.holder
+            ))),
+            None => {
+                let mut next = i.clone();
+                next.created_id = Some(id);
+                Ok(Some(next))
+            }
+        }
     }
 
     /// Adds an outcome to a run (idempotent per learner).

@@ -8,7 +8,10 @@
 //!   translation of `rules::lease_free`;
 //! - intent claim (§7): the claim `rules::claim` decides from a consistent read is written only
 //!   if the intent is still what was read (`version = :v`, not created, and expired or ours);
-//! - learner state: `version = :v` (or `attribute_not_exists(pk)` for version 0);
+//! - intent completion (§7): `rules::complete` decides from a consistent read (only the claim's
+//!   holder completes it), written on `version = :v`; retiring a done intent whose record is
+//!   gone: a delete on `created_id = :id`;
+//! - learner and tenant state: `version = :v` (or `attribute_not_exists(pk)` for version 0);
 //! - run outcome: a transaction of the per-learner marker (`attribute_not_exists(pk)`) and the
 //!   run updated by `rules::add_outcome` on the version read, retried (bounded) on conflict.
 

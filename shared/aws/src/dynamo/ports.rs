@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, WriteRequest};
@@ -214,12 +215,38 @@ impl DynamoState {
 
 impl TenantStore for DynamoState {
     async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<TenantState>> {
-        self.get_doc(tenant, keys::TENANT).await
+        match self.get(tenant, keys::TENANT).await? {
+            Some(item) => {
+                let mut st: TenantState = doc(&item)?;
+                st.version = version(&item)?;
+                Ok(Some(st))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn put_tenant(&self, state: &TenantState) -> Result<()> {
-        self.put(record(&state.tenant, keys::TENANT, state, 1)?)
-            .await
+        // the same condition as the learner state: `version = :v`, or new for version 0
+        let next_version = state.version + 1;
+        let mut next = state.clone();
+        next.version = next_version;
+        let item = record(&state.tenant, keys::TENANT, &next, next_version)?;
+        let written = if state.version == 0 {
+            self.put_if(item, "attribute_not_exists(pk)", &[]).await?
+        } else {
+            self.put_if(item, "version = :v", &[(":v", n(state.version))])
+                .await?
+        };
+        match written {
+            Written::Done => Ok(()),
+            Written::Refused(old) => {
+                let stored = old.as_ref().map(version).transpose()?.unwrap_or(0);
+                Err(StateError::Conflict(format!(
+                    "tenant {} state moved on (version {stored}, expected {})",
+                    state.tenant, state.version
+                )))
+            }
+        }
     }
 
     async fn get_settings(&self, tenant: &TenantId) -> Result<Option<Settings>> {
@@ -471,14 +498,21 @@ impl IntentStore for DynamoState {
         Err(lost_race(&format!("claim of intent {k}")))
     }
 
-    async fn complete_intent(&self, tenant: &TenantId, k: &str, id: i64) -> Result<()> {
+    async fn complete_intent(
+        &self,
+        tenant: &TenantId,
+        k: &str,
+        holder: &str,
+        id: i64,
+    ) -> Result<()> {
         for attempt in 0..MAX_RACE_RETRIES {
-            let Some((mut intent, v)) = self.read_intent(tenant, k).await? else {
-                return Err(StateError::Conflict(format!(
-                    "intent {k} was never claimed"
-                )));
+            let current = self.read_intent(tenant, k).await?;
+            // decided on the intent read; the write lands only on that version
+            let Some(intent) = rules::complete(current.as_ref().map(|(i, _)| i), k, holder, id)?
+            else {
+                return Ok(());
             };
-            intent.created_id = Some(id);
+            let v = current.map_or(0, |(_, v)| v);
             if self
                 .write_intent(tenant, &intent, Some(v), Utc::now())
                 .await?
@@ -488,6 +522,33 @@ impl IntentStore for DynamoState {
             pause(attempt).await;
         }
         Err(lost_race(&format!("completion of intent {k}")))
+    }
+
+    async fn retire_intent(&self, tenant: &TenantId, k: &str, id: i64) -> Result<bool> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, &keys::intent(k))))
+            .condition_expression("created_id = :id")
+            .expression_attribute_values(":id", n(id))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(backend("DeleteItem", e)),
+            },
+        }
+    }
+
+    async fn list_intents_with_prefix(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+    ) -> Result<Vec<Intent>> {
+        Self::docs(&self.query_prefix(tenant, &keys::intent(prefix)).await?)
     }
 
     async fn list_intents(&self, tenant: &TenantId, pending_only: bool) -> Result<Vec<Intent>> {

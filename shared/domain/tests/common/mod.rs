@@ -86,6 +86,7 @@ pub fn view() -> LearnerView {
         assessors: vec![assessor(500, "FirstO1", "LastO1")],
         employer: None,
         placement: None,
+        uploaded: Default::default(),
     }
 }
 
