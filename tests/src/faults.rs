@@ -69,7 +69,7 @@ struct FaultState {
     random_all: Option<RandomFaults>,
     /// Faults served on every call to one concrete path (`"GET /learners/l00003"`): one
     /// record that is always broken, while the others answer.
-    always: HashMap<String, Fault>,
+    always: HashMap<String, (Option<String>, Fault)>,
 }
 
 #[derive(Default)]
@@ -149,22 +149,37 @@ impl Faults {
     /// without regard to case, as the end of the called path, so a base path may precede it),
     /// before any other fault; until [`Faults::clear`].
     pub fn always(&self, call: &str, fault: Fault) {
-        self.lock().always.insert(endpoint_key(call), fault);
+        self.lock().always.insert(endpoint_key(call), (None, fault));
+    }
+
+    /// Serves `fault` on every call to `call` whose body contains `needle` (one learner's
+    /// searches, which name it in the body), before any other fault; until [`Faults::clear`].
+    pub fn always_when(&self, call: &str, needle: &str, fault: Fault) {
+        self.lock()
+            .always
+            .insert(endpoint_key(call), (Some(needle.to_string()), fault));
     }
 
     /// The fault served on every call to this concrete path, if any (counted as injected).
     pub fn always_for(&self, call: &str) -> Option<Fault> {
+        self.always_for_body(call, "")
+    }
+
+    /// [`Faults::always_for`], with the call's body for the faults that look at it.
+    pub fn always_for_body(&self, call: &str, body: &str) -> Option<Fault> {
         let call = endpoint_key(call);
         let (method, path) = call.split_once(' ').unwrap_or(("", call.as_str()));
         let fault = self
             .lock()
             .always
             .iter()
-            .find(|(k, _)| {
+            .find(|(k, (needle, _))| {
                 let (m, p) = k.split_once(' ').unwrap_or(("", k.as_str()));
-                m == method && path.ends_with(p)
+                m == method
+                    && path.ends_with(p)
+                    && needle.as_ref().is_none_or(|n| body.contains(n.as_str()))
             })
-            .map(|(_, f)| f.clone());
+            .map(|(_, (_, f))| f.clone());
         if fault.is_some() {
             self.inner.injected.fetch_add(1, Ordering::Relaxed);
         }

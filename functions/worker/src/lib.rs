@@ -124,8 +124,15 @@ impl Worker {
     pub fn new(deployment: Deployment) -> Self {
         let lease_ttl = chrono::Duration::from_std(deployment.config.lease_ttl)
             .unwrap_or(chrono::Duration::minutes(30));
+        // §7: no invocation outlives the function's timeout (learners are cut off before it),
+        // so a claim on a create needs to last no longer; a killed invocation's claims are then
+        // taken over minutes later, not hours
+        let intent_ttl =
+            chrono::Duration::from_std(deployment.config.function_timeout + Duration::from_secs(5))
+                .unwrap_or(chrono::Duration::minutes(6));
         let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
-            .with_lease_ttl(lease_ttl);
+            .with_lease_ttl(lease_ttl)
+            .with_intent_ttl(intent_ttl);
         let dead_letters = deployment
             .config
             .dlq_url
@@ -422,7 +429,11 @@ impl Worker {
                     Err(e) => {
                         // counted on the run and the learner (by the runner, or here when the
                         // deadline cut the learner off before it could report)
-                        if cut && let Err(re) = self.engine.report_failure(&d.task, &e).await {
+                        // not counted yet when the deadline cut it off, or when its outcome
+                        // could not be written
+                        let unrecorded = cut || matches!(e, EngineError::Unrecorded { .. });
+                        if unrecorded && let Err(re) = self.engine.report_failure(&d.task, &e).await
+                        {
                             tracing::error!(tenant = %id, learner = log.1, error = %re, "could not record the failure");
                             returned.push(Returned::now(&d.message_id));
                             i += 1;

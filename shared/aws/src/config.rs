@@ -39,6 +39,11 @@ pub struct FunctionConfig {
     /// `DEADLINE_RESERVE_SECONDS` (15): time kept free at the end of an invocation to record
     /// outcomes, re-queue unfinished tasks and answer; a learner still running then is cut off.
     pub deadline_reserve: Duration,
+    /// `FUNCTION_TIMEOUT_SECONDS` (300, the worker's timeout in the template): no invocation
+    /// works longer, so a create claimed by a worker is safe to take over once it has passed
+    /// (§7: the claim on an intent lasts this long, plus 5 s, rather than the hours the retry
+    /// budget of a process without a deadline would need).
+    pub function_timeout: Duration,
     /// `LEARNER_MIN_SECONDS` (60): a learner is started only with at least this long left
     /// beyond the reserve (a learner takes ~11 calls; 60 s covers a rate-limit pause).
     pub learner_min: Duration,
@@ -180,6 +185,13 @@ impl FunctionConfig {
             |n| *n <= 600,
             "a number of seconds up to 600",
         )?);
+        let function_timeout = Duration::from_secs(number(
+            env,
+            "FUNCTION_TIMEOUT_SECONDS",
+            300u64,
+            |n| (1..=900).contains(n),
+            "a number of seconds from 1 to 900 (Lambda's limit)",
+        )?);
         let learner_min = Duration::from_secs(number(
             env,
             "LEARNER_MIN_SECONDS",
@@ -216,6 +228,7 @@ impl FunctionConfig {
             max_receive_count,
             max_attempts,
             deadline_reserve,
+            function_timeout,
             learner_min,
         })
     }

@@ -204,6 +204,7 @@ pub async fn stack(tenants: &[&str], max_receive: u32, visibility: u32) -> Stack
         max_receive_count: max_receive,
         max_attempts: max_receive,
         deadline_reserve: Duration::from_secs(15),
+        function_timeout: Duration::from_secs(300),
         learner_min: Duration::from_secs(60),
         lease_ttl: Duration::from_secs(3600),
         // tests settle returned messages themselves

@@ -41,6 +41,17 @@ pub enum EngineError {
     /// back in the queue (what was written is kept, every create resumes through its intent).
     #[error("learner {0} was cut off at the invocation's deadline; it is queued again")]
     Deadline(String),
+    /// §7: the learner's outcome could not be recorded on its run (or the run not closed): the
+    /// task is tried again, so that the run still completes. `result` is the learner's own.
+    #[error(
+        "the outcome of learner {learner} could not be recorded on its run ({source}); will retry. The learner's own result: {result}"
+    )]
+    Unrecorded {
+        learner: String,
+        result: String,
+        #[source]
+        source: Box<EngineError>,
+    },
     /// A task of a run the reconciler closed as abandoned: dropped (the next run syncs it).
     #[error("run {0} was abandoned: its late task is dropped (the next run syncs the learner)")]
     RunClosed(String),
@@ -74,6 +85,7 @@ impl EngineError {
             EngineError::IntentBusy { .. }
             | EngineError::StillChanging(_)
             | EngineError::Deadline(_)
+            | EngineError::Unrecorded { .. }
             | EngineError::Busy { .. } => true,
             EngineError::NotEnabled(_)
             | EngineError::RunClosed(_)

@@ -109,8 +109,9 @@ impl<S: State> Engine<S> {
         self
     }
 
-    /// A fixed claim TTL instead of the one computed from the tenant's retry policy (tests
-    /// simulate an abandoned claim with zero).
+    /// A fixed claim TTL instead of the one computed from the tenant's retry policy: the Lambda
+    /// worker's (no invocation outlives its timeout), or a test's (zero simulates an abandoned
+    /// claim).
     pub fn with_intent_ttl(mut self, ttl: chrono::Duration) -> Self {
         self.intent_ttl = Some(ttl);
         self

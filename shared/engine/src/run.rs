@@ -517,18 +517,29 @@ impl<S: State> Engine<S> {
             onefile_calls: ctx.tenant.onefile.pacer().calls().saturating_sub(of0),
             pics_calls: ctx.tenant.pics.calls().saturating_sub(p0),
         };
+        // §7: an outcome that could not be written is never lost: the task fails retryably, so
+        // that it is tried again (the sync is idempotent, the outcome counted once) and the run
+        // still completes
+        let unrecorded = |source: EngineError| EngineError::Unrecorded {
+            learner: task.learner.to_string(),
+            result: match &result {
+                Ok(_) => "synchronised".to_string(),
+                Err(e) => e.to_string(),
+            },
+            source: Box::new(source),
+        };
         let run = match self
             .state
             .add_outcome(&ctx.tenant.id, &task.run_id, &outcome, self.now())
             .await
         {
             Ok(run) => run,
-            Err(e) => return (result.and(Err(e.into())), None),
+            Err(e) => return (Err(unrecorded(e.into())), None),
         };
         if run.finished() {
             // closing is idempotent: a duplicate report closes it again to the same values
             if let Err(e) = self.finish_run(&ctx.tenant.id, &run).await {
-                return (result.and(Err(e)), Some(run));
+                return (Err(unrecorded(e)), Some(run));
             }
         }
         (result, Some(run))

@@ -291,7 +291,11 @@ async fn handle(
         return too_many(left, &quirks);
     }
 
-    let fault = sim.faults.next_for(&key);
+    let concrete = format!("{method} {}", uri.path());
+    let fault = sim
+        .faults
+        .always_for_body(&concrete, &String::from_utf8_lossy(&body))
+        .or_else(|| sim.faults.next_for(&key));
     match &fault {
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         Some(f @ (Fault::Status(_) | Fault::Hang)) => {

@@ -1,0 +1,166 @@
+//! The worker tests' harness: the stand-ins and simulators, SQS receives handed to the worker
+//! as Lambda's event source mapping hands them over, and the settling of a batch.
+#![allow(dead_code)]
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use lambda_runtime::{Context, LambdaEvent};
+use picsync_aws::testing::{self, Stack};
+use picsync_sim::world;
+use scheduler::Scheduler;
+use serde_json::Value;
+use worker::Worker;
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+pub async fn setup(learners: usize) -> (Stack, world::Running, Scheduler) {
+    let stack = testing::stack(&["acme"], 3, 30).await;
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(learners, today, (300, testing::WINDOW))
+        .await
+        .unwrap();
+    stack.world_tenant("acme", &sims).await;
+    let scheduler = Scheduler::new(stack.deployment()).unwrap();
+    (stack, sims, scheduler)
+}
+
+pub async fn invoke(s: &Scheduler, payload: Value) -> Value {
+    s.handle(LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap()
+}
+
+/// One receive of up to 10 messages, as Lambda's event source mapping hands them over.
+pub async fn receive(stack: &Stack, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    stack
+        .sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+}
+
+pub fn event(msgs: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+    let mut ev = SqsEvent::default();
+    for m in msgs {
+        let mut r = SqsMessage::default();
+        r.message_id = m.message_id.clone();
+        r.receipt_handle = m.receipt_handle.clone();
+        r.body = m.body.clone();
+        r.attributes = m
+            .attributes()
+            .map(|a| {
+                a.iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ev.records.push(r);
+    }
+    ev
+}
+
+/// One batch through the worker, settled as the event source mapping does: processed
+/// messages deleted, returned ones made visible again at once (the visibility timeout, shortened).
+pub async fn batch(stack: &Stack, w: &Worker) -> Option<(usize, Vec<String>)> {
+    let msgs = receive(stack, &stack.queue_url).await;
+    if msgs.is_empty() {
+        return None;
+    }
+    let resp = w
+        .handle(LambdaEvent::new(event(&msgs), Context::default()))
+        .await
+        .unwrap();
+    let failed: Vec<String> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    for m in &msgs {
+        let handle = m.receipt_handle().unwrap();
+        if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+            stack
+                .sqs
+                .change_message_visibility()
+                .queue_url(&stack.queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        } else {
+            stack
+                .sqs
+                .delete_message()
+                .queue_url(&stack.queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    Some((msgs.len(), failed))
+}
+
+/// Batches until the queue is empty (bounded).
+pub async fn drain(stack: &Stack, w: &Worker) -> usize {
+    let mut batches = 0;
+    for _ in 0..200 {
+        match batch(stack, w).await {
+            Some(_) => batches += 1,
+            None if stack.depth(&stack.queue_url).await == 0 => return batches,
+            None => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the queue did not drain in 200 rounds");
+}
+
+/// Settles a batch as the event source mapping does: `failed` made visible again, the rest
+/// deleted.
+pub async fn settle(stack: &Stack, msgs: &[aws_sdk_sqs::types::Message], failed: &[String]) {
+    for m in msgs {
+        let handle = m.receipt_handle().unwrap();
+        if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+            continue;
+        }
+        stack
+            .sqs
+            .delete_message()
+            .queue_url(&stack.queue_url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The bodies of the tasks now in the queue, in order (made visible again at once).
+pub async fn receive_bodies(stack: &Stack) -> Vec<Value> {
+    let msgs = receive(stack, &stack.queue_url).await;
+    for m in &msgs {
+        stack
+            .sqs
+            .change_message_visibility()
+            .queue_url(&stack.queue_url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    msgs.iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
