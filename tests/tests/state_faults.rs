@@ -283,9 +283,21 @@ async fn r40_a_failed_state_write_fails_the_learner_and_a_later_pics_edit_surviv
 /// A qualification added to a learner's Delivery Plan in PICS today (R37 assigns it).
 fn new_qualification(id: &str, code: &str) -> picsync_sim::pics::SimQualification {
     let mut q = picsync_sim::pics::SimQualification::new(id, code);
-    q.start_date = Some(today());
+    // R37: only a qualification starting after the day the learner was taken on is assigned
+    q.start_date = today().succ_opt();
     q.title = Some(format!("New {code}"));
     q
+}
+
+/// Waits (bounded: 20 s) until PICS has served `n` reads of `endpoint`.
+async fn wait_for_reads(pics: &picsync_sim::pics::PicsSim, endpoint: &str, n: u64) {
+    for _ in 0..4000 {
+        if pics.counters().get(endpoint) >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("PICS served fewer than {n} reads of {endpoint} in 20 s");
 }
 
 /// R41: when the re-plan loop runs out of passes and its last pass met a 412, the learner fails
@@ -350,18 +362,14 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
         let (who, rid, q3) = (a.clone(), linked_review.clone(), q3.clone());
         async move {
             // while pass 2 reads: a new qualification; while pass 3 reads: the review moves
-            while pics.counters().get(reads) < base + 2 {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            wait_for_reads(pics, reads, base + 2).await;
             pics.edit(|s| {
                 s.learner_mut(&who)
                     .unwrap()
                     .qualifications
                     .push(new_qualification(&q3, "ST0003"))
             });
-            while pics.counters().get(reads) < base + 3 {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            wait_for_reads(pics, reads, base + 3).await;
             pics.edit(|s| {
                 let l = s.learner_mut(&who).unwrap();
                 let r = l.reviews.iter_mut().find(|r| r.review_id == rid).unwrap();
