@@ -529,8 +529,10 @@ async fn a_centre_of_2000_learners_with_5_aims_and_20_reviews_each_is_served_fas
         .await;
         assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 5);
     }
+    // a guard against a search that scans the store per record (minutes), not a benchmark: a
+    // loaded 2-core machine serves this in about 10 s
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(60),
         "{:?}",
         started.elapsed()
     );
