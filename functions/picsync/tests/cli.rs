@@ -15,6 +15,28 @@ fn picsync(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     c.output().expect("the picsync binary runs")
 }
 
+/// A config file for tenant `acme` on the simulators, with these settings (TOML lines), and its
+/// secrets file.
+fn write_config(dir: &Path, sims: &world::Running, settings: &str) {
+    let config = format!(
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\n{settings}",
+        sims.pics.base_url(),
+        sims.onefile.base_url(),
+        world::CENTRE
+    );
+    std::fs::write(dir.join("picsync.toml"), config).unwrap();
+    std::fs::write(
+        dir.join("secrets.toml"),
+        format!(
+            "[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n",
+            world::ONEFILE_TOKEN,
+            world::PICS_USERNAME,
+            world::PICS_PASSWORD
+        ),
+    )
+    .unwrap();
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -141,18 +163,11 @@ async fn sync_status_audit_and_plan_through_a_config_file() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\n",
-        sims.pics.base_url(),
-        sims.onefile.base_url(),
-        world::CENTRE
+    write_config(
+        dir.path(),
+        &sims,
+        "integration_enabled = true\ndesktop_integration_disabled = true\n",
     );
-    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
-    std::fs::write(
-        dir.path().join("secrets.toml"),
-        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
-    )
-    .unwrap();
     let d = dir.path().to_path_buf();
     let run = move |args: Vec<&'static str>| {
         let d = d.clone();
@@ -248,18 +263,11 @@ async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = false\ndesktop_integration_disabled = true\n",
-        sims.pics.base_url(),
-        sims.onefile.base_url(),
-        world::CENTRE
+    write_config(
+        dir.path(),
+        &sims,
+        "integration_enabled = false\ndesktop_integration_disabled = true\n",
     );
-    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
-    std::fs::write(
-        dir.path().join("secrets.toml"),
-        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
-    )
-    .unwrap();
     let d = dir.path().to_path_buf();
     let run = move |args: Vec<&'static str>| {
         let d = d.clone();
@@ -306,18 +314,11 @@ async fn s7_audit_through_the_cli_shows_the_whole_enrolment() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\nclassroom_from_main_tag = true\nadditional_assessor_roles = [\"IQA\"]\n",
-        sims.pics.base_url(),
-        sims.onefile.base_url(),
-        world::CENTRE
+    write_config(
+        dir.path(),
+        &sims,
+        "integration_enabled = true\ndesktop_integration_disabled = true\nclassroom_from_main_tag = true\nadditional_assessor_roles = [\"IQA\"]\n",
     );
-    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
-    std::fs::write(
-        dir.path().join("secrets.toml"),
-        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
-    )
-    .unwrap();
     // lrn-00029: its main officer, two qualification assessors and its employer are created,
     // its Main Tag names a new classroom, one review goes up (R15)
     sims.pics.edit(|s| {
@@ -368,18 +369,11 @@ async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minut
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nintegration_enabled = true\ndesktop_integration_disabled = true\n",
-        sims.pics.base_url(),
-        sims.onefile.base_url(),
-        world::CENTRE
+    write_config(
+        dir.path(),
+        &sims,
+        "integration_enabled = true\ndesktop_integration_disabled = true\n",
     );
-    std::fs::write(dir.path().join("picsync.toml"), config).unwrap();
-    std::fs::write(
-        dir.path().join("secrets.toml"),
-        format!("[acme]\nonefile_customer_token = \"{}\"\npics_username = \"{}\"\npics_password = \"{}\"\n", world::ONEFILE_TOKEN, world::PICS_USERNAME, world::PICS_PASSWORD),
-    )
-    .unwrap();
     // every learner read is slow: the sync is still running when it is killed
     sims.pics.faults().random(
         Some("GET /learners/{id}"),
