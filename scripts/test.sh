@@ -23,4 +23,6 @@ stop() {
     if [[ -n "$started" ]]; then bash scripts/standins.sh stop >/dev/null; fi
 }
 trap stop EXIT
+# debug builds poll large async state machines deep: give test threads room (8 MiB)
+export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
 cargo test --workspace --locked "$@"

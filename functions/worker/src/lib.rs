@@ -308,6 +308,10 @@ impl Worker {
         // R1 before anything else: a disabled tenant's tasks make no call to either system
         match self.deployment.tenants.settings(id).await {
             Ok(s) if !s.integration_enabled => {
+                // R43: the next run after it is enabled again is initial
+                if let Err(e) = self.engine.note_disabled(id).await {
+                    tracing::warn!(tenant = %id, error = %e, "could not record that the tenant is disabled");
+                }
                 let e = EngineError::NotEnabled(id.to_string());
                 return self.unrunnable(id, ds, &e).await;
             }
@@ -415,9 +419,16 @@ impl Worker {
                     }
                     Err(e) if e.is_retryable() && !last => {
                         let mut again = d.task.clone();
-                        again.not_before = Some(
-                            chrono::Utc::now() + retry_delay(config.retry_delay, d.task.attempt),
-                        );
+                        let now = chrono::Utc::now();
+                        let mut due = now + retry_delay(config.retry_delay, d.task.attempt);
+                        // another worker's claim on a create (a killed invocation's, say): not
+                        // tried again before it lapses, so no attempt is spent on it for nothing
+                        if let EngineError::IntentBusy { until, .. } = &e
+                            && let Ok(until) = chrono::DateTime::parse_from_rfc3339(until)
+                        {
+                            due = due.max(until.with_timezone(&chrono::Utc));
+                        }
+                        again.not_before = Some(due);
                         again.attempt = d.task.attempt.saturating_add(1);
                         tracing::warn!(
                             tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,

@@ -341,7 +341,9 @@ impl<S: State> Engine<S> {
         rv: &mut String,
     ) -> Result<()> {
         if pl.onefile_id == Some(user) {
-            return Ok(()); // linked by an earlier attempt
+            // linked by an earlier attempt, which may have died before recording the day (R37)
+            self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
+            return Ok(());
         }
         let p = &ctx.tenant.pics;
         for _ in 0..=self.max_replans {

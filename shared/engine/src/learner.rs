@@ -340,8 +340,10 @@ impl<S: State> Engine<S> {
             }
             st.failures = st.failures.saturating_add(1);
             st.last_error = Some(e.to_string());
-            // D2: trying again cannot fix it; `picsync status` lists it until a sync succeeds
-            st.needs_attention = !e.is_retryable();
+            // D2: trying again cannot fix it; `picsync status` lists it until a sync succeeds.
+            // An operator's switch (R1) or a closed run is nothing to attend to in the learner.
+            st.needs_attention = !e.is_retryable()
+                && !matches!(e, EngineError::NotEnabled(_) | EngineError::RunClosed(_));
             match self.state.put_learner_state(tenant, &st).await {
                 Ok(_) => return Ok(()),
                 Err(picsync_state::StateError::Conflict(_)) if attempts < self.max_replans => {

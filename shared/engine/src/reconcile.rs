@@ -67,19 +67,29 @@ impl<S: State> Engine<S> {
             _ => return Ok(false),
         }
         let now = self.now();
-        if self
+        let held = self
             .state
             .renew_lease(tenant, run_id, now, self.lease_ttl)
             .await?
+            || matches!(
+                self.state
+                    .acquire_lease(tenant, run_id, run_id, now, self.lease_ttl)
+                    .await?,
+                LeaseOutcome::Acquired
+            );
+        // the run's last task may have finished it (and freed the lease) meanwhile: a renewal
+        // must not bring the lease of a finished run back
+        if held
+            && self
+                .state
+                .get_run(tenant, run_id)
+                .await?
+                .is_none_or(|r| r.finished())
         {
-            return Ok(true);
+            self.state.release_lease(tenant, run_id).await?;
+            return Ok(false);
         }
-        Ok(matches!(
-            self.state
-                .acquire_lease(tenant, run_id, run_id, now, self.lease_ttl)
-                .await?,
-            LeaseOutcome::Acquired
-        ))
+        Ok(held)
     }
 
     /// A task of a run that is no longer running (abandoned by the reconciler) is dropped: its
@@ -118,11 +128,40 @@ impl<S: State> Engine<S> {
         {
             return Err(busy(tenant, l));
         }
-        let out = op.await;
+        let out = self.renewing(tenant, &holder, op).await;
         if let Err(e) = self.state.release_lease(tenant, &holder).await {
             tracing::warn!(tenant = %tenant, error = %e, "could not free the lease after {what}: it lapses by itself");
         }
         out
+    }
+
+    /// Runs `op` while renewing `holder`'s lease every third of its lifetime, so that a long
+    /// operation (or a run's preparation) never lets it lapse under itself (R39). A renewal
+    /// that fails is logged; the operation goes on (it cannot be stopped half-way safely).
+    pub(crate) async fn renewing<T>(
+        &self,
+        tenant: &TenantId,
+        holder: &str,
+        op: impl Future<Output = T>,
+    ) -> T {
+        let every = (self.lease_ttl / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(30))
+            .max(std::time::Duration::from_secs(1));
+        // on the heap: a run's preparation is a large future, and debug builds poll it deep
+        let mut op = Box::pin(op);
+        loop {
+            tokio::select! {
+                out = &mut op => return out,
+                () = tokio::time::sleep(every) => {
+                    match self.state.renew_lease(tenant, holder, self.now(), self.lease_ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(tenant = %tenant, holder, "the lease was lost while working under it"),
+                        Err(e) => tracing::warn!(tenant = %tenant, holder, error = %e, "could not renew the lease"),
+                    }
+                }
+            }
+        }
     }
 
     /// A dry run (R38) waits for nothing and writes no lease: while a run or an operation holds

@@ -212,13 +212,20 @@ impl<S: State> Engine<S> {
         match Self::check_enabled(t) {
             Err(EngineError::NotEnabled(id)) => {
                 if !dry_run {
-                    self.update_tenant(&t.id, |ts| ts.enabled_at.take().is_some())
-                        .await?;
+                    self.note_disabled(&t.id).await?;
                 }
                 Err(EngineError::NotEnabled(id))
             }
             other => other,
         }
+    }
+
+    /// R43: records that the tenant was found disabled (the worker refusing its queued tasks
+    /// does too), so that the first run after it is enabled again is initial.
+    pub async fn note_disabled(&self, tenant: &TenantId) -> Result<()> {
+        self.update_tenant(tenant, |ts| ts.enabled_at.take().is_some())
+            .await?;
+        Ok(())
     }
 
     /// The OneFile centre: the configured one, else the customer's only centre.
@@ -328,7 +335,12 @@ impl<S: State> Engine<S> {
             self.plan_tasks(t, &ts, opts, mode, &run_id, now, today)
                 .await
         };
-        match planned.await {
+        let planned = if opts.dry_run {
+            planned.await
+        } else {
+            self.renewing(&t.id, &run_id, planned).await
+        };
+        match planned {
             Ok(mut start) => {
                 start.run.owner = self.owner.clone();
                 if !opts.dry_run {
@@ -433,6 +445,8 @@ impl<S: State> Engine<S> {
                 && states.get(&id).is_some_and(|st| {
                     st.failures == 0
                         && st.last_success.is_some()
+                        // D1: a learner now linked to another OneFile learner is compared
+                        && st.onefile_id.is_none_or(|id| s.one_file_id == Some(id.0))
                         && pics_unchanged(s.last_modified, st.pics_seen)
                         && user.as_ref().is_some_and(|u| {
                             u.last_modified.is_some() && u.last_modified <= st.onefile_seen
@@ -809,6 +823,8 @@ pub(crate) fn full_sweep_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, ho
 /// change (a needless comparison costs calls; a skipped edit waits for the next full sweep).
 pub(crate) fn pics_unchanged(now: Option<NaiveDateTime>, seen: Option<NaiveDateTime>) -> bool {
     match (now, seen) {
+        // the very value seen is no change, even inside the repeated autumn hour
+        (Some(now), Some(seen)) if now == seen => true,
         (Some(now), Some(seen)) => {
             let (_, now_latest) = picsync_domain::time::london_to_utc_bounds(now);
             let (seen_earliest, _) = picsync_domain::time::london_to_utc_bounds(seen);
@@ -854,6 +870,8 @@ mod sweep_tests {
         };
         // seen at 01:50 (BST), edited at 01:10 in the repeated (GMT) hour: a change
         assert!(!pics_unchanged(Some(at(1, 10)), Some(at(1, 50))));
+        // the very value seen, inside the overlap: unchanged (skipped, not compared every run)
+        assert!(pics_unchanged(Some(at(1, 20)), Some(at(1, 20))));
         // outside the overlap, plain wall-clock order
         assert!(pics_unchanged(Some(at(2, 30)), Some(at(3, 0))));
         assert!(pics_unchanged(Some(at(3, 0)), Some(at(3, 0))));
