@@ -1,5 +1,5 @@
-//! Tenant settings (SPEC §2), with their defaults, loadable from TOML or JSON. Unknown keys and
-//! bad values are refused with an error that names the key.
+//! Tenant settings (§2 in [`crate::rules`]), with their defaults, loadable from TOML or JSON.
+//! Unknown keys and bad values are refused with an error that names the key.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -104,7 +104,7 @@ pub enum VisitType {
     FaceToFace,
 }
 
-/// The tenant's settings. Every key has the default of SPEC §2.
+/// The tenant's settings. Every key has the default of §2 ([`crate::rules`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
