@@ -355,7 +355,7 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
             assessor_id: assessor_of[i % 5],
             status: 1,
             scheduled_for: Some(sched),
-            // OneFile's event times carry milliseconds (onefile-api.md: `…33.150Z`); PICS keeps
+            // OneFile's event times carry milliseconds (`…33.150Z`); PICS keeps
             // whole seconds (R22/R40)
             started_on: (i % 2 == 0)
                 .then_some(sched + Duration::minutes(5) + Duration::milliseconds(12_347)),
@@ -430,7 +430,7 @@ pub struct Running {
 /// Starts both simulators seeded with [`build`]. `rate` is OneFile's limit per window.
 ///
 /// Whether a change to a learner's reviews or learning aims moves the learner's LastModified in
-/// OneFile is undocumented; the world's OneFile does move it (SPEC §6 covers the other case with
+/// OneFile is undocumented; the world's OneFile does move it (§6 covers the other case with
 /// its periodic full comparison, which tests switch on with
 /// `Quirks::child_changes_touch_learner = false`).
 pub async fn start(

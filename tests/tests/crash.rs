@@ -1,4 +1,4 @@
-//! Exactly-once under crashes (SPEC §7): an enrolment and a review upload are killed at every
+//! Exactly-once under crashes (§7): an enrolment and a review upload are killed at every
 //! step boundary — every write either side receives — and then retried; no OneFile record is
 //! ever created twice and the end state equals the fault-free one.
 //!

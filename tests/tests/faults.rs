@@ -1,4 +1,4 @@
-//! Faults, storms, edits and overlapping runs (SPEC §7, R35, R39, R41): through an initial and a
+//! Faults, storms, edits and overlapping runs (§7, R35, R39, R41): through an initial and a
 //! periodic sync with random faults on every endpoint of both systems, the end state equals the
 //! fault-free run's, nothing is duplicated, no user edit is overwritten, and every learner that
 //! failed is reported with its reason and succeeds on the next run.

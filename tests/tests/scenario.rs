@@ -681,7 +681,7 @@ async fn the_integration_must_be_enabled() {
 
 #[test]
 fn london_dates_of_the_world_are_consistent() {
-    // a BST date stored as 23:00Z the day before reads back as the date (onefile-api.md)
+    // a BST date stored as 23:00Z the day before reads back as the date
     let t = london_to_utc(
         chrono::NaiveDate::from_ymd_opt(2024, 6, 1)
             .unwrap()

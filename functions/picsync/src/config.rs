@@ -1,5 +1,5 @@
 //! The CLI's configuration file (TOML): where state lives, and per tenant where PICS and OneFile
-//! are, where its secrets are, and its settings (SPEC §2). Every error names the key at fault.
+//! are, where its secrets are, and its settings (§2). Every error names the key at fault.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
-//! `picsync probe`: read-only checks of what onefile-api.md marks "Assumed", against the
-//! configured OneFile environment. Each check says holds, differs or unknown, and why.
+//! `picsync probe`: read-only checks of what `picsync_onefile`'s crate page marks "Assumed",
+//! against the configured OneFile environment. Each check says holds, differs or unknown, and
+//! why.
 
 use picsync_engine::Tenant;
 use picsync_onefile::{ReviewSearch, UserSearch, fields, role};

@@ -1,5 +1,5 @@
 //! A tenant's profile as an operator writes it (`picsync-admin tenant put --file acme.toml`):
-//! where its PICS is, its OneFile centre, and its settings (SPEC §2). Stored in the table as
+//! where its PICS is, its OneFile centre, and its settings (§2). Stored in the table as
 //! the SETTINGS record (what `TenantStore::get_settings` reads) and the CONNECTION record.
 //!
 //! ```toml

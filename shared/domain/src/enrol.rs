@@ -1,6 +1,6 @@
-//! The enrolment planner (SPEC §4, R6–R15): decides, before anything is written, every record
-//! to reuse, link or create for one PICS learner. It returns a complete plan or the list of
-//! problems; never a partial plan.
+//! The enrolment planner (§4, R6–R15 in [`crate::rules`]): decides, before anything is
+//! written, every record to reuse, link or create for one PICS learner. It returns a complete
+//! plan or the list of problems; never a partial plan.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -166,7 +166,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// OneFile role codes (onefile-api.md, Doc) that can assess a learner: trainee assessor,
+/// OneFile role codes (documented by OneFile) that can assess a learner: trainee assessor,
 /// assessor/tutor, IQA. An officer whose Ident one such user holds is linked to it (R11).
 pub const ASSESSING_ROLES: [i64; 3] = [4, 5, 10];
 /// The OneFile learner role code.

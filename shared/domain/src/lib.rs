@@ -1,5 +1,6 @@
 //! picsync's pure core: records, settings, rules and the planners. No I/O, no async, no AWS or
-//! HTTP. Rule ids (R3, R25, …) refer to SPEC.md.
+//! HTTP. Rule ids (R3, R25, …, §6, §7) are explained, with where each is implemented, in
+//! [`rules`].
 
 pub mod apply;
 pub mod baseline;
@@ -9,6 +10,7 @@ pub mod ids;
 pub mod plan;
 pub mod records;
 pub mod relink;
+pub mod rules;
 pub mod settings;
 pub mod time;
 pub mod value;

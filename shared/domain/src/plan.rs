@@ -1,6 +1,6 @@
 //! The reconciliation planner: given both sides of one learner, the baseline, the settings, the
-//! mode and today's date, decide every change to make and why (SPEC §5). Pure: it reads its
-//! inputs and returns a [`Plan`]; the engine applies it.
+//! mode and today's date, decide every change to make and why (§5 in [`crate::rules`]). Pure:
+//! it reads its inputs and returns a [`Plan`]; the engine applies it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -225,7 +225,7 @@ impl OneFileOp {
         }
     }
 
-    /// True for operations that create a record in OneFile (SPEC §7: exactly once).
+    /// True for operations that create a record in OneFile (§7: exactly once).
     pub fn creates(&self) -> bool {
         matches!(
             self,
@@ -312,7 +312,7 @@ pub fn eligible_for_upload(r: &PicsReview) -> bool {
         && r.onefile_id.is_none()
 }
 
-/// Plans one learner's synchronisation (SPEC §5).
+/// Plans one learner's synchronisation (§5 in [`crate::rules`]).
 pub fn plan(view: &LearnerView, ctx: &Context<'_>) -> Plan {
     let mut p = Plan::default();
     if let Err(reason) = in_scope(&view.pics, ctx.today) {

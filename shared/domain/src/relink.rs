@@ -1,4 +1,5 @@
-//! A PICS learner re-linked to a different OneFile learner (SPEC is silent; **Decision**).
+//! A PICS learner re-linked to a different OneFile learner (the rules are silent;
+//! **Decision**, listed in [`crate::rules`], "Decisions").
 //!
 //! The PICS learner's reviews and qualifications still hold the ids of the former OneFile
 //! learner's reviews and learning aims. Left alone, every review of the new OneFile learner would

@@ -1,5 +1,5 @@
-//! Tenant settings (SPEC §2), with their defaults, loadable from TOML or JSON. Unknown keys and
-//! bad values are refused with an error that names the key.
+//! Tenant settings (§2 in [`crate::rules`]), with their defaults, loadable from TOML or JSON.
+//! Unknown keys and bad values are refused with an error that names the key.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -104,7 +104,7 @@ pub enum VisitType {
     FaceToFace,
 }
 
-/// The tenant's settings. Every key has the default of SPEC §2.
+/// The tenant's settings. Every key has the default of §2 ([`crate::rules`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -112,22 +112,28 @@ pub struct Settings {
     pub integration_enabled: bool,
     /// R42: the operator confirms desktop PICS no longer syncs with OneFile.
     pub desktop_integration_disabled: bool,
-    /// R5.
+    /// R5: which OneFile servers; the customer token belongs to one of them.
     pub environment: Environment,
+    /// R32: ignore, push or pull the learner fields of R6 after enrolment.
     pub learner_demographics: Direction,
+    /// R32: ignore, push or pull officers' first name and surname.
     pub officer_demographics: Direction,
+    /// R32: ignore, push or pull organisations' name.
     pub organisation_demographics: Direction,
+    /// R15, R20: upload eligible PICS reviews, at enrolment and by the sync.
     pub upload_reviews: bool,
+    /// R21: bring OneFile reviews into PICS.
     pub download_reviews: bool,
+    /// R16: the visit type an uploaded review's visit gets.
     pub visit_type: VisitType,
     /// OneFile's numeric VisitTypeID per visit type: undocumented, so configurable
     /// (**Decision**: defaults 0, 1, 2 in the order PICSWeb lists them).
     pub visit_type_ids: BTreeMap<VisitType, i64>,
     /// R11: learner-officer roles whose officers are uploaded as assessors too.
     pub additional_assessor_roles: Vec<String>,
-    /// R7.
+    /// R7: the OneFile classroom is named like the learner's Main Tag.
     pub classroom_from_main_tag: bool,
-    /// R37 (**Decision**).
+    /// R37 (**Decision**): assign qualifications added after enrolment.
     pub push_new_qualifications: bool,
     /// §1: match officers and organisations by MIS value = Ident.
     pub multiple_centres: bool,
@@ -172,7 +178,7 @@ pub enum SettingsError {
     Parse(String),
     #[error("settings: `{key}` {problem}")]
     Invalid { key: &'static str, problem: String },
-    /// R42.
+    /// R42: the tenant cannot be enabled while desktop PICS may still sync with OneFile.
     #[error(
         "cannot enable the OneFile integration: desktop PICS may still be syncing with OneFile. \
          Disable the OneFile synchronisation in desktop PICS (scheduler and Basedata Maintenance), \

@@ -1,4 +1,6 @@
-//! Dates and times as the two systems hold them, read the way SPEC says.
+//! Dates and times as the two systems hold them: OneFile's UTC instants and date-only values
+//! (read in Europe/London), PICS's local UK times (R3, R22; see the OneFile client's crate page,
+//! "Conventions").
 //!
 //! OneFile stores date-only values as local midnight and serves them in UTC, so 1 June reads
 //! as `2024-05-31T23:00:00Z` in summer: every date-only value is read by converting to
@@ -81,7 +83,7 @@ pub fn london_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
-/// A date-only value as OneFile is sent it: midnight UTC of that date (onefile-api.md).
+/// A date-only value as OneFile is sent it: midnight UTC of that date.
 pub fn date_to_onefile(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
 }
@@ -154,7 +156,8 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
         .map(|d| d.and_time(NaiveTime::MIN))
 }
 
-/// A OneFile date-only field, read as SPEC says (UTC instant → Europe/London date).
+/// A OneFile date-only field: the UTC instant read as a Europe/London date (OneFile stores
+/// local midnight, which is 23:00Z the day before in summer).
 pub fn parse_onefile_date(s: &str) -> Option<NaiveDate> {
     parse_onefile_datetime(s).map(london_date)
 }

@@ -1,4 +1,4 @@
-//! Field values as the planner compares and reports them, and the rule ids of SPEC.md.
+//! Field values as the planner compares and reports them, and the rule ids (see [`crate::rules`]).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ impl Value {
         matches!(self, Value::Blank)
     }
 
-    /// Text, where blank and whitespace-only both read as [`Value::Blank`] (SPEC R25–R28 treat an
+    /// Text, where blank and whitespace-only both read as [`Value::Blank`] (R25–R28 treat an
     /// empty string as blank).
     pub fn text(s: Option<&str>) -> Value {
         match s.map(str::trim) {
@@ -86,7 +86,8 @@ impl fmt::Display for Value {
     }
 }
 
-/// The rules of SPEC.md, named so that a reader can go from a rule to its code and tests.
+/// The rules a change can be made by, named so that a reader can go from a rule to its code
+/// and tests; each is explained in [`crate::rules`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Rule {
     R3,
@@ -119,7 +120,7 @@ pub enum Rule {
     R33,
     R37,
     R40,
-    /// SPEC §1: a PICS qualification is matched to a OneFile learning aim by code.
+    /// §1: a PICS qualification is matched to a OneFile learning aim by code.
     Match,
 }
 

@@ -1,4 +1,4 @@
-//! Enrolment planner (SPEC §4): one test per rule R6–R14, named by rule id.
+//! Enrolment planner (§4): one test per rule R6–R14, named by rule id.
 
 mod common;
 use common::*;

@@ -1,6 +1,6 @@
 //! Property tests over generated learners: the planner converges, never writes a value the
 //! target already holds, never echoes a value it wrote (R40), and initial and periodic plans
-//! differ only where SPEC says (R29 labels, R30/R40 baseline use).
+//! differ only where the rules say (R29 labels, R30/R40 baseline use).
 
 mod common;
 use common::*;
@@ -56,7 +56,7 @@ fn local_time() -> impl Strategy<Value = NaiveDateTime> {
         .prop_map(|((y, m, dd), h, q)| dt(y, m, dd, h, q * 15))
 }
 
-/// OneFile instants carry milliseconds (onefile-api.md: `…33.150Z`); PICS keeps whole
+/// OneFile instants carry milliseconds (`…33.150Z`); PICS keeps whole
 /// seconds (R22/R40).
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     (local_time(), prop_oneof![Just(0i64), 1i64..1000]).prop_map(|(t, ms)| {

@@ -1,4 +1,4 @@
-//! One table test per rule of SPEC §5, named by rule id.
+//! One table test per rule of §5 (`picsync_domain::rules`), named by rule id.
 
 mod common;
 use common::*;
@@ -242,7 +242,7 @@ fn r22_r18_fallback_assessor_never_replaces_the_pics_reviewer() {
 
 #[test]
 fn r22_r40_subsecond_onefile_times_are_not_echoed() {
-    // OneFile serves milliseconds (onefile-api.md: …33.150Z); PICS stores whole seconds
+    // OneFile serves milliseconds (…33.150Z); PICS stores whole seconds
     let mut v = view();
     let mut r = review("R1", Some(dt(2024, 7, 20, 10, 0)));
     r.onefile_id = Some(OfReviewId(77));

@@ -1,4 +1,4 @@
-//! SPEC §7 audit of OneFile creations: every record picsync creates in OneFile (learner,
+//! §7 audit of OneFile creations: every record picsync creates in OneFile (learner,
 //! assessor, placement, classroom, learning aim, visit, review) and every assessor assignment
 //! gets its own audit entry (system, record kind and id, rule), written inside the create step.
 

@@ -1,4 +1,4 @@
-//! Enrolment (SPEC §4): plan every step before the first write (R6–R14), then create each
+//! Enrolment (§4): plan every step before the first write (R6–R14), then create each
 //! OneFile record exactly once through an intent, linking PICS records as they are made; then
 //! upload the learner's eligible reviews (R15).
 

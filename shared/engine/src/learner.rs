@@ -1,4 +1,4 @@
-//! One learner: read both sides, plan, apply, record (SPEC §5, §7, R41).
+//! One learner: read both sides, plan, apply, record (§5, §7, R41).
 
 use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;

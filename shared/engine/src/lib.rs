@@ -1,5 +1,5 @@
 //! picsync's engine: reads both systems, plans with the pure domain, applies the plan exactly
-//! once (intents, SPEC §7), and records cursors, baselines, runs and the audit trail. The CLI
+//! once (intents, §7), and records cursors, baselines, runs and the audit trail. The CLI
 //! and the Lambda functions are thin shells around it.
 
 mod created;

@@ -1,5 +1,5 @@
 //! Applies a plan to the real systems: PICS writes first, each conditional on the RowVersion
-//! read (R41); then OneFile writes, every create through an intent (SPEC §7); an audit entry
+//! read (R41); then OneFile writes, every create through an intent (§7); an audit entry
 //! for every change written.
 
 use std::collections::BTreeMap;
@@ -82,7 +82,7 @@ impl<S: State> Engine<S> {
         }
     }
 
-    /// SPEC §7 in one place: claim the intent to create `key`; reuse the id of an earlier
+    /// §7 in one place: claim the intent to create `key`; reuse the id of an earlier
     /// creation; after an attempt that stopped part-way, search OneFile before creating again;
     /// record the new id.
     pub(crate) async fn create_once<Fs, Fc>(
@@ -684,7 +684,7 @@ impl<S: State> Engine<S> {
             .await;
         let visit = match visit {
             Ok(id) => Some(id),
-            // **Decision** (SPEC §7 leaves it open): the earlier attempt may have created the
+            // **Decision** (§7 leaves it open): the earlier attempt may have created the
             // visit, and OneFile cannot be asked. A second visit could be a duplicate, which §7
             // forbids, so none is created: the review is uploaded without a visit, and the
             // operator is told where a visit may exist. The visit's intent stays pending (a

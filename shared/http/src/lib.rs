@@ -18,7 +18,7 @@ pub trait Classify {
     fn retry_after(&self) -> Option<Duration> {
         None
     }
-    /// True for rate limiting (HTTP 429): waited out without spending an attempt (SPEC R35),
+    /// True for rate limiting (HTTP 429): waited out without spending an attempt (R35),
     /// up to [`RetryPolicy::max_rate_limited`] times.
     fn is_rate_limited(&self) -> bool {
         false
@@ -65,7 +65,7 @@ impl RetryPolicy {
     /// each taking `per_attempt` at most (timeouts, pacing), the longest backoff between them
     /// (a server-given delay is capped the same way), and every 429 waited out for
     /// `rate_limited_wait` (a rate-limited reply is an attempt's time too). A lease or claim
-    /// that must outlive a call (SPEC §7) is sized from this.
+    /// that must outlive a call (§7) is sized from this.
     pub fn worst_case(&self, per_attempt: Duration, rate_limited_wait: Duration) -> Duration {
         let attempts = self.max_attempts.max(1);
         let backoff = self.max_delay.max(Duration::from_millis(1)) * 6;

@@ -1,4 +1,4 @@
-//! The OneFile API v2.1 client: one method per call picsync needs (onefile-api.md
+//! The OneFile API v2.1 client: one method per call picsync needs (the crate page
 //! "Endpoints picsync needs").
 
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ impl OneFileClient {
     }
 
     /// The longest one call (a create) can take with every retry and wait of the client's
-    /// policy: how long a claim to create a record must last (SPEC §7).
+    /// policy: how long a claim to create a record must last (§7).
     pub fn longest_call(&self) -> std::time::Duration {
         self.t.longest_call()
     }
@@ -203,7 +203,7 @@ impl OneFileClient {
     /// `POST /LearningAim/Search`: every learning aim of a user. The unpaged search "returns
     /// every match" (Doc), which costs one call per learner with no paging ambiguity.
     /// Only the user's own learning aims are returned, whatever OneFile did with the filter
-    /// ([`owned_by`]).
+    /// (`owned_by`).
     pub async fn learning_aims(&self, user_id: i64) -> Result<Vec<LearningAim>, OneFileError> {
         let body = Body::new().put(f::USER_ID, user_id).build();
         let found = self.t.search_unpaged("/LearningAim/Search", &body).await?;
@@ -275,8 +275,8 @@ impl OneFileClient {
     }
 
     /// `POST /Visit/Search`: every visit of a learner (**Assumed** endpoint: OneFile's search
-    /// convention applied to visits), to find a visit created before a crash (SPEC §7). Only
-    /// the learner's own visits are returned ([`owned_by`]). A OneFile without this endpoint
+    /// convention applied to visits), to find a visit created before a crash (§7). Only
+    /// the learner's own visits are returned (`owned_by`). A OneFile without this endpoint
     /// answers [`OneFileError::NotFound`].
     pub async fn search_visits(&self, learner_id: i64) -> Result<Vec<Visit>, OneFileError> {
         let body = Body::new().put(f::LEARNER_ID, learner_id).build();
@@ -293,7 +293,7 @@ impl OneFileClient {
 
     /// `POST /Review/Search`: every matching review. A search for one learner uses the
     /// unpaged search (one call); wider searches page (`/Review/Search/{page}/{size}`).
-    /// A search for one learner returns only that learner's reviews ([`owned_by`]).
+    /// A search for one learner returns only that learner's reviews (`owned_by`).
     pub async fn search_reviews(&self, q: &ReviewSearch) -> Result<Vec<Review>, OneFileError> {
         match q.learner_id {
             Some(learner) => {
@@ -316,7 +316,7 @@ impl OneFileClient {
 }
 
 /// The records of a search that match what was asked; the others are dropped and logged
-/// (onefile-api.md "Conventions": whether OneFile's filters are exact is undocumented).
+/// (whether OneFile's filters are exact is undocumented: the crate page, "Conventions").
 fn keep<T>(endpoint: &str, found: Vec<T>, matches: impl Fn(&T) -> bool) -> Vec<T> {
     let before = found.len();
     let kept: Vec<T> = found.into_iter().filter(|x| matches(x)).collect();
@@ -338,7 +338,7 @@ fn keep<T>(endpoint: &str, found: Vec<T>, matches: impl Fn(&T) -> bool) -> Vec<T
 /// so a record without one is the owner's unless the answer itself shows that OneFile ignored
 /// the filter; dropping such records outright would make a learner's reviews invisible, and a
 /// review upload resumed after a crash could then no longer find its review and would create
-/// it twice (SPEC §7).
+/// it twice (§7).
 fn owned_by<T>(
     endpoint: &str,
     found: Vec<T>,

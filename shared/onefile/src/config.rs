@@ -1,4 +1,4 @@
-//! Which OneFile servers to call, and how (SPEC §2 `environment`, R5).
+//! Which OneFile servers to call, and how (the `environment` setting, R5).
 
 use std::time::Duration;
 

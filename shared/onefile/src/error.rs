@@ -87,10 +87,10 @@ pub enum OneFileError {
         /// try may cure; false for well-formed JSON holding a bad value.
         transient: bool,
     },
-    /// OneFile accepted a write of an **Assumed** field (its name is undocumented,
-    /// onefile-api.md) and did not store it: the name is probably wrong, since OneFile accepts
-    /// keys it does not know. Found by reading the record back after the first write of the
-    /// field; from then on the client refuses to write the field (SPEC R40: a write that did not
+    /// OneFile accepted a write of an **Assumed** field (its name is undocumented: the crate
+    /// page, "Assumed names") and did not store it: the name is probably wrong, since OneFile
+    /// accepts keys it does not know. Found by reading the record back after the first write of the
+    /// field; from then on the client refuses to write the field (R40: a write that did not
     /// stick would later read as "cleared in OneFile").
     #[error(
         "OneFile ignores the field {field} ({endpoint}): a write of it answered success and \
@@ -129,7 +129,7 @@ impl OneFileError {
 
     /// True when OneFile certainly did not act on the request (no connection, rate limited,
     /// refused credentials), so even a create may be sent again without risking a duplicate
-    /// (SPEC §7). Timeouts, 5xx and broken replies are ambiguous: the record may exist.
+    /// (§7). Timeouts, 5xx and broken replies are ambiguous: the record may exist.
     pub fn request_not_processed(&self) -> bool {
         match self {
             OneFileError::RateLimited { .. } | OneFileError::Unauthorised { .. } => true,

@@ -1,6 +1,6 @@
 //! Every JSON field name picsync reads from or sends to OneFile, in one place.
 //!
-//! Most names are documented or seen in public client code (onefile-api.md). Four are
+//! Most names are documented or seen in public client code (the crate page). Four are
 //! **Assumed** and must be confirmed against OneFile's Beta environment: the three
 //! learning-aim names below ([`CERTIFICATE_RECEIVED_DATE`], [`TOTAL_ELEMENTS`],
 //! [`ELEMENTS_DONE`]) and the standard's code ([`STANDARD_CODE`]). Confirming or correcting one
@@ -9,7 +9,7 @@
 //! Reading is case-insensitive (OneFile accepts and may return other key cases), so only the
 //! spelling matters, not the case.
 
-// --- Assumed (onefile-api.md "Records" and "Endpoints") -------------------------------------
+// --- Assumed (the crate page, "Assumed names") ----------------------------------------------
 
 /// Learning aim: the certificate received date. **Assumed** name (synced by PICSWeb, undocumented).
 pub const CERTIFICATE_RECEIVED_DATE: &str = "CertificateReceivedDate";

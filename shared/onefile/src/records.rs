@@ -1,4 +1,4 @@
-//! OneFile records as picsync reads and writes them (onefile-api.md "Records").
+//! OneFile records as picsync reads and writes them (the crate page, "Endpoints used").
 //!
 //! Plain structs with snake_case fields; on the wire they are PascalCase (names in
 //! [`crate::fields`]). Every field OneFile may omit or null is an `Option`. Date-only fields
@@ -31,8 +31,8 @@ pub mod role {
     pub const ALL: [i64; 6] = [LEARNER, TRAINEE_ASSESSOR, ASSESSOR, IQA, EMPLOYER, OBSERVER];
 }
 
-/// Whether two MIS values are the same: equal once trimmed, ignoring case (onefile-api.md
-/// "Conventions": OneFile's MISID filter may match by "contains").
+/// Whether two MIS values are the same: equal once trimmed, ignoring case (OneFile's MISID
+/// filter may match by "contains": the crate page, "Conventions").
 pub fn same_mis_value(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
@@ -727,7 +727,7 @@ impl NewVisit {
 }
 
 /// A visit (`POST /Visit/Search`; the search is **Assumed** by OneFile's conventions, it is
-/// not in the documented list). Used to find a visit created before a crash (SPEC §7).
+/// not in the documented list). Used to find a visit created before a crash (§7).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Visit {
     /// Visit id.
@@ -774,7 +774,7 @@ pub struct NewReview {
     pub assessor_id: i64,
 }
 
-/// The status a review is created with (onefile-api.md).
+/// The status a review is created with.
 pub const NEW_REVIEW_STATUS: i64 = 1;
 
 impl NewReview {

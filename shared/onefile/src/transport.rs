@@ -4,7 +4,7 @@
 //!
 //! Calls that create a record are sent again only when OneFile certainly did not act on them
 //! (no connection, 429, refused session): a timeout, 5xx or broken reply after a create is
-//! returned to the caller, who searches before creating again (SPEC §7), rather than risking a
+//! returned to the caller, who searches before creating again (§7), rather than risking a
 //! duplicate here.
 
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::session::{Session, Sessions, parse_session};
 pub(crate) enum Safety {
     /// Reads, searches and partial updates: retried on any transient failure.
     Idempotent,
-    /// Creates: retried only when OneFile certainly did not act (SPEC §7).
+    /// Creates: retried only when OneFile certainly did not act (§7).
     Create,
 }
 
@@ -317,7 +317,7 @@ fn sensitive_header(endpoint: &str, secret: &SecretString) -> Result<HeaderValue
 }
 
 /// A failed attempt as the retry loop sees it. A create that reached OneFile is retried only
-/// when OneFile certainly did not act on it (SPEC §7); anything else follows the error.
+/// when OneFile certainly did not act on it (§7); anything else follows the error.
 struct Failed {
     error: OneFileError,
     /// A create was sent (OneFile may have acted on it).

@@ -1,4 +1,4 @@
-//! Tolerant reading and plain writing of OneFile JSON (onefile-api.md "Conventions").
+//! Tolerant reading and plain writing of OneFile JSON (the crate page, "Conventions").
 //!
 //! Reading accepts what OneFile is known to send: `204 No Content` or an empty body for an
 //! empty result, missing and `null` fields, keys in any case, numbers sent as strings (and
@@ -85,7 +85,7 @@ pub(crate) fn parse_object(
 }
 
 /// The id a create returned: a bare number (`123`), a quoted one (`"123"`) or a record
-/// carrying `ID` (onefile-api.md: some creates return the id, others the record).
+/// carrying `ID` (some creates return the id, others the record: the crate page, "Conventions").
 pub(crate) fn parse_new_id(endpoint: &str, body: &[u8]) -> Result<i64, OneFileError> {
     let value = parse_json(endpoint, body)?
         .ok_or_else(|| OneFileError::malformed(endpoint, "no id in an empty reply"))?;
@@ -275,7 +275,7 @@ pub(crate) fn format_instant(t: DateTime<Utc>) -> String {
 }
 
 /// A request body: a JSON object with PascalCase keys, holding only the fields that are set
-/// (updates are partial, onefile-api.md).
+/// (updates are partial).
 #[derive(Default)]
 pub(crate) struct Body(Map<String, Value>);
 

@@ -1,4 +1,4 @@
-//! Every call of onefile-api.md "Endpoints picsync needs", round-tripped through the
+//! Every call of the client (its crate page, "Endpoints used"), round-tripped through the
 //! simulator over real HTTP: what the client sends is what the store holds, and what the
 //! store holds is what the client reads.
 
@@ -307,7 +307,7 @@ async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
         })
         .await
         .unwrap();
-    // SPEC §7: a visit created before a crash is found again by its slot
+    // §7: a visit created before a crash is found again by its slot
     let visits = c.search_visits(learner).await.unwrap();
     let found = visits
         .iter()

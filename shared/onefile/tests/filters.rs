@@ -1,5 +1,5 @@
 //! The client keeps only what a search asked for, and notices an Assumed field OneFile does not
-//! store (issue 11 items 3 and 15; onefile-api.md "Conventions" and "Records").
+//! store (issue 11 items 3 and 15; the crate page, "Conventions" and "Assumed names").
 
 mod common;
 use common::*;

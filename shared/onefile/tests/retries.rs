@@ -1,6 +1,6 @@
 //! Retries against the simulator over real HTTP: bounded exponential backoff on 5xx,
 //! timeouts and connection errors; other 4xx are permanent; creates are never sent twice
-//! when OneFile may have acted on them (SPEC §7).
+//! when OneFile may have acted on them (§7).
 
 mod common;
 

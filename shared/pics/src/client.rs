@@ -1,4 +1,4 @@
-//! [`PicsClient`]: every call of pics-api.md.
+//! [`PicsClient`]: every call of the contract (the crate page, "Endpoints used").
 
 use std::collections::HashMap;
 use std::sync::Arc;

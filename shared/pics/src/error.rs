@@ -10,7 +10,7 @@ use picsync_http::Classify;
 /// What went wrong with a PICS call.
 #[derive(Debug, thiserror::Error)]
 pub enum PicsError {
-    /// `412 Precondition Failed`: the learner changed in PICS since it was read (SPEC R41).
+    /// `412 Precondition Failed`: the learner changed in PICS since it was read (R41).
     /// Retryable by re-reading the learner and re-planning, never by resending the same write.
     #[error(
         "PICS learner {learner} changed since it was read (412 Precondition Failed): re-read and re-plan (R41)"

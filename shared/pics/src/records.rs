@@ -1,4 +1,4 @@
-//! Records as PICS serves them (pics-api.md "Records"): snake_case here, PascalCase on the wire.
+//! Records as PICS serves them (the crate page): snake_case here, PascalCase on the wire.
 //!
 //! Reading is lenient (see the `wire` module): missing fields, `null`s, blank strings, numbers
 //! as strings. Codes whose value sets PICS may extend (system status, episode status, attended

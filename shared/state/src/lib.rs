@@ -324,7 +324,7 @@ pub trait LearnerStore {
     ) -> impl Future<Output = Result<Vec<LearnerState>>> + Send;
 }
 
-/// An intent to create one record (SPEC §7).
+/// An intent to create one record (§7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
     pub key: String,
@@ -432,7 +432,7 @@ pub trait IntentStore {
     }
 }
 
-/// One change written, on either side (SPEC §7 audit trail).
+/// One change written, on either side (§7 audit trail).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub tenant: TenantId,

@@ -1,5 +1,6 @@
 //! The simulator's front door: customer tokens, sessions with a lifetime, and a fixed-window
-//! rate limit per customer token (onefile-api.md "Rate limit": 300 calls a minute).
+//! rate limit per customer token (300 calls a minute: `picsync_onefile`'s crate page, "Rate
+//! limit").
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

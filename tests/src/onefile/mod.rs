@@ -1,5 +1,5 @@
-//! A faithful simulator of the OneFile REST API v2.1 (onefile-api.md), for tests, the
-//! `picsync demo` command and benchmarks.
+//! A faithful simulator of the OneFile REST API v2.1 (as `picsync_onefile`'s crate page
+//! describes it), for tests, the `picsync demo` command and benchmarks.
 //!
 //! An axum server on 127.0.0.1 at a random port over an in-memory [`Store`], seeded by a
 //! builder. It enforces customer tokens and sessions (configurable lifetime) and a fixed-window
@@ -53,7 +53,7 @@ pub use store::{
 /// The customer token accepted when the builder is given none.
 pub const DEFAULT_CUSTOMER_TOKEN: &str = "sim-onefile-customer-token-0001";
 
-/// Switches for every variant onefile-api.md says the client must tolerate.
+/// Switches for every variant the client must tolerate (`picsync_onefile`'s crate page).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quirks {
     /// An empty search result is `204 No Content` instead of `[]`.
@@ -74,10 +74,10 @@ pub struct Quirks {
     /// FirstName, LastName, Email, MISID, Archived, LastModified`).
     pub full_user_search: bool,
     /// User/Search matches `MISID` by "contains" (case-insensitive) instead of equality, so
-    /// `L1` also finds `L10` (onefile-api.md: whether a filter matches exactly is undocumented).
+    /// `L1` also finds `L10` (whether a filter matches exactly is undocumented).
     pub mis_contains: bool,
     /// LearningAim/Search ignores `UserID`, Review/Search and Visit/Search ignore `LearnerID`:
-    /// every record of the customer is served (onefile-api.md: whether every filter is honoured
+    /// every record of the customer is served (whether every filter is honoured
     /// is undocumented).
     pub ignore_owner_filters: bool,
     /// `POST /Visit/Search` answers 404, as if OneFile had no such endpoint (it is Assumed).

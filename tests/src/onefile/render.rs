@@ -139,7 +139,7 @@ pub(crate) fn user_full(u: &SimUser, q: &Quirks) -> Value {
 }
 
 /// A user as `User/Search` serves it: a summary unless `full_user_search` is on
-/// (onefile-api.md lists `[{ID, FirstName, LastName, MISID, …}]`).
+/// (`[{ID, FirstName, LastName, MISID, …}]`).
 pub(crate) fn user_summary(u: &SimUser, q: &Quirks) -> Value {
     if q.full_user_search {
         return user_full(u, q);

@@ -5,7 +5,7 @@
 //! Faults: `Status` and `Hang` answer without touching the store; `Delay` sleeps and then
 //! answers normally; `Malformed`, `Truncated` and `Reset` let the call change the store and
 //! then spoil the reply — the nastiest real case, where a record was created but the client
-//! never learns its id (SPEC §7).
+//! never learns its id (§7).
 
 use std::sync::Arc;
 use std::time::Duration;

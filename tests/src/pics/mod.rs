@@ -1,5 +1,6 @@
-//! A simulator of the PICS REST API as pics-api.md describes it, for tests, the `picsync demo`
-//! command and benchmarks: axum on 127.0.0.1 at a random port, over an in-memory store.
+//! A simulator of the PICS REST API as `picsync_pics`'s crate page describes it, for tests,
+//! the `picsync demo` command and benchmarks: axum on 127.0.0.1 at a random port, over an
+//! in-memory store.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -1,5 +1,6 @@
-//! The records the PICS simulator holds, shaped as pics-api.md "Records" (PascalCase on the
-//! wire). Tests, the demo and benchmarks build them directly to seed a simulator.
+//! The records the PICS simulator holds, shaped as `picsync_pics`'s crate page describes them
+//! (PascalCase on the wire). Tests, the demo and benchmarks build them directly to seed a
+//! simulator.
 
 use std::collections::BTreeMap;
 

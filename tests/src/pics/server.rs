@@ -57,7 +57,8 @@ pub(crate) struct Inner {
     pub hooks: HashMap<String, VecDeque<WriteHook>>,
 }
 
-/// The endpoints of pics-api.md, with their ids (percent-decoded).
+/// The endpoints of the PICS contract (`picsync_pics`'s crate page), with their ids
+/// (percent-decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
     Authentication,

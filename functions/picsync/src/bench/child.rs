@@ -25,7 +25,7 @@ use crate::CliError;
 pub const READY: &str = "picsync-bench-ready";
 
 /// A baseline client's pacer: a rate no loopback client reaches, so it never waits (PICSWeb
-/// does not pace itself; onefile-api.md "Rate limit").
+/// does not pace itself; `picsync_onefile`'s crate page, "Rate limit").
 const UNPACED: u32 = 1_000_000;
 
 /// What a child process runs.

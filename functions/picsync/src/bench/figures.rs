@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// OneFile's documented limit: 300 calls per minute per customer token (onefile-api.md).
+/// OneFile's documented limit: 300 calls per minute per customer token (`picsync_onefile`'s
+/// crate page, "Rate limit").
 pub const ONEFILE_LIMIT: u32 = 300;
 
 /// The time the rate limit alone needs for `calls`: `calls ÷ limit × window`. No client can
