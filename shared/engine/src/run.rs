@@ -408,6 +408,7 @@ impl<S: State> Engine<S> {
             now,
         );
         run.tenant_wide = wanted.is_none();
+        run.calls_per_minute = t.onefile.pacer().limit().0;
         let mut tasks = Vec::new();
         for s in &summaries {
             let id = LearnerId::new(&s.learner_id);
@@ -496,6 +497,7 @@ impl<S: State> Engine<S> {
         Option<RunRecord>,
     ) {
         let of0 = ctx.tenant.onefile.pacer().calls();
+        let r0 = ctx.tenant.onefile.pacer().rate_limited();
         let p0 = ctx.tenant.pics.calls();
         let result = self
             .sync_learner(ctx, &task.learner, task.onefile_user.clone())
@@ -516,6 +518,11 @@ impl<S: State> Engine<S> {
                 .unwrap_or_default(),
             onefile_calls: ctx.tenant.onefile.pacer().calls().saturating_sub(of0),
             pics_calls: ctx.tenant.pics.calls().saturating_sub(p0),
+            pics_changes: result.as_ref().map_or(0, |r| r.changes().0),
+            onefile_changes: result.as_ref().map_or(0, |r| r.changes().1),
+            // the tenant's pacer is shared by its concurrent tasks: a 429 counts on the task
+            // that was waiting or calling when it came
+            onefile_429s: ctx.tenant.onefile.pacer().rate_limited().saturating_sub(r0),
         };
         // §7: an outcome that could not be written is never lost: the task fails retryably, so
         // that it is tried again (the sync is idempotent, the outcome counted once) and the run
@@ -576,6 +583,7 @@ impl<S: State> Engine<S> {
             .await?;
         }
         self.state.release_lease(tenant, &run.run_id).await?;
+        self.observe_closed(run);
         Ok(())
     }
 
@@ -599,6 +607,9 @@ impl<S: State> Engine<S> {
             rule_counts: Default::default(),
             onefile_calls: 0,
             pics_calls: 0,
+            pics_changes: 0,
+            onefile_changes: 0,
+            onefile_429s: 0,
         };
         let run = self
             .state
