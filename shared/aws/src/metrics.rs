@@ -267,3 +267,63 @@ impl picsync_engine::RunObserver for Metrics {
         Metrics::run_closed(self, run);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// METRIC_NAMES (what the template may use) is exactly what the functions emit.
+    #[test]
+    fn s14_metric_names_are_exactly_those_emitted() {
+        let buf = Buf::default();
+        let m = Metrics::to_writer(buf.clone());
+        let t = TenantId::from("acme");
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
+        let mut run = RunRecord::new(
+            t.clone(),
+            "r1".into(),
+            picsync_domain::Mode::Periodic,
+            false,
+            false,
+            at,
+        );
+        run.status = RunStatus::Completed;
+        run.finished_at = Some(at + chrono::Duration::seconds(120));
+        run.onefile_calls = 280;
+        run.calls_per_minute = 280;
+        m.run_closed(&run);
+        m.tasks(&t, &TaskCounts::default());
+        m.invocation_end("req", Some(std::time::Duration::from_secs(3)));
+        m.lease_refused(&t, "r0");
+        m.secret_refreshed(&t);
+        m.staleness(&t, 1.5);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let mut emitted: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let doc: Value = serde_json::from_str(line).unwrap();
+            for d in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+                emitted.push(d["Name"].as_str().unwrap().to_string());
+            }
+        }
+        let mut declared: Vec<String> = METRIC_NAMES.iter().map(|s| s.to_string()).collect();
+        emitted.sort();
+        declared.sort();
+        assert_eq!(emitted, declared);
+        // budget use: 280 calls in 2 minutes at 280 a minute is half the budget
+        assert!(text.contains("\"BudgetUse\":50.0"), "{text}");
+    }
+}
