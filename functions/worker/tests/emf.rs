@@ -201,7 +201,11 @@ async fn s14_every_metric_line_is_emf_and_the_run_figures_equal_the_run_record()
     assert_eq!(num(c, "OneFile429"), run.onefile_429s as f64);
     assert_eq!(num(c, "RunDuration"), run.duration_seconds());
     assert_eq!(num(c, "BudgetUse"), run.budget_use().unwrap() * 100.0);
-    assert_eq!(run.calls_per_minute, 300, "the tenant's budget is recorded");
+    assert!(
+        run.calls_per_minute > 0 && run.calls_per_minute <= stack.config.calls_per_minute_cap,
+        "the tenant's budget is recorded: {}",
+        run.calls_per_minute
+    );
     assert!(
         run.pics_changes + run.onefile_changes > 0,
         "an initial run writes: {run:?}"
