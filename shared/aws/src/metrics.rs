@@ -184,20 +184,15 @@ impl Metrics {
             ),
             ("RunsAbandoned", flag(RunStatus::Abandoned), Unit::Count),
             ("RunsAborted", flag(RunStatus::Aborted), Unit::Count),
-            ("LearnersSynced", run.done as f64, Unit::Count),
-            ("LearnersFailed", run.failed as f64, Unit::Count),
-            ("LearnersSkipped", run.skipped_unchanged as f64, Unit::Count),
-            ("LearnersOutOfScope", run.out_of_scope as f64, Unit::Count),
-            ("LearnersLost", run.lost as f64, Unit::Count),
-            ("PicsChanges", run.pics_changes as f64, Unit::Count),
-            ("OneFileChanges", run.onefile_changes as f64, Unit::Count),
-            ("OneFileCalls", run.onefile_calls as f64, Unit::Count),
-            ("PicsCalls", run.pics_calls as f64, Unit::Count),
-            ("OneFile429", run.onefile_429s as f64, Unit::Count),
-            ("RunDuration", run.duration_seconds(), Unit::Seconds),
         ];
-        if let Some(b) = run.budget_use() {
-            metrics.push(("BudgetUse", b * 100.0, Unit::Percent));
+        // the run's figures, as `picsync status --json` shows them
+        for (name, value) in run.figures() {
+            let unit = match name {
+                "RunDuration" => Unit::Seconds,
+                "BudgetUse" => Unit::Percent,
+                _ => Unit::Count,
+            };
+            metrics.push((name, value, unit));
         }
         let mut props = Map::new();
         props.insert("RunId".into(), json!(run.run_id));
@@ -315,7 +310,10 @@ mod tests {
         let mut emitted: Vec<String> = Vec::new();
         for line in text.lines() {
             let doc: Value = serde_json::from_str(line).unwrap();
-            for d in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+            for d in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+            {
                 emitted.push(d["Name"].as_str().unwrap().to_string());
             }
         }

@@ -85,7 +85,11 @@ fn s14_alarms_and_dashboard_use_emitted_metrics_and_tell_the_topic() {
     assert_eq!(sub.len(), 1);
     assert_eq!(value(&sub[0].1, "Condition:"), Some("HasAlarmEmail"));
     assert_eq!(value(&sub[0].1, "Endpoint:"), Some("!Ref AlarmEmail"));
-    let scheduler = &res.iter().find(|(n, _)| n == "SchedulerFunction").unwrap().1;
+    let scheduler = &res
+        .iter()
+        .find(|(n, _)| n == "SchedulerFunction")
+        .unwrap()
+        .1;
     let on_failure = scheduler
         .iter()
         .position(|l| l.trim() == "OnFailure:")
@@ -132,12 +136,14 @@ fn s14_alarms_and_dashboard_use_emitted_metrics_and_tell_the_topic() {
         assert!(names.contains(&wanted), "no {wanted} in {names:?}");
     }
     // the README has a runbook line for each alarm
-    let readme = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
-    )
-    .unwrap();
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
     for n in &names {
-        assert!(readme.contains(&format!("`{n}`")), "README: no runbook line for {n}");
+        assert!(
+            readme.contains(&format!("`{n}`")),
+            "README: no runbook line for {n}"
+        );
     }
 
     // the dashboard: its body is JSON once the !Sub placeholders are filled in

@@ -674,6 +674,7 @@ impl<S: State> Engine<S> {
         }
         let ctx = self.run_ctx(t, run.mode, &run.run_id, opts.dry_run).await?;
         let of0 = t.onefile.pacer().calls();
+        let r0 = t.onefile.pacer().rate_limited();
         let p0 = t.pics.calls();
         let mut reports = Vec::new();
         let mut failures = Vec::new();
@@ -736,6 +737,9 @@ impl<S: State> Engine<S> {
                 for (k, v) in r.rule_counts() {
                     *run.rule_counts.entry(k).or_insert(0) += v;
                 }
+                let (pics, onefile) = r.changes();
+                run.pics_changes += pics;
+                run.onefile_changes += onefile;
             }
         } else if lost_lease {
             run.status = RunStatus::Aborted;
@@ -744,10 +748,12 @@ impl<S: State> Engine<S> {
         // exact totals for the run (per-task figures overlap when tasks run concurrently)
         run.onefile_calls = t.onefile.pacer().calls().saturating_sub(of0);
         run.pics_calls = t.pics.calls().saturating_sub(p0);
+        run.onefile_429s = t.onefile.pacer().rate_limited().saturating_sub(r0);
         if !opts.dry_run {
             if let Some(mut stored) = self.state.get_run(&t.id, &run.run_id).await? {
                 stored.onefile_calls = run.onefile_calls;
                 stored.pics_calls = run.pics_calls;
+                stored.onefile_429s = run.onefile_429s;
                 if lost_lease {
                     stored.status = RunStatus::Aborted;
                     stored.finished_at = run.finished_at;

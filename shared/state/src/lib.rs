@@ -251,6 +251,29 @@ impl RunRecord {
         })
     }
 
+    /// The run's figures, named as the functions' metrics (issue 14; `picsync status --json`
+    /// and the CLI's summary show the same): learners, changes and calls per system, 429s,
+    /// duration in seconds, and budget use in percent (when known).
+    pub fn figures(&self) -> Vec<(&'static str, f64)> {
+        let mut f = vec![
+            ("LearnersSynced", self.done as f64),
+            ("LearnersFailed", self.failed as f64),
+            ("LearnersSkipped", self.skipped_unchanged as f64),
+            ("LearnersOutOfScope", self.out_of_scope as f64),
+            ("LearnersLost", self.lost as f64),
+            ("PicsChanges", self.pics_changes as f64),
+            ("OneFileChanges", self.onefile_changes as f64),
+            ("OneFileCalls", self.onefile_calls as f64),
+            ("PicsCalls", self.pics_calls as f64),
+            ("OneFile429", self.onefile_429s as f64),
+            ("RunDuration", self.duration_seconds()),
+        ];
+        if let Some(b) = self.budget_use() {
+            f.push(("BudgetUse", b * 100.0));
+        }
+        f
+    }
+
     /// The share of the run's OneFile budget it used: `onefile_calls / (minutes ×
     /// calls_per_minute)`, the minutes those the run lasted (at least one second); `None` when
     /// the budget was not recorded or the run is still going.
