@@ -211,6 +211,16 @@ mod tests {
         assert!(start.elapsed() < window * 5, "{:?}", start.elapsed());
     }
 
+    #[test]
+    fn s14_every_hold_counts_a_429() {
+        let pacer = Pacer::new(10, Duration::from_millis(100));
+        let clone = pacer.clone();
+        assert_eq!(pacer.rate_limited(), 0);
+        pacer.hold(Duration::from_millis(1));
+        clone.hold(Duration::from_millis(1));
+        assert_eq!(pacer.rate_limited(), 2, "shared by the tenant's clones");
+    }
+
     #[tokio::test]
     async fn hold_pauses_every_clone() {
         let pacer = Pacer::new(100, Duration::from_secs(1));
