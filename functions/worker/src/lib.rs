@@ -422,11 +422,14 @@ impl Worker {
                 let defer = move |e: &EngineError| {
                     (e.is_retryable() && !last) || (may_refresh && is_auth_error(e))
                 };
-                let run = runner.run(&d.task, &defer).instrument(tracing::info_span!(
+                // the learner's events carry its run and id (and, from the spans around it, the
+                // tenant and the invocation's request id)
+                let span = tracing::info_span!(
                     "learner",
                     run_id = %d.task.run_id,
                     learner = %d.task.learner
-                ));
+                );
+                let run = runner.run(&d.task, &defer).instrument(span.clone());
                 let (result, cut) = match self.left(deadline) {
                     None => (run.await, false),
                     Some(left) => match tokio::time::timeout(left, run).await {
@@ -442,10 +445,14 @@ impl Worker {
                 match result {
                     Ok(r) => {
                         self.count(id, |c| c.done += 1);
-                        tracing::info!(
-                        tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
-                        written = r.written, passes = r.passes, "learner synchronised"
-                        )
+                        span.in_scope(|| {
+                            tracing::info!(
+                                message_id = log.0,
+                                written = r.written,
+                                passes = r.passes,
+                                "learner synchronised"
+                            )
+                        })
                     }
                     Err(EngineError::RunClosed(run)) => tracing::info!(
                         tenant = %id, message_id = log.0, learner = log.1, run_id = %run,
