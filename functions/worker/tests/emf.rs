@@ -2,9 +2,6 @@
 //! an injected sink for a small run on the stand-ins and simulators; every line must be a valid
 //! embedded-metric-format document, and the closed run's figures must equal its run record's.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use lambda_runtime::{Context, LambdaEvent};
 use picsync_aws::Metrics;
 use picsync_aws::metrics::{METRIC_NAMES, NAMESPACE};
@@ -16,29 +13,6 @@ use worker::Worker;
 
 mod common;
 use common::*;
-
-/// A sink the test can read back.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn lines(&self) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-}
 
 /// Checks one document against CloudWatch's EMF specification: a root object with `_aws`
 /// (`Timestamp` a number of milliseconds, `CloudWatchMetrics` an array of directives), each

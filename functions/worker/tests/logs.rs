@@ -3,37 +3,12 @@
 //! interest per process, and a test without a subscriber running beside it would hide events
 //! from this one's scoped subscriber.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use worker::Worker;
 
 mod common;
 use common::*;
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn lines(&self) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-}
 
 /// Issue 14: a learner's log event carries the spans it happened in (the invocation's request
 /// id, the tenant, the run and the learner), written by the functions' one logging setup.

@@ -11,7 +11,7 @@ use picsync_sim::faults::Fault;
 use picsync_sim::world;
 use picsync_state::{LearnerStore, RunStatus, RunStore, TenantStore};
 use scheduler::Scheduler;
-use serde_json::json;
+use serde_json::{Value, json};
 use worker::Worker;
 
 mod common;
@@ -343,7 +343,10 @@ async fn a_rotated_token_is_fetched_again_after_a_401() {
     stack
         .put_secret("acme", &good.replace(world::ONEFILE_TOKEN, "revoked-token"))
         .await;
-    let deployment = stack.deployment();
+    let metrics = Buf::default();
+    let deployment = stack
+        .deployment()
+        .with_metrics(picsync_aws::Metrics::to_writer(metrics.clone()));
     deployment.tenants.load(&t).await.unwrap();
     let w = Worker::new(deployment);
     stack.put_secret("acme", &good).await;
@@ -366,6 +369,14 @@ async fn a_rotated_token_is_fetched_again_after_a_401() {
         "{:?}",
         run.failures
     );
+    // issue 14: the refresh is counted
+    let refreshed: Vec<Value> = metrics
+        .lines()
+        .into_iter()
+        .filter(|d| d.get("SecretRefreshed").is_some())
+        .collect();
+    assert_eq!(refreshed.len(), 1, "{refreshed:?}");
+    assert_eq!(refreshed[0]["Tenant"], "acme");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
