@@ -369,7 +369,23 @@ async fn a_storm_of_429s_without_retry_after_is_waited_out() {
         "a 429 never fails a learner by itself: {:?}",
         s.run.failures
     );
-    assert!(env.sims.onefile.faults().injected() > 20);
+    let injected = env.sims.onefile.faults().injected();
+    assert!(injected > 20);
+    // issue 14: the run counts the 429s it received (those of its start excepted), and keeps them
+    assert!(
+        s.run.onefile_429s > 0 && s.run.onefile_429s <= injected,
+        "{} 429s counted, {injected} served",
+        s.run.onefile_429s
+    );
+    let stored = env
+        .engine
+        .runs(&t.id, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    assert_eq!(stored.onefile_429s, s.run.onefile_429s);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

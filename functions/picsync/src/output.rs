@@ -136,6 +136,7 @@ pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
         "  calls: {} OneFile, {} PICS\n",
         r.onefile_calls, r.pics_calls
     ));
+    t.push_str(&format!("  {}\n", figures_text(r)));
     for f in &r.failures {
         t.push_str(&format!(
             "  FAILED {}: {}{}\n",
@@ -151,10 +152,33 @@ pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
     t
 }
 
+/// Issue 14: a run's figures by the names of the functions' metrics (`LearnersSynced`,
+/// `OneFile429`, `BudgetUse`, …), so that cron users get what CloudWatch shows.
+pub fn figures(r: &RunRecord) -> serde_json::Value {
+    r.figures()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The figures the other lines do not show: changes per system, 429s, budget use.
+fn figures_text(r: &RunRecord) -> String {
+    format!(
+        "changes: {} PICS, {} OneFile; OneFile 429s: {}; budget use: {}",
+        r.pics_changes,
+        r.onefile_changes,
+        r.onefile_429s,
+        r.budget_use()
+            .map_or("-".to_string(), |b| format!("{:.0}%", b * 100.0))
+    )
+}
+
 pub fn run(out: &Out, s: &RunSummary, elapsed: Duration, dry_run: bool) {
     if out.json {
         let v = serde_json::json!({
             "run": s.run,
+            "figures": figures(&s.run),
             "elapsed_seconds": elapsed.as_secs_f64(),
             "plans": if dry_run { serde_json::to_value(&s.reports).unwrap_or_default() } else { serde_json::Value::Null },
         });
@@ -320,7 +344,7 @@ pub fn check(out: &Out, r: &CheckReport) {
 
 fn run_line(r: &RunRecord) -> String {
     format!(
-        "{}  {:?} {:?}  synced {}, failed {}, skipped {}  OneFile calls {}  finished {}",
+        "{}  {:?} {:?}  synced {}, failed {}, skipped {}  OneFile calls {}, PICS calls {}  {}  finished {}",
         r.run_id,
         r.mode,
         r.status,
@@ -328,6 +352,8 @@ fn run_line(r: &RunRecord) -> String {
         r.failed,
         r.skipped_unchanged,
         r.onefile_calls,
+        r.pics_calls,
+        figures_text(r),
         r.finished_at.map_or("-".to_string(), |t| t.to_rfc3339())
     )
 }
@@ -348,7 +374,18 @@ pub async fn status(
         states.retain(|s| learners.iter().any(|l| l == s.learner.as_str()));
     }
     if out.json {
-        let v = serde_json::json!({ "tenant": ts, "runs": list, "learners": states });
+        // each run with its figures, named as the functions' metrics (issue 14)
+        let runs: Vec<serde_json::Value> = list
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("figures".into(), figures(r));
+                }
+                v
+            })
+            .collect();
+        let v = serde_json::json!({ "tenant": ts, "runs": runs, "learners": states });
         println!("{v}");
         return Ok(());
     }

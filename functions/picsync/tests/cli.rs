@@ -424,4 +424,35 @@ async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minut
         "R43: the abandoned initial run did not count"
     );
     assert_eq!(v["run"]["status"], "completed", "{v}");
+    // issue 14: the run's figures, named as the Lambda functions' metrics, in `sync --json`
+    // and `status --json` alike
+    let figures = &v["figures"];
+    assert_eq!(
+        figures["LearnersSynced"],
+        json_f64(&v["run"]["done"]),
+        "{v}"
+    );
+    assert_eq!(
+        figures["OneFileCalls"],
+        json_f64(&v["run"]["onefile_calls"])
+    );
+    assert!(figures["RunDuration"].as_f64().unwrap() >= 0.0);
+    assert!(figures["BudgetUse"].as_f64().unwrap() > 0.0, "{figures}");
+    let status = run(vec!["--json", "status"]).await.unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["runs"][0]["run_id"], v["run"]["run_id"]);
+    assert_eq!(&s["runs"][0]["figures"], figures, "{s}");
+    for k in [
+        "PicsChanges",
+        "OneFileChanges",
+        "OneFile429",
+        "PicsCalls",
+        "LearnersFailed",
+    ] {
+        assert!(figures[k].is_number(), "{k} missing: {figures}");
+    }
+}
+
+fn json_f64(v: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!(v.as_f64().unwrap())
 }

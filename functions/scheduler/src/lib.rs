@@ -12,6 +12,7 @@ use picsync_aws::{ConfigError, Deployment, DynamoState, TaskSender};
 use picsync_domain::TenantId;
 use picsync_engine::{Engine, EngineError, EnrolRequest, NoProgress, RunOptions};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 pub use request::{Request, Target};
 
@@ -103,7 +104,8 @@ impl Scheduler {
         let lease_ttl = chrono::Duration::from_std(deployment.config.lease_ttl)
             .unwrap_or(chrono::Duration::hours(6));
         let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
-            .with_lease_ttl(lease_ttl);
+            .with_lease_ttl(lease_ttl)
+            .with_observer(std::sync::Arc::new(deployment.metrics.clone()));
         Ok(Self {
             deployment,
             engine,
@@ -117,8 +119,13 @@ impl Scheduler {
 
     /// The Lambda handler.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, SchedulerError> {
-        tracing::info!(request_id = %event.context.request_id, "scheduler invoked");
-        self.invoke(&event.payload).await
+        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        async {
+            tracing::info!("scheduler invoked");
+            self.invoke(&event.payload).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// Handles one payload.
@@ -217,9 +224,12 @@ impl Scheduler {
         let mut failed = Vec::new();
         for t in &tenants {
             match self.engine.reconcile(t).await {
-                Ok(runs) => closed.extend(runs.into_iter().map(|r| {
-                    json!({"tenant": t.as_str(), "run_id": r.run_id, "done": r.done, "lost": r.lost})
-                })),
+                Ok(runs) => {
+                    closed.extend(runs.into_iter().map(|r| {
+                        json!({"tenant": t.as_str(), "run_id": r.run_id, "done": r.done, "lost": r.lost})
+                    }));
+                    self.report_staleness(t).await;
+                }
                 Err(e) => {
                     tracing::error!(tenant = %t, error = %e, "could not reconcile the tenant's runs");
                     failed.push(format!("{t}: {e}"));
@@ -234,6 +244,27 @@ impl Scheduler {
                 total: tenants.len(),
                 details: failed.join("; "),
             })
+        }
+    }
+
+    /// Issue 14: how long ago the tenant last completed a tenant-wide run (R36), as a metric on
+    /// every reconciler round (every 10 minutes), so that a tenant that stopped syncing alarms.
+    /// **Decision**: a tenant that never synced reports the hours since nothing, i.e. a large
+    /// number (10 000), so that it alarms too unless its schedule is off.
+    async fn report_staleness(&self, t: &TenantId) {
+        use picsync_state::TenantStore;
+        match self.deployment.state.get_tenant(t).await {
+            Ok(state) => {
+                let hours = state
+                    .and_then(|s| s.last_synchronised)
+                    .map_or(10_000.0, |last| {
+                        (chrono::Utc::now() - last).num_seconds().max(0) as f64 / 3600.0
+                    });
+                self.deployment.metrics.staleness(t, hours);
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %t, error = %e, "could not read the tenant's last sync");
+            }
         }
     }
 
@@ -269,11 +300,15 @@ impl Scheduler {
                 "learners_with_changes": changes.iter().take(MAX_PLANS_SHOWN).collect::<Vec<_>>(),
             }));
         }
-        let start = self
-            .engine
-            .start_run(&t, opts)
-            .await
-            .map_err(engine_err(id))?;
+        let start = match self.engine.start_run(&t, opts).await {
+            Ok(start) => start,
+            Err(e) => {
+                if let EngineError::Busy { run_id, .. } = &e {
+                    self.deployment.metrics.lease_refused(id, run_id);
+                }
+                return Err(engine_err(id)(e));
+            }
+        };
         let run = &start.run;
         let sent = self.sender.send(&start.tasks).await;
         tracing::info!(
@@ -321,11 +356,10 @@ impl Scheduler {
                 problem: "is empty: list the tenants a \"tenant\": \"all\" invocation runs".into(),
             }));
         }
-        let results = futures::future::join_all(
-            tenants
-                .iter()
-                .map(|t| async move { (t, self.sync(t, opts).await) }),
-        )
+        let results = futures::future::join_all(tenants.iter().map(|t| async move {
+            let span = tracing::info_span!("tenant", tenant = %t);
+            (t, self.sync(t, opts).instrument(span).await)
+        }))
         .await;
         let mut ok = Vec::new();
         let mut failed = Vec::new();

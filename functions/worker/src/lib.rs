@@ -36,9 +36,11 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
+use picsync_aws::metrics::TaskCounts;
 use picsync_aws::{DeadLetters, Deployment, DynamoState, TaskSender, is_auth_error};
 use picsync_domain::TenantId;
 use picsync_engine::{Engine, EngineError, LearnerTask, parse_task};
+use tracing::Instrument;
 
 /// A message the worker hands back to the queue (a batch item failure), and when it should
 /// come back.
@@ -118,6 +120,9 @@ pub struct Worker {
     engine: Engine<DynamoState>,
     dead_letters: Option<DeadLetters>,
     queue: Option<TaskSender>,
+    /// What the current invocation did, per tenant (issue 14: emitted when it ends). A Lambda
+    /// container runs one invocation at a time.
+    tally: std::sync::Mutex<Vec<(TenantId, TaskCounts)>>,
 }
 
 impl Worker {
@@ -132,7 +137,8 @@ impl Worker {
                 .unwrap_or(chrono::Duration::minutes(6));
         let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
             .with_lease_ttl(lease_ttl)
-            .with_intent_ttl(intent_ttl);
+            .with_intent_ttl(intent_ttl)
+            .with_observer(std::sync::Arc::new(deployment.metrics.clone()));
         let dead_letters = deployment
             .config
             .dlq_url
@@ -148,6 +154,20 @@ impl Worker {
             engine,
             dead_letters,
             queue,
+            tally: Default::default(),
+        }
+    }
+
+    /// Counts what happened to one of the invocation's tasks of `tenant`.
+    fn count(&self, tenant: &TenantId, f: impl FnOnce(&mut TaskCounts)) {
+        let mut tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        match tally.iter_mut().find(|(t, _)| t == tenant) {
+            Some((_, c)) => f(c),
+            None => {
+                let mut c = TaskCounts::default();
+                f(&mut c);
+                tally.push((tenant.clone(), c));
+            }
         }
     }
 
@@ -181,8 +201,23 @@ impl Worker {
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, std::convert::Infallible> {
         let deadline = deadline_of(&event.context);
-        let returned = self.process(&event.payload.records, deadline).await;
-        self.back_off(&event.payload.records, &returned).await;
+        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        let returned = self
+            .process(&event.payload.records, deadline)
+            .instrument(span.clone())
+            .await;
+        self.back_off(&event.payload.records, &returned)
+            .instrument(span)
+            .await;
+        // issue 14: the invocation's figures, per tenant, and the time it had left
+        let tally = std::mem::take(&mut *self.tally.lock().unwrap_or_else(|p| p.into_inner()));
+        for (tenant, counts) in &tally {
+            self.deployment.metrics.tasks(tenant, counts);
+        }
+        self.deployment.metrics.invocation_end(
+            &event.context.request_id,
+            deadline.map(|d| d.saturating_duration_since(Instant::now())),
+        );
         let mut response = SqsBatchResponse::default();
         for r in returned {
             let mut f = BatchItemFailure::default();
@@ -226,12 +261,14 @@ impl Worker {
                 }
             }
         }
-        let results = futures::future::join_all(
-            by_tenant
-                .iter()
-                .map(|(t, ds)| self.tenant_batch(t, ds, deadline)),
-        )
+        let results = futures::future::join_all(by_tenant.iter().map(|(t, ds)| {
+            self.tenant_batch(t, ds, deadline)
+                .instrument(tracing::info_span!("tenant", tenant = %t))
+        }))
         .await;
+        for ((t, _), r) in by_tenant.iter().zip(&results) {
+            self.count(t, |c| c.returned += r.len() as u64);
+        }
         returned.extend(results.into_iter().flatten());
         records
             .iter()
@@ -389,7 +426,14 @@ impl Worker {
                 let defer = move |e: &EngineError| {
                     (e.is_retryable() && !last) || (may_refresh && is_auth_error(e))
                 };
-                let run = runner.run(&d.task, &defer);
+                // the learner's events carry its run and id (and, from the spans around it, the
+                // tenant and the invocation's request id)
+                let span = tracing::info_span!(
+                    "learner",
+                    run_id = %d.task.run_id,
+                    learner = %d.task.learner
+                );
+                let run = runner.run(&d.task, &defer).instrument(span.clone());
                 let (result, cut) = match self.left(deadline) {
                     None => (run.await, false),
                     Some(left) => match tokio::time::timeout(left, run).await {
@@ -403,10 +447,17 @@ impl Worker {
                     d.task.run_id.as_str(),
                 );
                 match result {
-                    Ok(r) => tracing::info!(
-                        tenant = %id, message_id = log.0, learner = log.1, run_id = log.2,
-                        written = r.written, passes = r.passes, "learner synchronised"
-                    ),
+                    Ok(r) => {
+                        self.count(id, |c| c.done += 1);
+                        span.in_scope(|| {
+                            tracing::info!(
+                                message_id = log.0,
+                                written = r.written,
+                                passes = r.passes,
+                                "learner synchronised"
+                            )
+                        })
+                    }
                     Err(EngineError::RunClosed(run)) => tracing::info!(
                         tenant = %id, message_id = log.0, learner = log.1, run_id = %run,
                         "task of an abandoned run dropped: the next run syncs the learner"
@@ -414,6 +465,7 @@ impl Worker {
                     Err(e) if may_refresh && is_auth_error(&e) => {
                         tracing::warn!(tenant = %id, error = %e, "credentials refused: fetching the tenant's secret again");
                         self.deployment.tenants.invalidate(id);
+                        self.deployment.metrics.secret_refreshed(id);
                         refreshed = true;
                         continue 'tenant;
                     }
@@ -450,6 +502,7 @@ impl Worker {
                             i += 1;
                             continue;
                         }
+                        self.count(id, |c| c.failed += 1);
                         let to_dlq = if e.is_retryable() {
                             true
                         } else {
@@ -466,7 +519,7 @@ impl Worker {
                         );
                         if to_dlq {
                             let reason = format!("learner {}: {e}", d.task.learner);
-                            if !self
+                            let sent = self
                                 .dead_letter(
                                     &d.body,
                                     d.group.as_deref(),
@@ -474,9 +527,10 @@ impl Worker {
                                     d.receive_count,
                                     &reason,
                                 )
-                                .await
-                                && self.dead_letters.is_some()
-                            {
+                                .await;
+                            if sent {
+                                self.count(id, |c| c.dead_lettered += 1);
+                            } else if self.dead_letters.is_some() {
                                 returned.push(Returned::now(&d.message_id));
                             }
                         }
@@ -485,7 +539,10 @@ impl Worker {
                 i += 1;
             }
         }
-        returned.extend(self.put_back(&put_back).await);
+        let unsent = self.put_back(&put_back).await;
+        let requeued = put_back.len().saturating_sub(unsent.len());
+        self.count(id, |c| c.requeued += requeued as u64);
+        returned.extend(unsent);
         returned
     }
 
@@ -532,9 +589,12 @@ impl Worker {
             if let Err(re) = self.engine.report_failure(&d.task, e).await {
                 tracing::error!(tenant = %id, learner = %d.task.learner, error = %re, "could not record the failure");
                 returned.push(Returned::now(&d.message_id));
-            } else if e.is_retryable() {
+                continue;
+            }
+            self.count(id, |c| c.failed += 1);
+            if e.is_retryable() {
                 let reason = format!("tenant {id}: {e}");
-                if !self
+                if self
                     .dead_letter(
                         &d.body,
                         d.group.as_deref(),
@@ -544,6 +604,8 @@ impl Worker {
                     )
                     .await
                 {
+                    self.count(id, |c| c.dead_lettered += 1);
+                } else {
                     returned.push(Returned::now(&d.message_id));
                 }
             }

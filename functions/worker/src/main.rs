@@ -1,5 +1,7 @@
-//! The worker Lambda's entry point: JSON logs, configuration from the environment, clients
-//! built once per container, then `worker::Worker::handle` for every SQS batch.
+//! The worker Lambda's entry point: JSON logs whose spans carry the request id, tenant, run and
+//! learner, and EMF metrics on stdout (`picsync_aws::logging`, `picsync_aws::metrics`);
+//! configuration from the environment, clients built once per container, then
+//! `worker::Worker::handle` for every SQS batch.
 #![recursion_limit = "256"]
 
 use aws_lambda_events::sqs::SqsEvent;
@@ -9,15 +11,7 @@ use worker::Worker;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_ansi(false)
-        .init();
+    picsync_aws::logging::init();
     let config = FunctionConfig::from_env()?;
     let sdk = picsync_aws::sdk_config().await;
     let worker = Worker::new(Deployment::new(config, &sdk, ClientTuning::default()));

@@ -11,7 +11,7 @@ use picsync_sim::faults::Fault;
 use picsync_sim::world;
 use picsync_state::{LearnerStore, RunStatus, RunStore, TenantStore};
 use scheduler::Scheduler;
-use serde_json::json;
+use serde_json::{Value, json};
 use worker::Worker;
 
 mod common;
@@ -343,7 +343,10 @@ async fn a_rotated_token_is_fetched_again_after_a_401() {
     stack
         .put_secret("acme", &good.replace(world::ONEFILE_TOKEN, "revoked-token"))
         .await;
-    let deployment = stack.deployment();
+    let metrics = Buf::default();
+    let deployment = stack
+        .deployment()
+        .with_metrics(picsync_aws::Metrics::to_writer(metrics.clone()));
     deployment.tenants.load(&t).await.unwrap();
     let w = Worker::new(deployment);
     stack.put_secret("acme", &good).await;
@@ -366,6 +369,14 @@ async fn a_rotated_token_is_fetched_again_after_a_401() {
         "{:?}",
         run.failures
     );
+    // issue 14: the refresh is counted
+    let refreshed: Vec<Value> = metrics
+        .lines()
+        .into_iter()
+        .filter(|d| d.get("SecretRefreshed").is_some())
+        .collect();
+    assert_eq!(refreshed.len(), 1, "{refreshed:?}");
+    assert_eq!(refreshed[0]["Tenant"], "acme");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,11 +429,22 @@ async fn s7_a_retried_task_waits_its_retry_delay_at_the_back_of_the_queue() {
 
 /// A scheduler and a worker whose leases last 2 s (so that a test can let one lapse).
 fn short_leases(stack: &Stack) -> (Scheduler, Worker) {
+    short_leases_with(stack, Buf::default())
+}
+
+/// Leases of 2 s, the metrics written to `metrics`.
+fn short_leases_with(stack: &Stack, metrics: Buf) -> (Scheduler, Worker) {
     let mut config = stack.config.clone();
     config.lease_ttl = std::time::Duration::from_secs(2);
+    let m = picsync_aws::Metrics::to_writer(metrics);
     (
-        Scheduler::new(stack.deployment_with(config.clone())).unwrap(),
-        Worker::new(stack.deployment_with(config)),
+        Scheduler::new(
+            stack
+                .deployment_with(config.clone())
+                .with_metrics(m.clone()),
+        )
+        .unwrap(),
+        Worker::new(stack.deployment_with(config).with_metrics(m)),
     )
 }
 
@@ -430,7 +452,8 @@ fn short_leases(stack: &Stack) -> (Scheduler, Worker) {
 async fn s7_a_run_whose_tasks_stop_reporting_is_abandoned_and_the_next_run_is_initial_again() {
     let (stack, _sims, _) = setup(12).await;
     let t = TenantId::from("acme");
-    let (scheduler, w) = short_leases(&stack);
+    let metrics = Buf::default();
+    let (scheduler, w) = short_leases_with(&stack, metrics.clone());
     let started = invoke(&scheduler, json!({"tenant": "acme"})).await;
     assert_eq!(started["mode"], "initial");
     let run_id = started["run_id"].as_str().unwrap().to_string();
@@ -480,6 +503,17 @@ async fn s7_a_run_whose_tasks_stop_reporting_is_abandoned_and_the_next_run_is_in
         "R43: an abandoned initial run is not done"
     );
     assert_eq!(ts.last_synchronised, None, "R36");
+    // issue 14: the abandoned run is counted once, with its lost learners
+    let closed: Vec<Value> = metrics
+        .lines()
+        .into_iter()
+        .filter(|d| d["RunId"] == json!(run_id))
+        .collect();
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(closed[0]["RunsAbandoned"], json!(1.0));
+    assert_eq!(closed[0]["RunsCompleted"], json!(0.0));
+    assert_eq!(closed[0]["LearnersLost"], json!((tasks - 2) as f64));
+    assert_eq!(closed[0]["LearnersSynced"], json!(2.0));
     // the lease is free: the next run starts, and is initial again
     let next = invoke(&scheduler, json!({"tenant": "acme"})).await;
     assert_eq!(next["mode"], "initial", "{next}");

@@ -7,11 +7,14 @@
 //!   after a 401.
 //! - [`queue::TaskSender`]: learner tasks to the worker's FIFO queue, one message group per
 //!   tenant (R35).
+//! - [`metrics::Metrics`] and [`logging::init`]: the functions' EMF metrics and JSON logs.
 //! - [`config::FunctionConfig`] and [`tenants::Tenants`]: the functions' environment, and
 //!   tenants built from the table, the secrets and the container's pacers.
 
 pub mod config;
 pub mod dynamo;
+pub mod logging;
+pub mod metrics;
 pub mod profile;
 pub mod queue;
 pub mod secrets;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 
 pub use config::{ConfigError, FunctionConfig};
 pub use dynamo::{Connection, DynamoState};
+pub use metrics::Metrics;
 pub use profile::TenantProfile;
 pub use queue::{DeadLetters, SendReport, TaskSender};
 pub use secrets::SecretsManagerSource;
@@ -56,6 +60,8 @@ pub struct Deployment {
     pub state: Arc<DynamoState>,
     pub tenants: Arc<Tenants>,
     pub sqs: aws_sdk_sqs::Client,
+    /// Where the functions' EMF metrics go (stdout; a buffer in tests).
+    pub metrics: Metrics,
 }
 
 impl Deployment {
@@ -96,6 +102,13 @@ impl Deployment {
             state,
             tenants,
             sqs,
+            metrics: Metrics::stdout(),
         }
+    }
+
+    /// The metrics sent to `metrics` instead of stdout.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 }

@@ -236,6 +236,8 @@ impl Stack {
             self.sqs.clone(),
             tuning(),
         )
+        // tests that read the metrics pass their own sink (`Deployment::with_metrics`)
+        .with_metrics(crate::Metrics::to_writer(std::io::sink()))
     }
 
     /// Stores a tenant's secret (`<prefix><tenant>`).

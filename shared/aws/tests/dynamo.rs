@@ -164,6 +164,9 @@ async fn r36_run_outcome_counted_once_under_concurrent_adds() {
                     rule_counts: [("R25".to_string(), 1)].into(),
                     onefile_calls: 2,
                     pics_calls: 1,
+                    pics_changes: 0,
+                    onefile_changes: 0,
+                    onefile_429s: 0,
                 };
                 let _ = copy;
                 s.add_outcome(&t, "run-c", &o, Utc::now()).await.unwrap()
@@ -246,6 +249,9 @@ async fn a_run_with_many_failures_stays_within_an_item() {
             rule_counts: Default::default(),
             onefile_calls: 1,
             pics_calls: 1,
+            pics_changes: 0,
+            onefile_changes: 0,
+            onefile_429s: 0,
         };
         s.add_outcome(&t, "run-f", &o, Utc::now()).await.unwrap();
     }

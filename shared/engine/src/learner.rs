@@ -85,6 +85,13 @@ pub struct LearnerReport {
 }
 
 impl LearnerReport {
+    /// Changes planned over every pass, to PICS and to OneFile (written, but in a dry run).
+    pub fn changes(&self) -> (u64, u64) {
+        self.plans.iter().fold((0, 0), |(p, o), plan| {
+            (p + plan.pics.len() as u64, o + plan.onefile.len() as u64)
+        })
+    }
+
     /// Changes per rule over every pass.
     pub fn rule_counts(&self) -> std::collections::BTreeMap<String, u64> {
         let mut m = std::collections::BTreeMap::new();

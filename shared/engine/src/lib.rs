@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use picsync_domain::{Settings, TenantId};
 use picsync_onefile::OneFileClient;
 use picsync_pics::PicsClient;
-use picsync_state::State;
+use picsync_state::{RunRecord, State};
 
 pub use enrol::{EnrolReport, EnrolRequest};
 pub use error::{EngineError, Result};
@@ -63,6 +63,16 @@ pub struct Engine<S: State> {
     pub(crate) owner: String,
     /// Whether a run's owner is known to be dead (its lease may then be taken at once).
     pub(crate) owner_dead: fn(&str) -> bool,
+    /// Told of every run this engine closes (issue 14: the functions' run metrics).
+    pub(crate) observer: Option<Arc<dyn RunObserver>>,
+}
+
+/// Told of each run the engine closes: completed by its last outcome ([`Engine::report_failure`]
+/// or a task's), or abandoned by [`Engine::reconcile`]. A duplicate report of a closed run's
+/// last task closes it again, so an observer may hear of one run twice (at most once per
+/// redelivery of its last task).
+pub trait RunObserver: Send + Sync {
+    fn run_closed(&self, run: &RunRecord);
 }
 
 impl<S: State> Clone for Engine<S> {
@@ -76,6 +86,7 @@ impl<S: State> Clone for Engine<S> {
             max_replans: self.max_replans,
             owner: self.owner.clone(),
             owner_dead: self.owner_dead,
+            observer: self.observer.clone(),
         }
     }
 }
@@ -91,6 +102,7 @@ impl<S: State> Engine<S> {
             max_replans: 3,
             owner: "lambda".into(),
             owner_dead: |_| false,
+            observer: None,
         }
     }
 
@@ -126,6 +138,17 @@ impl<S: State> Engine<S> {
                 .unwrap_or(chrono::Duration::days(1))
                 + chrono::Duration::minutes(1)
         })
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn RunObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub(crate) fn observe_closed(&self, run: &RunRecord) {
+        if let Some(o) = &self.observer {
+            o.run_closed(run);
+        }
     }
 
     pub fn with_lease_ttl(mut self, ttl: chrono::Duration) -> Self {

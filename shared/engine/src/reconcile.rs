@@ -44,6 +44,7 @@ impl<S: State> Engine<S> {
                     "the run stopped reporting: closed as abandoned, its unreported tasks lost"
                 );
                 self.state.release_lease(tenant, &r.run_id).await?;
+                self.observe_closed(&r);
                 closed.push(r);
             }
         }

@@ -420,6 +420,7 @@ impl<S: State> Engine<S> {
             now,
         );
         run.tenant_wide = wanted.is_none();
+        run.calls_per_minute = t.onefile.pacer().limit().0;
         let mut tasks = Vec::new();
         for s in &summaries {
             let id = LearnerId::new(&s.learner_id);
@@ -510,6 +511,7 @@ impl<S: State> Engine<S> {
         Option<RunRecord>,
     ) {
         let of0 = ctx.tenant.onefile.pacer().calls();
+        let r0 = ctx.tenant.onefile.pacer().rate_limited();
         let p0 = ctx.tenant.pics.calls();
         let result = self
             .sync_learner(ctx, &task.learner, task.onefile_user.clone())
@@ -530,6 +532,11 @@ impl<S: State> Engine<S> {
                 .unwrap_or_default(),
             onefile_calls: ctx.tenant.onefile.pacer().calls().saturating_sub(of0),
             pics_calls: ctx.tenant.pics.calls().saturating_sub(p0),
+            pics_changes: result.as_ref().map_or(0, |r| r.changes().0),
+            onefile_changes: result.as_ref().map_or(0, |r| r.changes().1),
+            // the tenant's pacer is shared by its concurrent tasks: a 429 counts on the task
+            // that was waiting or calling when it came
+            onefile_429s: ctx.tenant.onefile.pacer().rate_limited().saturating_sub(r0),
         };
         // §7: an outcome that could not be written is never lost: the task fails retryably, so
         // that it is tried again (the sync is idempotent, the outcome counted once) and the run
@@ -590,6 +597,7 @@ impl<S: State> Engine<S> {
             .await?;
         }
         self.state.release_lease(tenant, &run.run_id).await?;
+        self.observe_closed(run);
         Ok(())
     }
 
@@ -613,6 +621,9 @@ impl<S: State> Engine<S> {
             rule_counts: Default::default(),
             onefile_calls: 0,
             pics_calls: 0,
+            pics_changes: 0,
+            onefile_changes: 0,
+            onefile_429s: 0,
         };
         let run = self
             .state
@@ -677,6 +688,7 @@ impl<S: State> Engine<S> {
         }
         let ctx = self.run_ctx(t, run.mode, &run.run_id, opts.dry_run).await?;
         let of0 = t.onefile.pacer().calls();
+        let r0 = t.onefile.pacer().rate_limited();
         let p0 = t.pics.calls();
         let mut reports = Vec::new();
         let mut failures = Vec::new();
@@ -739,6 +751,9 @@ impl<S: State> Engine<S> {
                 for (k, v) in r.rule_counts() {
                     *run.rule_counts.entry(k).or_insert(0) += v;
                 }
+                let (pics, onefile) = r.changes();
+                run.pics_changes += pics;
+                run.onefile_changes += onefile;
             }
         } else if lost_lease {
             run.status = RunStatus::Aborted;
@@ -747,10 +762,12 @@ impl<S: State> Engine<S> {
         // exact totals for the run (per-task figures overlap when tasks run concurrently)
         run.onefile_calls = t.onefile.pacer().calls().saturating_sub(of0);
         run.pics_calls = t.pics.calls().saturating_sub(p0);
+        run.onefile_429s = t.onefile.pacer().rate_limited().saturating_sub(r0);
         if !opts.dry_run {
             if let Some(mut stored) = self.state.get_run(&t.id, &run.run_id).await? {
                 stored.onefile_calls = run.onefile_calls;
                 stored.pics_calls = run.pics_calls;
+                stored.onefile_429s = run.onefile_429s;
                 if lost_lease {
                     stored.status = RunStatus::Aborted;
                     stored.finished_at = run.finished_at;

@@ -24,6 +24,8 @@ pub struct Pacer {
 struct PacerInner {
     limiter: DefaultDirectRateLimiter,
     calls: AtomicU64,
+    /// Holds asked for (one per 429 received).
+    rate_limited: AtomicU64,
     /// Set after a 429: no task of the tenant calls before this instant.
     hold_until: Mutex<Option<Instant>>,
     limit: u32,
@@ -55,6 +57,7 @@ impl Pacer {
             inner: Arc::new(PacerInner {
                 limiter: RateLimiter::direct(quota),
                 calls: AtomicU64::new(0),
+                rate_limited: AtomicU64::new(0),
                 hold_until: Mutex::new(None),
                 limit: calls,
                 window,
@@ -81,6 +84,11 @@ impl Pacer {
         self.inner.calls.load(Ordering::Relaxed)
     }
 
+    /// 429s received so far (each asks for a [`Pacer::hold`]).
+    pub fn rate_limited(&self) -> u64 {
+        self.inner.rate_limited.load(Ordering::Relaxed)
+    }
+
     /// The budget: calls per window.
     pub fn limit(&self) -> (u32, Duration) {
         (self.inner.limit, self.inner.window)
@@ -89,6 +97,7 @@ impl Pacer {
     /// Pauses every task of the tenant for `wait` (after a 429: the whole tenant waits the
     /// window out, not only the task that was refused). A longer hold already set is kept.
     pub fn hold(&self, wait: Duration) {
+        self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
         let until = Instant::now() + wait;
         let mut h = self
             .inner
@@ -200,6 +209,16 @@ mod tests {
         }
         // and the pacer is not needlessly slow: 24 calls at 8/window + burst 2 ≈ 2.75 windows
         assert!(start.elapsed() < window * 5, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn s14_every_hold_counts_a_429() {
+        let pacer = Pacer::new(10, Duration::from_millis(100));
+        let clone = pacer.clone();
+        assert_eq!(pacer.rate_limited(), 0);
+        pacer.hold(Duration::from_millis(1));
+        clone.hold(Duration::from_millis(1));
+        assert_eq!(pacer.rate_limited(), 2, "shared by the tenant's clones");
     }
 
     #[tokio::test]

@@ -307,6 +307,9 @@ pub async fn runs<S: State>(s: &S, t: &TenantId) {
         rule_counts: [("R25".to_string(), 2)].into(),
         onefile_calls: 3,
         pics_calls: 2,
+        pics_changes: 1,
+        onefile_changes: 1,
+        onefile_429s: 4,
     };
     let r = s.add_outcome(t, &run.run_id, &ok, t0()).await.unwrap();
     assert_eq!((r.done, r.status), (1, RunStatus::Running));
@@ -323,6 +326,9 @@ pub async fn runs<S: State>(s: &S, t: &TenantId) {
         rule_counts: Default::default(),
         onefile_calls: 1,
         pics_calls: 1,
+        pics_changes: 0,
+        onefile_changes: 0,
+        onefile_429s: 0,
     };
     let r = s
         .add_outcome(t, &run.run_id, &bad, t0() + Duration::seconds(5))
@@ -332,6 +338,13 @@ pub async fn runs<S: State>(s: &S, t: &TenantId) {
     assert_eq!(r.finished_at, Some(t0() + Duration::seconds(5)));
     assert_eq!(r.rule_counts.get("R25"), Some(&2));
     assert_eq!((r.onefile_calls, r.pics_calls), (4, 3));
+    // issue 14: the run's metrics (changes per system, 429s) are summed and kept
+    assert_eq!(
+        (r.pics_changes, r.onefile_changes, r.onefile_429s),
+        (1, 1, 4)
+    );
+    let stored = s.get_run(t, &run.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.onefile_429s, 4);
     assert_eq!(r.failures[0].reason, "PICS answered 500");
     let mut later = RunRecord::new(
         t.clone(),
@@ -372,6 +385,9 @@ pub async fn abandoned_runs<S: State>(s: &S, t: &TenantId) {
         rule_counts: Default::default(),
         onefile_calls: 1,
         pics_calls: 1,
+        pics_changes: 0,
+        onefile_changes: 0,
+        onefile_429s: 0,
     };
     s.add_outcome(t, &run.run_id, &ok("L1"), t0())
         .await

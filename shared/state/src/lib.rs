@@ -181,6 +181,18 @@ pub struct RunRecord {
     pub rule_counts: BTreeMap<String, u64>,
     pub onefile_calls: u64,
     pub pics_calls: u64,
+    /// Changes written to PICS and to OneFile (issue 14: the run's metrics).
+    #[serde(default)]
+    pub pics_changes: u64,
+    #[serde(default)]
+    pub onefile_changes: u64,
+    /// OneFile answers 429 received by the run's learners.
+    #[serde(default)]
+    pub onefile_429s: u64,
+    /// The tenant's OneFile budget the run ran under (R35, calls per minute; 0: not recorded):
+    /// the run's budget use is `onefile_calls / (minutes × calls_per_minute)`.
+    #[serde(default)]
+    pub calls_per_minute: u32,
     pub failures: Vec<Failure>,
     /// Tasks that never reported before the run was abandoned (counted in `failed` too).
     #[serde(default)]
@@ -218,6 +230,10 @@ impl RunRecord {
             rule_counts: BTreeMap::new(),
             onefile_calls: 0,
             pics_calls: 0,
+            pics_changes: 0,
+            onefile_changes: 0,
+            onefile_429s: 0,
+            calls_per_minute: 0,
             failures: Vec::new(),
             lost: 0,
             owner: String::new(),
@@ -226,6 +242,47 @@ impl RunRecord {
 
     pub fn finished(&self) -> bool {
         self.status != RunStatus::Running
+    }
+
+    /// Seconds from start to close (0 while running).
+    pub fn duration_seconds(&self) -> f64 {
+        self.finished_at.map_or(0.0, |f| {
+            (f - self.started_at).num_milliseconds().max(0) as f64 / 1000.0
+        })
+    }
+
+    /// The run's figures, named as the functions' metrics (issue 14; `picsync status --json`
+    /// and the CLI's summary show the same): learners, changes and calls per system, 429s,
+    /// duration in seconds, and budget use in percent (when known).
+    pub fn figures(&self) -> Vec<(&'static str, f64)> {
+        let mut f = vec![
+            ("LearnersSynced", self.done as f64),
+            ("LearnersFailed", self.failed as f64),
+            ("LearnersSkipped", self.skipped_unchanged as f64),
+            ("LearnersOutOfScope", self.out_of_scope as f64),
+            ("LearnersLost", self.lost as f64),
+            ("PicsChanges", self.pics_changes as f64),
+            ("OneFileChanges", self.onefile_changes as f64),
+            ("OneFileCalls", self.onefile_calls as f64),
+            ("PicsCalls", self.pics_calls as f64),
+            ("OneFile429", self.onefile_429s as f64),
+            ("RunDuration", self.duration_seconds()),
+        ];
+        if let Some(b) = self.budget_use() {
+            f.push(("BudgetUse", b * 100.0));
+        }
+        f
+    }
+
+    /// The share of the run's OneFile budget it used: `onefile_calls / (minutes ×
+    /// calls_per_minute)`, the minutes those the run lasted (at least one second); `None` when
+    /// the budget was not recorded or the run is still going.
+    pub fn budget_use(&self) -> Option<f64> {
+        if self.calls_per_minute == 0 || self.finished_at.is_none() {
+            return None;
+        }
+        let minutes = self.duration_seconds().max(1.0) / 60.0;
+        Some(self.onefile_calls as f64 / (minutes * f64::from(self.calls_per_minute)))
     }
 }
 
@@ -237,6 +294,12 @@ pub struct LearnerOutcome {
     pub rule_counts: BTreeMap<String, u64>,
     pub onefile_calls: u64,
     pub pics_calls: u64,
+    #[serde(default)]
+    pub pics_changes: u64,
+    #[serde(default)]
+    pub onefile_changes: u64,
+    #[serde(default)]
+    pub onefile_429s: u64,
 }
 
 pub trait RunStore {
@@ -599,6 +662,9 @@ pub mod rules {
         }
         run.onefile_calls += o.onefile_calls;
         run.pics_calls += o.pics_calls;
+        run.pics_changes += o.pics_changes;
+        run.onefile_changes += o.onefile_changes;
+        run.onefile_429s += o.onefile_429s;
         if run.done + run.failed >= run.total {
             run.finished_at = Some(now);
             run.status = if run.failed == 0 {

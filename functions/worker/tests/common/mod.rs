@@ -164,3 +164,27 @@ pub async fn receive_bodies(stack: &Stack) -> Vec<Value> {
         .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
         .collect()
 }
+
+/// A metrics or log sink a test reads back (issue 14).
+#[derive(Clone, Default)]
+pub struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    /// Every line, as JSON.
+    pub fn lines(&self) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
