@@ -349,7 +349,11 @@ mod tests {
         second.restore(&first.state());
         let t = Instant::now();
         second.acquire().await;
-        assert!(t.elapsed() >= Duration::from_millis(130), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(130),
+            "{:?}",
+            t.elapsed()
+        );
         // a restored state never loosens a pacer
         second.restore(&PacerState::default());
         let t = Instant::now();
