@@ -1,7 +1,11 @@
-//! The worker Lambda: an SQS batch of learner tasks → the engine, one task at a time per
-//! tenant (tenants of a batch in parallel) → an `SqsBatchResponse` naming exactly the messages
-//! to deliver again.
+//! The worker Lambda: an SQS batch of learner tasks → the engine, up to
+//! `WORKER_LEARNER_CONCURRENCY` learners of a tenant at once on the tenant's one OneFile pacer
+//! (tenants of a batch in parallel) → an `SqsBatchResponse` naming exactly the messages to
+//! deliver again.
 //!
+//! - R35 across execution environments: a batch starts from the pacing its tenant's previous
+//!   batch left in the table (the bucket, a 429's hold) and stores its own at the end; the
+//!   budget proof is at `Worker::tenant_batch`.
 //! - Success: the outcome is counted on the run (once per learner); the run that receives its
 //!   last outcome completes, moving "last synchronised" (R36) and freeing the lease (R39).
 //! - A retryable failure (an API down, a 5xx, an intent another worker holds), or a learner cut
@@ -29,8 +33,9 @@
 //! - A malformed body: put in the dead-letter queue at once with its reason, and logged; not
 //!   returned. It names no run we could count it on, retrying cannot cure it, and on a FIFO
 //!   queue a returned message would hold up every later task of its tenant for nothing.
-//! - FIFO (R35): messages of one group (tenant) are handled in order, one batch of a group at a
-//!   time.
+//! - FIFO (R35): one batch of a group (tenant) at a time. Within a batch the learners run at
+//!   once: the group serves as the tenant's mutex (one lease, one pacer), not as an order
+//!   between learners, which are independent.
 
 use std::time::{Duration, Instant};
 
