@@ -76,7 +76,9 @@ async fn main() -> Result<(), Error> {
         let real = Duration::from_millis(latency);
         let (initial, sweep, scheduler) = one_latency(learners, minute, real).await?;
         println!("## {latency} ms per call\n");
-        println!("| run | learners | OneFile calls | PICS calls | batches | returned | 429s | wall (real-world min) | bound at 280/min (min) | budget use |");
+        println!(
+            "| run | learners | OneFile calls | PICS calls | batches | returned | 429s | wall (real-world min) | bound at 280/min (min) | budget use |"
+        );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (name, p) in [("initial", &initial), ("full sweep", &sweep)] {
             let wall_min = p.wall.as_secs_f64() / minute.as_secs_f64();
@@ -92,8 +94,8 @@ async fn main() -> Result<(), Error> {
                 100.0 * bound / wall_min
             );
         }
-        let use_initial = initial.onefile as f64 / BUDGET
-            / (initial.wall.as_secs_f64() / minute.as_secs_f64());
+        let use_initial =
+            initial.onefile as f64 / BUDGET / (initial.wall.as_secs_f64() / minute.as_secs_f64());
         println!(
             "\nScheduler phase (listing, learner states, queueing): {:.1} real-world min for {learners} learners.",
             scheduler.as_secs_f64() / minute.as_secs_f64()
@@ -109,7 +111,10 @@ async fn main() -> Result<(), Error> {
                 sched + sw
             );
         }
-        println!("\nLambda-path budget use at {latency} ms: {:.1} %\n", 100.0 * use_initial);
+        println!(
+            "\nLambda-path budget use at {latency} ms: {:.1} %\n",
+            100.0 * use_initial
+        );
     }
     Ok(())
 }
@@ -155,7 +160,8 @@ async fn one_latency(
     config.retry_delay = scaled(Duration::from_secs(60));
     let scheduler = scheduler::Scheduler::new(deployment(&stack, &config, minute))?;
     let began = Instant::now();
-    let (run_id, in_scope) = start(&scheduler, json!({"tenant": TENANT, "mode": "initial"})).await?;
+    let (run_id, in_scope) =
+        start(&scheduler, json!({"tenant": TENANT, "mode": "initial"})).await?;
     let scheduled = began.elapsed();
     let initial = drain(&stack, &config, minute, &sims, &run_id, in_scope).await?;
     let (run_id, in_scope) = start(
@@ -297,7 +303,9 @@ async fn drain(
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let run = stack.state.get_run(&t, run_id).await.ok().flatten();
-            if run.as_ref().is_some_and(|r| r.status != RunStatus::Running) || began.elapsed() > limit {
+            if run.as_ref().is_some_and(|r| r.status != RunStatus::Running)
+                || began.elapsed() > limit
+            {
                 done.store(true, std::sync::atomic::Ordering::Relaxed);
                 return run;
             }

@@ -536,7 +536,7 @@ impl Worker {
             match step {
                 Step::Done => {}
                 Step::Return(r) => returned.push(r),
-                Step::PutBack(t) => put_back.push((i, t, ds[i].message_id.clone())),
+                Step::PutBack(t) => put_back.push((i, *t, ds[i].message_id.clone())),
                 Step::Refused => refused.push(i),
             }
         }
@@ -562,7 +562,7 @@ impl Worker {
         {
             tracing::info!(tenant = %id, learner = %d.task.learner,
                 "too close to the invocation's deadline: the task is queued again");
-            return Step::PutBack(d.task.clone());
+            return Step::PutBack(Box::new(d.task.clone()));
         }
         let last = self.last_attempt(d);
         let (result, cut) = match self.left(deadline) {
@@ -597,7 +597,7 @@ impl Worker {
                     attempt = again.attempt, error = %e,
                     "task failed; queued again at the back of its tenant's queue"
                 );
-                return Step::PutBack(again);
+                return Step::PutBack(Box::new(again));
             }
             Err(e) => {
                 // counted on the run and the learner (by the runner, or here when the
@@ -714,7 +714,7 @@ enum Step {
     /// Delivered again by the queue.
     Return(Returned),
     /// Sent again to the tail of the tenant's queue (as it is, or as its next attempt).
-    PutBack(LearnerTask),
+    PutBack(Box<LearnerTask>),
     /// A 401 while the tenant's secret may still be fetched again: tried once more.
     Refused,
 }
