@@ -18,8 +18,8 @@
 //! - every invocation in a FRESH execution environment (a new `Worker`: its own clients,
 //!   secret cache and OneFile pacer with a full bucket), the worst case for R35, with the
 //!   deadline of the function's timeout (300 s, scaled);
-//! - partial batch responses: the messages not named are deleted; those named keep the
-//!   visibility the worker set (`ChangeMessageVisibility`).
+//! - partial batch responses: the messages not named are deleted (`DeleteMessageBatch`); those
+//!   named keep the visibility the worker set (`ChangeMessageVisibility`).
 //!
 //! Budget use: the worker phase's OneFile calls over what the tenant's budget (280 a minute)
 //! allows in the same wall time.
@@ -271,18 +271,26 @@ async fn drain(
                             .collect(),
                         Err(never) => match never {},
                     };
-                    for m in &msgs {
-                        if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
-                            continue;
-                        }
-                        if let Some(h) = m.receipt_handle() {
-                            let _ = stack_sqs
-                                .delete_message()
-                                .queue_url(&url)
-                                .receipt_handle(h)
-                                .send()
-                                .await;
-                        }
+                    // the processed messages deleted in one call, as the event source does
+                    let entries: Vec<_> = msgs
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| !failed.iter().any(|f| Some(f.as_str()) == m.message_id()))
+                        .filter_map(|(i, m)| {
+                            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                                .id(i.to_string())
+                                .receipt_handle(m.receipt_handle()?)
+                                .build()
+                                .ok()
+                        })
+                        .collect();
+                    if !entries.is_empty() {
+                        let _ = stack_sqs
+                            .delete_message_batch()
+                            .queue_url(&url)
+                            .set_entries(Some(entries))
+                            .send()
+                            .await;
                     }
                     {
                         let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
