@@ -238,7 +238,8 @@ async fn s7_a_batch_answers_before_its_deadline_and_puts_back_exactly_the_unfini
     let mut config = stack.config.clone();
     config.deadline_reserve = std::time::Duration::from_secs(2);
     config.learner_min = std::time::Duration::from_secs(2);
-    let w = Worker::new(stack.deployment_with(config));
+    // one learner at a time, so that one is still unstarted when the deadline comes
+    let w = Worker::new(stack.deployment_with(config)).with_concurrency(1);
     let msgs = receive(&stack, &stack.queue_url).await;
     assert_eq!(msgs.len(), 4);
     let budget = std::time::Duration::from_secs(10);

@@ -797,6 +797,13 @@ impl<S: State> TaskRunner<'_, S> {
         task: &LearnerTask,
         defer: &(dyn Fn(&EngineError) -> bool + Sync),
     ) -> Result<LearnerReport> {
+        self.prepare(task).await?;
+        self.run_prepared(task, defer).await
+    }
+
+    /// Reads the context of `task`'s run (once per run and batch), so that the batch's tasks
+    /// of that run can then go at once through [`TaskRunner::run_prepared`].
+    pub async fn prepare(&mut self, task: &LearnerTask) -> Result<()> {
         let t = self.tenant;
         if task.tenant != t.id {
             return Err(EngineError::Invalid(format!(
@@ -813,8 +820,20 @@ impl<S: State> TaskRunner<'_, S> {
                 .engine
                 .run_ctx(t, task.mode, &task.run_id, task.dry_run)
                 .await?;
-            self.ctxs.insert(key.clone(), ctx);
+            self.ctxs.insert(key, ctx);
         }
+        Ok(())
+    }
+
+    /// Runs one task whose run was prepared ([`TaskRunner::prepare`]); tasks of a tenant may
+    /// run at once this way (they share the tenant's pacer, R35). As [`TaskRunner::run`]
+    /// otherwise.
+    pub async fn run_prepared(
+        &self,
+        task: &LearnerTask,
+        defer: &(dyn Fn(&EngineError) -> bool + Sync),
+    ) -> Result<LearnerReport> {
+        let key = (task.run_id.clone(), task.dry_run);
         let ctx = self.ctxs.get(&key).ok_or_else(|| {
             EngineError::Inconsistent(format!("run context of {} vanished", task.run_id))
         })?;

@@ -104,7 +104,7 @@ mod wire;
 pub use client::OneFileClient;
 pub use config::{Environment, OneFileConfig};
 pub use error::{OneFileError, TransportKind};
-pub use pacer::{Pacer, Pacers};
+pub use pacer::{Pacer, PacerState, Pacers};
 pub use records::{
     Assignment, Centre, Classroom, Customer, LearningAim, LearningAimUpdate, NEW_REVIEW_STATUS,
     NewClassroom, NewPlacement, NewReview, NewUser, NewVisit, Pathway, Placement, PlacementUpdate,

@@ -6,13 +6,17 @@
 //! at `r` per window admits at most `b + r` calls in any span of one window, whatever the
 //! alignment, so `b + r <= calls` keeps every fixed window of the server within `calls`.
 //! The pacer uses `b = 2` (1 for tiny limits) and `r = calls - b`.
+//!
+//! Across processes (the Lambda worker, whose batches of one tenant may each land in a fresh
+//! execution environment with a full bucket): [`Pacer::state`] and [`Pacer::restore`] hand the
+//! bucket and the 429 hold on, so that batches run one after another pace as one bucket.
 
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 /// One tenant's call budget (R35). Cheap to clone: clones share the bucket.
@@ -22,14 +26,38 @@ pub struct Pacer {
 }
 
 struct PacerInner {
-    limiter: DefaultDirectRateLimiter,
-    calls: AtomicU64,
+    /// The bucket (GCRA) and the 429 hold.
+    state: Mutex<Bucket>,
+    /// The emission interval: one call per `period` after the burst.
+    period: Duration,
+    /// GCRA's tolerance: `(burst - 1) * period`.
+    tolerance: Duration,
     /// Holds asked for (one per 429 received).
     rate_limited: AtomicU64,
-    /// Set after a 429: no task of the tenant calls before this instant.
-    hold_until: Mutex<Option<Instant>>,
     limit: u32,
     window: Duration,
+}
+
+#[derive(Default)]
+struct Bucket {
+    /// GCRA's theoretical arrival time (`None`: a full bucket).
+    tat: Option<Instant>,
+    /// Set after a 429: no task of the tenant calls before this instant.
+    hold_until: Option<Instant>,
+    calls: u64,
+}
+
+/// A pacer's state in wall-clock time, to hand the tenant's budget from one process to the
+/// next (the worker keeps it in the table between two batches of a tenant, R35): the GCRA's
+/// theoretical arrival time and the end of a 429 hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacerState {
+    /// The bucket is full again at this instant (none: full now).
+    #[serde(default)]
+    pub tat: Option<DateTime<Utc>>,
+    /// No call before this instant (after a 429).
+    #[serde(default)]
+    pub hold_until: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -42,6 +70,23 @@ impl std::fmt::Debug for Pacer {
     }
 }
 
+/// An `Instant` of this process as a wall-clock time.
+fn wall(at: Instant) -> DateTime<Utc> {
+    let now = Instant::now();
+    let wall_now = Utc::now();
+    let d = |x: Duration| chrono::Duration::from_std(x).unwrap_or(chrono::Duration::zero());
+    if at >= now {
+        wall_now + d(at - now)
+    } else {
+        wall_now - d(now - at)
+    }
+}
+
+/// A wall-clock time as an `Instant` of this process (a time past is read as now).
+fn local(at: DateTime<Utc>) -> Instant {
+    Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
+}
+
 impl Pacer {
     /// At most `calls` calls in any span of `window` (a zero `calls` is read as 1).
     pub fn new(calls: u32, window: Duration) -> Self {
@@ -50,15 +95,12 @@ impl Pacer {
         let burst = if calls >= 4 { 2 } else { 1 };
         let refill = (calls - burst).max(1);
         let period = (window / refill).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
         Self {
             inner: Arc::new(PacerInner {
-                limiter: RateLimiter::direct(quota),
-                calls: AtomicU64::new(0),
+                state: Mutex::default(),
+                period,
+                tolerance: period * (burst - 1),
                 rate_limited: AtomicU64::new(0),
-                hold_until: Mutex::new(None),
                 limit: calls,
                 window,
             }),
@@ -70,18 +112,45 @@ impl Pacer {
         Self::new(calls, Duration::from_secs(60))
     }
 
+    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Waits until this tenant may make one more call, and counts it.
+    ///
+    /// GCRA: a call is granted at `t` when `tat <= t + tolerance`, and moves `tat` to
+    /// `max(tat, t) + period`; so `burst` calls at once, then one per `period`. The grant is
+    /// decided under the lock, after any hold: a 429 seen by another task while this one
+    /// waited pauses this call too.
     pub async fn acquire(&self) {
-        self.wait_for_hold().await;
-        self.inner.limiter.until_ready().await;
-        // A 429 seen by another task while this one waited pauses this call too.
-        self.wait_for_hold().await;
-        self.inner.calls.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let wait_until = {
+                let mut b = self.bucket();
+                let now = Instant::now();
+                match b.hold_until {
+                    Some(h) if h > now => Some(h),
+                    _ => {
+                        let tat = b.tat.map_or(now, |t| t.max(now));
+                        if tat <= now + self.inner.tolerance {
+                            b.tat = Some(tat + self.inner.period);
+                            b.calls += 1;
+                            None
+                        } else {
+                            Some(tat - self.inner.tolerance)
+                        }
+                    }
+                }
+            };
+            match wait_until {
+                None => return,
+                Some(t) => tokio::time::sleep_until(t).await,
+            }
+        }
     }
 
     /// Calls paced so far.
     pub fn calls(&self) -> u64 {
-        self.inner.calls.load(Ordering::Relaxed)
+        self.bucket().calls
     }
 
     /// 429s received so far (each asks for a [`Pacer::hold`]).
@@ -99,26 +168,33 @@ impl Pacer {
     pub fn hold(&self, wait: Duration) {
         self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
         let until = Instant::now() + wait;
-        let mut h = self
-            .inner
-            .hold_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if h.is_none_or(|cur| cur < until) {
-            *h = Some(until);
+        let mut b = self.bucket();
+        if b.hold_until.is_none_or(|cur| cur < until) {
+            b.hold_until = Some(until);
         }
     }
 
-    async fn wait_for_hold(&self) {
-        let until = *self
-            .inner
-            .hold_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(until) = until {
-            if until > Instant::now() {
-                tokio::time::sleep_until(until).await;
-            }
+    /// The bucket and the hold as wall-clock times, for [`Pacer::restore`] in another
+    /// process.
+    pub fn state(&self) -> PacerState {
+        let b = self.bucket();
+        let now = Instant::now();
+        PacerState {
+            tat: b.tat.filter(|t| *t > now).map(wall),
+            hold_until: b.hold_until.filter(|t| *t > now).map(wall),
+        }
+    }
+
+    /// Takes on the state another process left (R35): the bucket is emptied to where that
+    /// process left it, and its hold applies here too. Never loosens this pacer: the later
+    /// `tat` and the later hold win.
+    pub fn restore(&self, state: &PacerState) {
+        let mut b = self.bucket();
+        if let Some(t) = state.tat.map(local) {
+            b.tat = Some(b.tat.map_or(t, |cur| cur.max(t)));
+        }
+        if let Some(h) = state.hold_until.map(local) {
+            b.hold_until = Some(b.hold_until.map_or(h, |cur| cur.max(h)));
         }
     }
 }
@@ -219,6 +295,91 @@ mod tests {
         pacer.hold(Duration::from_millis(1));
         clone.hold(Duration::from_millis(1));
         assert_eq!(pacer.rate_limited(), 2, "shared by the tenant's clones");
+    }
+
+    /// The most calls in any span of `window` (closed: a call at each end counts).
+    fn most_in_a_window(times: &[Instant], window: Duration) -> usize {
+        let mut most = 0;
+        for (i, t) in times.iter().enumerate() {
+            most = most.max(times[i..].iter().take_while(|u| **u - *t <= window).count());
+        }
+        most
+    }
+
+    /// Calls of `n` tasks sharing `pacer`, `per_task` each.
+    async fn burst_of(pacer: &Pacer, n: usize, per_task: usize) -> Vec<Instant> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let p = pacer.clone();
+                tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    for _ in 0..per_task {
+                        p.acquire().await;
+                        times.push(Instant::now());
+                    }
+                    times
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for t in tasks {
+            times.extend(t.await.unwrap());
+        }
+        times.sort();
+        times
+    }
+
+    /// R35 across execution environments: a second process that takes on the first one's
+    /// state (as the worker's next batch of the tenant does, possibly in a fresh environment)
+    /// keeps every window within the limit; a fresh bucket would not.
+    #[tokio::test]
+    async fn r35_two_environments_in_sequence_stay_within_the_limit() {
+        let window = Duration::from_millis(400);
+        let slack = Duration::from_millis(15);
+        let first = Pacer::new(10, window);
+        let mut times = burst_of(&first, 4, 5).await;
+        let handed_on = first.state();
+        assert!(handed_on.tat.is_some());
+        // the state goes through the table as JSON
+        let handed_on: PacerState =
+            serde_json::from_str(&serde_json::to_string(&handed_on).unwrap()).unwrap();
+        let second = Pacer::new(10, window);
+        second.restore(&handed_on);
+        times.extend(burst_of(&second, 4, 5).await);
+        times.sort();
+        let most = most_in_a_window(&times, window - slack);
+        assert!(most <= 10, "{most} calls within one window");
+
+        // the check can fail: a fresh bucket after the same first process goes over (its burst
+        // comes on top of the first one's last window)
+        let first = Pacer::new(10, window);
+        let mut times = burst_of(&first, 4, 5).await;
+        times.extend(burst_of(&Pacer::new(10, window), 4, 5).await);
+        times.sort();
+        let most = most_in_a_window(&times, window + slack);
+        assert!(most > 10, "{most}");
+    }
+
+    /// R35: a 429's hold reaches the next process too.
+    #[tokio::test]
+    async fn r35_a_hold_is_handed_on() {
+        let first = Pacer::new(100, Duration::from_secs(1));
+        first.hold(Duration::from_millis(150));
+        let second = Pacer::new(100, Duration::from_secs(1));
+        second.restore(&first.state());
+        let t = Instant::now();
+        second.acquire().await;
+        assert!(
+            t.elapsed() >= Duration::from_millis(130),
+            "{:?}",
+            t.elapsed()
+        );
+        // a restored state never loosens a pacer
+        second.restore(&PacerState::default());
+        let t = Instant::now();
+        second.acquire().await;
+        second.acquire().await;
+        assert!(second.calls() == 3 && t.elapsed() < Duration::from_millis(100));
     }
 
     #[tokio::test]

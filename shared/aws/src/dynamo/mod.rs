@@ -28,6 +28,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use picsync_domain::TenantId;
+use picsync_onefile::PacerState;
 use picsync_state::{StateError, keys};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,9 @@ const MAX_RACE_RETRIES: u32 = 40;
 /// The sort key of a tenant's connection record (DynamoDB only: the CLI keeps it in its
 /// config file).
 pub const CONNECTION: &str = "CONNECTION";
+
+/// The sort key of a tenant's OneFile pacing between two worker batches (R35).
+pub const PACER: &str = "PACER";
 
 /// Where a tenant's systems are: what the Lambda functions need besides the settings and the
 /// secrets to talk to the tenant's PICS and OneFile.
@@ -171,6 +175,21 @@ impl DynamoState {
         connection: &Connection,
     ) -> Result<(), StateError> {
         self.put(record(tenant, CONNECTION, connection, 1)?).await
+    }
+
+    /// The tenant's OneFile pacing as the last worker batch left it (R35); `None`: never
+    /// stored, or unreadable (a full bucket is then the best guess).
+    pub async fn get_pacer(&self, tenant: &TenantId) -> Result<Option<PacerState>, StateError> {
+        match self.get(tenant, PACER).await? {
+            Some(item) => Ok(doc(&item).ok()),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the tenant's OneFile pacing for its next worker batch (R35). Unconditional: a
+    /// tenant's batches run one at a time (one FIFO message group).
+    pub async fn put_pacer(&self, tenant: &TenantId, state: &PacerState) -> Result<(), StateError> {
+        self.put(record(tenant, PACER, state, 1)?).await
     }
 
     /// A consistent read of one item.
