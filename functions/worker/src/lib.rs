@@ -346,6 +346,14 @@ impl Worker {
             || d.receive_count >= config.max_receive_count
     }
 
+    /// Which failures of `d` the runner leaves unrecorded, because the task will be tried
+    /// again: a retryable one before its last attempt, and a refused credential while the
+    /// secret may still be fetched again.
+    fn defer(&self, d: &Delivery, may_refresh: bool) -> impl Fn(&EngineError) -> bool + Sync {
+        let last = self.last_attempt(d);
+        move |e: &EngineError| (e.is_retryable() && !last) || (may_refresh && is_auth_error(e))
+    }
+
     /// Time left before the reserve; `None`: no deadline.
     fn left(&self, deadline: Option<Instant>) -> Option<Duration> {
         deadline.map(|d| {
@@ -547,10 +555,7 @@ impl Worker {
                 .map(|i| {
                     Box::pin(async move {
                         let d = &ds[i];
-                        let last = self.last_attempt(d);
-                        let defer = move |e: &EngineError| {
-                            (e.is_retryable() && !last) || (may_refresh && is_auth_error(e))
-                        };
+                        let defer = self.defer(d, may_refresh);
                         let step = self
                             .learner(
                                 id,
@@ -571,10 +576,7 @@ impl Worker {
         }
         for i in alone {
             let d = &ds[i];
-            let last = self.last_attempt(d);
-            let defer = move |e: &EngineError| {
-                (e.is_retryable() && !last) || (may_refresh && is_auth_error(e))
-            };
+            let defer = self.defer(d, may_refresh);
             let step = Box::pin(
                 self.learner(id, d, runner.run(&d.task, &defer), deadline, may_refresh)
                     .instrument(learner_span(d)),
