@@ -101,7 +101,8 @@ mod session;
 mod transport;
 mod wire;
 
-pub use client::OneFileClient;
+pub use client::{CentreReviews, OneFileClient};
+pub use paging::PagingCheck;
 pub use config::{Environment, OneFileConfig};
 pub use error::{OneFileError, TransportKind};
 pub use pacer::{Pacer, PacerState, Pacers};
