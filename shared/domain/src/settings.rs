@@ -350,6 +350,17 @@ mod tests {
     }
 
     #[test]
+    fn i16_review_reads_default_to_learner_and_parse() {
+        assert_eq!(Settings::default().review_reads, ReviewReads::Learner);
+        let s = Settings::from_toml("review_reads = \"centre\"").unwrap();
+        assert_eq!(s.review_reads, ReviewReads::Centre);
+        let j = Settings::from_json(r#"{"review_reads":"learner"}"#).unwrap();
+        assert_eq!(j.review_reads, ReviewReads::Learner);
+        let e = Settings::from_toml("review_reads = \"customer\"").unwrap_err();
+        assert!(e.to_string().contains("review_reads"), "{e}");
+    }
+
+    #[test]
     fn environments() {
         assert_eq!(
             Environment::parse("Practice").unwrap(),

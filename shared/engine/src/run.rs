@@ -989,6 +989,56 @@ mod sweep_tests {
     use chrono::{NaiveDate, TimeZone};
 
     #[test]
+    fn i16_a_centre_wide_read_is_refused_on_inconsistent_pages_or_many_foreign_reviews() {
+        let read = |kept: usize, foreign: usize, repeated: usize, oversized: u32| {
+            picsync_onefile::CentreReviews {
+                reviews: vec![picsync_onefile::Review::default(); kept],
+                served: kept + foreign,
+                foreign,
+                unowned: 0,
+                paging: picsync_onefile::PagingCheck {
+                    pages: 3,
+                    repeated,
+                    oversized_pages: oversized,
+                },
+            }
+        };
+        assert!(review_read_problem(&read(250, 0, 0, 0)).is_ok());
+        // a few reviews of learners outside the listing are dropped, the read is used
+        assert!(review_read_problem(&read(250, 10, 0, 0)).is_ok());
+        assert!(review_read_problem(&read(5000, 50, 0, 0)).is_ok());
+        // many: the filter is ignored
+        let e = review_read_problem(&read(250, 11, 0, 0)).unwrap_err();
+        assert!(e.contains("OrganisationID"), "{e}");
+        assert!(review_read_problem(&read(5000, 51, 0, 0)).is_err());
+        // the pages repeat a record, or are longer than asked
+        let e = review_read_problem(&read(250, 0, 1, 0)).unwrap_err();
+        assert!(e.contains("inconsistently"), "{e}");
+        assert!(review_read_problem(&read(250, 0, 0, 1)).is_err());
+    }
+
+    #[test]
+    fn i16_task_messages_without_reviews_still_parse_and_reviews_round_trip() {
+        let old = r#"{"tenant":"acme","run_id":"r1","learner":"lrn-1","mode":"periodic"}"#;
+        let t = crate::parse_task(old).unwrap();
+        assert_eq!(t.reviews, None);
+        assert!(!serde_json::to_string(&t).unwrap().contains("reviews"));
+        let with = LearnerTask {
+            reviews: Some(vec![OfReview {
+                id: OfReviewId(7),
+                assessor: Some(OfUserId(3)),
+                scheduled_for: Some(Utc::now()),
+                started_on: None,
+            }]),
+            ..t
+        };
+        let back = crate::parse_task(&serde_json::to_string(&with).unwrap()).unwrap();
+        assert_eq!(back, with);
+        // ten tasks at the limit fit in one SQS batch (256 KiB)
+        assert!(10 * (MAX_TASK_REVIEWS_BYTES + 2_000) < 256 * 1024);
+    }
+
+    #[test]
     fn s6_full_sweep_tolerates_an_early_schedule() {
         let t = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
         let h = chrono::Duration::hours;
