@@ -231,7 +231,13 @@ async fn i16_a_centre_filter_the_server_ignores_never_brings_another_centres_rev
 
     // many of them: the filter is plainly ignored, and the run reads per learner
     env.sims.onefile.edit(|e| {
-        let other = e.store().users.values().find(|u| u.first_name == "Other").map(|u| u.id).unwrap();
+        let other = e
+            .store()
+            .users
+            .values()
+            .find(|u| u.first_name == "Other")
+            .map(|u| u.id)
+            .unwrap();
         for k in 0..40 {
             e.add_review(SimReview {
                 learner_id: other,
@@ -279,11 +285,10 @@ async fn i16_a_review_edited_after_the_runs_read_is_not_overwritten_by_the_stale
         .iter()
         .find(|t| t.learner == LearnerId::new(&id))
         .unwrap();
-    assert!(
-        task.reviews
-            .as_ref()
-            .is_some_and(|r| r.iter().any(|r| r.id.0 == review && r.started_on == Some(t1)))
-    );
+    assert!(task.reviews.as_ref().is_some_and(|r| {
+        r.iter()
+            .any(|r| r.id.0 == review && r.started_on == Some(t1))
+    }));
     // ...then a OneFile user corrects the start time before the learner is synced
     env.sims
         .onefile

@@ -490,14 +490,23 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
             .to_string()
     };
     let sizes = |s: &picsync_sim::onefile::Store| {
-        (s.users.len(), s.reviews.len(), s.visits.len(), s.learning_aims.len())
+        (
+            s.users.len(),
+            s.reviews.len(),
+            s.visits.len(),
+            s.learning_aims.len(),
+        )
     };
     let before = (sims.onefile.read(sizes), sims.pics.state());
 
     let o = probe().await.unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let l = line(&o);
-    assert_eq!(sims.onefile.read(sizes), before.0, "the probe writes nothing");
+    assert_eq!(
+        sims.onefile.read(sizes),
+        before.0,
+        "the probe writes nothing"
+    );
     assert!(l.trim_start().starts_with("holds"), "{l}");
     assert!(l.contains("5 learners sampled"), "{l}");
 
@@ -507,7 +516,10 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
         ..sims.onefile.quirks()
     });
     let l = line(&probe().await.unwrap());
-    assert!(l.trim_start().starts_with("differs") && l.contains("repeated"), "{l}");
+    assert!(
+        l.trim_start().starts_with("differs") && l.contains("repeated"),
+        "{l}"
+    );
 
     // a centre filter the server ignores
     sims.onefile.set_quirks(Quirks {
@@ -526,7 +538,10 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
     });
     let before = (sims.onefile.read(sizes), before.1);
     let l = line(&probe().await.unwrap());
-    assert!(l.trim_start().starts_with("differs") && l.contains("OrganisationID"), "{l}");
+    assert!(
+        l.trim_start().starts_with("differs") && l.contains("OrganisationID"),
+        "{l}"
+    );
     assert!(
         sims.onefile.read(sizes) == before.0 && sims.pics.state() == before.1,
         "the probe writes nothing"

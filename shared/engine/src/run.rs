@@ -1034,8 +1034,23 @@ mod sweep_tests {
         };
         let back = crate::parse_task(&serde_json::to_string(&with).unwrap()).unwrap();
         assert_eq!(back, with);
-        // ten tasks at the limit fit in one SQS batch (256 KiB)
-        assert!(10 * (MAX_TASK_REVIEWS_BYTES + 2_000) < 256 * 1024);
+        // ten tasks carrying as many reviews as allowed fit in one SQS batch (256 KiB)
+        let review = with.reviews.as_ref().unwrap()[0].clone();
+        let mut full = with.clone();
+        full.onefile_user = Some(OfLearner {
+            id: OfUserId(123_456_789),
+            mis_id: Some("L0000000001".into()),
+            demographics: Default::default(),
+            last_modified: Some(Utc::now()),
+        });
+        let mut reviews = Vec::new();
+        while serde_json::to_vec(&reviews).unwrap().len() <= MAX_TASK_REVIEWS_BYTES {
+            reviews.push(review.clone());
+        }
+        reviews.pop();
+        full.reviews = Some(reviews);
+        let body = serde_json::to_string(&full).unwrap();
+        assert!(10 * body.len() < 256 * 1024, "{}", body.len());
     }
 
     #[test]

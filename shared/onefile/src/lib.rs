@@ -102,10 +102,10 @@ mod transport;
 mod wire;
 
 pub use client::{CentreReviews, OneFileClient};
-pub use paging::PagingCheck;
 pub use config::{Environment, OneFileConfig};
 pub use error::{OneFileError, TransportKind};
 pub use pacer::{Pacer, PacerState, Pacers};
+pub use paging::PagingCheck;
 pub use records::{
     Assignment, Centre, Classroom, Customer, LearningAim, LearningAimUpdate, NEW_REVIEW_STATUS,
     NewClassroom, NewPlacement, NewReview, NewUser, NewVisit, Pathway, Placement, PlacementUpdate,

@@ -162,8 +162,10 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         })
         .start()
         .await;
-    let (north, south): (picsync_sim::onefile::Population, picsync_sim::onefile::Population) =
-        (north, south);
+    let (north, south): (
+        picsync_sim::onefile::Population,
+        picsync_sim::onefile::Population,
+    ) = (north, south);
     let c = client(&sim);
     let ours: std::collections::HashSet<i64> = north.learner_ids.iter().copied().collect();
     let want: BTreeSet<i64> = sim.read(|s| {
@@ -182,7 +184,10 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
     assert_eq!(ids(&read), want);
     assert_eq!((read.foreign, read.unowned), (0, 0));
     assert!(read.paging.consistent(), "{:?}", read.paging);
-    assert_eq!(read.paging.pages, 3, "50 (maybe the cap), 50 (the cap, learnt), 20 (the end)");
+    assert_eq!(
+        read.paging.pages, 3,
+        "50 (maybe the cap), 50 (the cap, learnt), 20 (the end)"
+    );
 
     // a learner left out of the centre's learners: its reviews are dropped
     let mut fewer = ours.clone();
