@@ -137,6 +137,11 @@ pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
         r.onefile_calls, r.pics_calls
     ));
     t.push_str(&format!("  {}\n", figures_text(r)));
+    if let Some(why) = &r.review_reads_fallback {
+        t.push_str(&format!(
+            "  reviews read per learner (review_reads = \"centre\" fell back): {why}\n"
+        ));
+    }
     for f in &r.failures {
         t.push_str(&format!(
             "  FAILED {}: {}{}\n",

@@ -1,6 +1,7 @@
 //! `picsync probe`: read-only checks of what `picsync_onefile`'s crate page marks "Assumed",
 //! against the configured OneFile environment. Each check says holds, differs or unknown, and
-//! why.
+//! why. It also checks whether the centre-wide review read (issue 16, `review_reads = "centre"`)
+//! agrees with per-learner searches.
 
 use picsync_engine::Tenant;
 use picsync_onefile::{ReviewSearch, UserSearch, fields, role};
@@ -179,6 +180,9 @@ pub async fn run(out: &Out, t: &Tenant) -> Result<u8, CliError> {
         ),
     });
 
+    // Issue 16: whether the centre-wide review read can stand in for per-learner searches.
+    found.push(centre_reads(of, centre, &learners).await);
+
     if out.is_json() {
         println!("{}", serde_json::to_value(&found).unwrap_or_default());
     } else {
@@ -192,4 +196,112 @@ pub async fn run(out: &Out, t: &Tenant) -> Result<u8, CliError> {
         }
     }
     Ok(0)
+}
+
+/// Learners whose per-learner review search is compared with the centre-wide read.
+const SAMPLE: usize = 5;
+
+/// Issue 16: reads the centre's reviews with the paged centre-wide search and compares them,
+/// for a sample of learners (up to [`SAMPLE`], those with reviews first), with each learner's
+/// own search. `holds`: the pages were consistent, served no review of another centre, and
+/// agree with every learner sampled; then `review_reads = "centre"` is safe for the tenant.
+/// `differs` names what did not hold. `unknown`: nothing to compare (no learners or no
+/// reviews), or a search failed. Read-only.
+async fn centre_reads(
+    of: &picsync_onefile::OneFileClient,
+    centre: i64,
+    learners: &[picsync_onefile::User],
+) -> Finding {
+    use std::collections::{BTreeMap, BTreeSet, HashSet};
+    const ITEM: &str = "centre-wide review reads (review_reads = \"centre\")";
+    if learners.is_empty() {
+        return finding(ITEM, "unknown", "the centre has no learners");
+    }
+    let ids: HashSet<i64> = learners.iter().map(|u| u.id).collect();
+    let read = match of.centre_reviews(centre, &ids).await {
+        Ok(r) => r,
+        Err(e) => {
+            return finding(
+                ITEM,
+                "unknown",
+                format!("the centre-wide search failed: {e}"),
+            );
+        }
+    };
+    let mut by_learner: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for r in &read.reviews {
+        if let Some(l) = r.learner_id {
+            by_learner.entry(l).or_default().insert(r.id);
+        }
+    }
+    let mut sample: Vec<i64> = by_learner.keys().copied().take(SAMPLE).collect();
+    for u in learners {
+        if sample.len() >= SAMPLE {
+            break;
+        }
+        if !sample.contains(&u.id) {
+            sample.push(u.id);
+        }
+    }
+    let mut problems = Vec::new();
+    if !read.paging.consistent() {
+        problems.push(format!(
+            "the pages repeated {} records and {} pages were longer than asked",
+            read.paging.repeated, read.paging.oversized_pages
+        ));
+    }
+    if read.foreign + read.unowned > 0 {
+        problems.push(format!(
+            "{} reviews served were of learners outside the centre (the OrganisationID filter looks ignored)",
+            read.foreign + read.unowned
+        ));
+    }
+    let mut compared = 0;
+    for l in &sample {
+        let own: BTreeSet<i64> = match of.search_reviews(&ReviewSearch::for_learner(*l)).await {
+            Ok(r) => r.iter().map(|r| r.id).collect(),
+            Err(e) => {
+                return finding(
+                    ITEM,
+                    "unknown",
+                    format!("the review search of learner {l} failed: {e}"),
+                );
+            }
+        };
+        compared += own.len();
+        let wide = by_learner.get(l).cloned().unwrap_or_default();
+        if own != wide {
+            problems.push(format!(
+                "learner {l}: {} reviews by its own search, {} in the centre-wide pages ({} missing, {} extra)",
+                own.len(),
+                wide.len(),
+                own.difference(&wide).count(),
+                wide.difference(&own).count()
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return finding(ITEM, "differs", problems.join("; "));
+    }
+    if compared == 0 {
+        return finding(
+            ITEM,
+            "unknown",
+            format!(
+                "no reviews to compare ({} in the centre-wide pages, none among {} learners sampled)",
+                read.reviews.len(),
+                sample.len()
+            ),
+        );
+    }
+    finding(
+        ITEM,
+        "holds",
+        format!(
+            "{} reviews in {} consistent pages; the {compared} reviews of {} learners sampled agree with their own searches",
+            read.reviews.len(),
+            read.paging.pages,
+            sample.len()
+        ),
+    )
 }

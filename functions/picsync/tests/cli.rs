@@ -456,3 +456,94 @@ async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minut
 fn json_f64(v: &serde_json::Value) -> serde_json::Value {
     serde_json::json!(v.as_f64().unwrap())
 }
+
+/// Issue 16: `picsync probe` compares the centre-wide review pages with per-learner searches,
+/// read-only, and says whether `review_reads = "centre"` can be trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches() {
+    use picsync_sim::onefile::{Quirks, SimReview, SimUser};
+    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let sims = world::start(30, today, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    // pages of 10, so that the centre's reviews take several
+    sims.onefile.set_quirks(Quirks {
+        page_size_cap: Some(10),
+        ..sims.onefile.quirks()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &sims,
+        "integration_enabled = true\ndesktop_integration_disabled = true\n",
+    );
+    let d = dir.path().to_path_buf();
+    let probe = move || {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || picsync(&["probe"], &d, &[]))
+    };
+    let line = |o: &Output| {
+        text(o)
+            .lines()
+            .find(|l| l.contains("centre-wide review reads"))
+            .unwrap_or_else(|| panic!("no centre-wide check: {}", text(o)))
+            .to_string()
+    };
+    let sizes = |s: &picsync_sim::onefile::Store| {
+        (
+            s.users.len(),
+            s.reviews.len(),
+            s.visits.len(),
+            s.learning_aims.len(),
+        )
+    };
+    let before = (sims.onefile.read(sizes), sims.pics.state());
+
+    let o = probe().await.unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let l = line(&o);
+    assert_eq!(
+        sims.onefile.read(sizes),
+        before.0,
+        "the probe writes nothing"
+    );
+    assert!(l.trim_start().starts_with("holds"), "{l}");
+    assert!(l.contains("5 learners sampled"), "{l}");
+
+    // pages that overlap
+    sims.onefile.set_quirks(Quirks {
+        review_pages_overlap: true,
+        ..sims.onefile.quirks()
+    });
+    let l = line(&probe().await.unwrap());
+    assert!(
+        l.trim_start().starts_with("differs") && l.contains("repeated"),
+        "{l}"
+    );
+
+    // a centre filter the server ignores
+    sims.onefile.set_quirks(Quirks {
+        review_pages_overlap: false,
+        ignore_review_organisation_filter: true,
+        ..sims.onefile.quirks()
+    });
+    sims.onefile.edit(|e| {
+        let other = e.raw().add_centre("Elsewhere");
+        let u = e.add_user(SimUser::learner(other, "Other", "Learner", "X1"));
+        e.add_review(SimReview {
+            learner_id: u,
+            status: 1,
+            ..SimReview::default()
+        });
+    });
+    let before = (sims.onefile.read(sizes), before.1);
+    let l = line(&probe().await.unwrap());
+    assert!(
+        l.trim_start().starts_with("differs") && l.contains("OrganisationID"),
+        "{l}"
+    );
+    assert!(
+        sims.onefile.read(sizes) == before.0 && sims.pics.state() == before.1,
+        "the probe writes nothing"
+    );
+}

@@ -549,3 +549,53 @@ async fn s7_a_run_recorded_but_never_queued_is_abandoned_by_the_next_start() {
     assert_eq!(old.status, RunStatus::Abandoned);
     assert_eq!(old.lost, start.run.total);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i16_centre_wide_reviews_ride_on_the_tasks_and_the_worker_searches_none_for_unchanged_learners()
+ {
+    let (stack, sims, scheduler) = setup(30).await;
+    let t = TenantId::from("acme");
+    let w = Worker::new(stack.deployment());
+    invoke(&scheduler, json!({"tenant": "acme"})).await;
+    drain(&stack, &w).await;
+    // the tenant switches to centre-wide review reads (issue 16)
+    let mut profile = picsync_aws::TenantProfile::get(&stack.state, &t)
+        .await
+        .unwrap()
+        .unwrap();
+    profile.settings.review_reads = picsync_domain::settings::ReviewReads::Centre;
+    profile.put(&stack.state, &t).await.unwrap();
+
+    let before = sims.onefile.counters().get("POST /review/search");
+    let started = invoke(&scheduler, json!({"tenant": "acme", "full": true})).await;
+    let tasks = started["tasks"].as_u64().unwrap();
+    assert_eq!(tasks as usize, sims.info.in_scope.len());
+    let by_scheduler = sims.onefile.counters().get("POST /review/search") - before;
+    assert!(
+        (1..=2).contains(&by_scheduler),
+        "the scheduler reads the centre's reviews in a page or two: {by_scheduler}"
+    );
+    let bodies = receive_bodies(&stack).await;
+    assert!(!bodies.is_empty());
+    for b in &bodies {
+        let reviews = b["reviews"].as_array().unwrap_or_else(|| panic!("{b}"));
+        assert!(!reviews.is_empty(), "every world learner has a review: {b}");
+        let id = b["onefile_user"]["id"].as_i64().unwrap();
+        let held = sims.onefile.read(|s| s.reviews_of(id).len());
+        assert_eq!(reviews.len(), held, "{b}");
+    }
+
+    let searches = sims.onefile.counters().get("POST /review/search");
+    drain(&stack, &w).await;
+    let run_id = started["run_id"].as_str().unwrap();
+    let run = stack.state.get_run(&t, run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Completed, "{:#?}", run.failures);
+    assert_eq!((run.done, run.failed), (tasks, 0));
+    assert!(run.rule_counts.is_empty(), "{:?}", run.rule_counts);
+    assert_eq!(run.review_reads_fallback, None);
+    assert_eq!(
+        sims.onefile.counters().get("POST /review/search"),
+        searches,
+        "no per-learner review search for an unchanged learner"
+    );
+}

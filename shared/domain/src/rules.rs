@@ -32,7 +32,8 @@
 //! demographics directions (`ignore`, R32), `upload_reviews` and `download_reviews` (on, R15,
 //! R20, R21), `visit_type` and its table of OneFile ids (R16), `additional_assessor_roles`
 //! (R11), `classroom_from_main_tag` (R7), `push_new_qualifications` (on, R37),
-//! `multiple_centres` (§1), `onefile_calls_per_minute` (280, R35) and `full_sweep_hours` (§6).
+//! `multiple_centres` (§1), `onefile_calls_per_minute` (280, R35), `full_sweep_hours` (§6) and
+//! `review_reads` (`learner`; `centre` reads a run's reviews centre-wide, issue 16).
 //! Unknown keys and bad values are refused with the key named ([`crate::Settings::validate`],
 //! [`crate::settings::SettingsError`]). Secrets (the OneFile customer token, the PICS API
 //! credentials) are never settings: they come from AWS Secrets Manager or a local secrets file

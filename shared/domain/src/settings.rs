@@ -142,6 +142,27 @@ pub struct Settings {
     /// §6: hours between full comparisons of every learner in scope (periodic runs skip
     /// unchanged learners in between). **Decision**: 24.
     pub full_sweep_hours: u32,
+    /// Issue 16: how a run reads OneFile reviews: `learner` (one search per learner compared)
+    /// or `centre` (one paged centre-wide search per run, grouped per learner, with the
+    /// per-learner search as the fallback). See [`ReviewReads`].
+    pub review_reads: ReviewReads,
+}
+
+/// Issue 16: how a run reads OneFile reviews.
+///
+/// **Decision**: the default is `learner`. OneFile's paging and its `OrganisationID` filter on
+/// reviews are undocumented; the engine detects what the pages show (a record served twice, a
+/// page longer than asked, reviews of other centres) and falls back by itself, but a record
+/// *skipped* between pages cannot be seen from the pages, and a review that a centre-wide read
+/// kept missing would never be downloaded. `picsync probe` compares the centre-wide pages with
+/// per-learner searches on the real tenant: when it says `holds`, switch the tenant to
+/// `centre` (about one OneFile call per unchanged learner in a full sweep instead of two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReads {
+    #[default]
+    Learner,
+    Centre,
 }
 
 impl Default for Settings {
@@ -167,6 +188,7 @@ impl Default for Settings {
             multiple_centres: false,
             onefile_calls_per_minute: 280,
             full_sweep_hours: 24,
+            review_reads: ReviewReads::Learner,
         }
     }
 }
@@ -325,6 +347,17 @@ mod tests {
         assert_eq!(t.visit_type_id(), 2);
         let back = Settings::from_json(&serde_json::to_string(&t).unwrap()).unwrap();
         assert_eq!(back, t);
+    }
+
+    #[test]
+    fn i16_review_reads_default_to_learner_and_parse() {
+        assert_eq!(Settings::default().review_reads, ReviewReads::Learner);
+        let s = Settings::from_toml("review_reads = \"centre\"").unwrap();
+        assert_eq!(s.review_reads, ReviewReads::Centre);
+        let j = Settings::from_json(r#"{"review_reads":"learner"}"#).unwrap();
+        assert_eq!(j.review_reads, ReviewReads::Learner);
+        let e = Settings::from_toml("review_reads = \"customer\"").unwrap_err();
+        assert!(e.to_string().contains("review_reads"), "{e}");
     }
 
     #[test]

@@ -186,6 +186,35 @@ impl<S: State> Engine<S> {
         pics: PicsLearner,
         user: Option<OfLearner>,
     ) -> Result<LearnerView> {
+        Ok(self.read_view_with(ctx, pics, user, None).await?.0)
+    }
+
+    /// One learner's OneFile reviews, read for that learner alone (one search).
+    pub(crate) async fn learner_reviews(
+        &self,
+        ctx: &RunCtx<'_>,
+        ofid: OfUserId,
+    ) -> Result<Vec<OfReview>> {
+        Ok(ctx
+            .tenant
+            .onefile
+            .search_reviews(&ReviewSearch::for_learner(ofid.0))
+            .await?
+            .iter()
+            .map(mapping::of_review)
+            .collect())
+    }
+
+    /// As [`Engine::read_view`], with `reviews`: the reviews of `user` from the run's
+    /// centre-wide read (issue 16), used instead of a search when `user` is the learner the
+    /// PICS learner is linked to now. Returns whether the view's reviews came from that read.
+    pub(crate) async fn read_view_with(
+        &self,
+        ctx: &RunCtx<'_>,
+        pics: PicsLearner,
+        user: Option<OfLearner>,
+        reviews: Option<Vec<OfReview>>,
+    ) -> Result<(LearnerView, bool)> {
         let s = &ctx.tenant.settings;
         let of = &ctx.tenant.onefile;
         let Some(ofid) = pics.onefile_id else {
@@ -194,6 +223,8 @@ impl<S: State> Engine<S> {
                 pics.ident
             )));
         };
+        // the run's read grouped reviews by the listing's learner: only for that learner
+        let snapshot = reviews.filter(|_| user.as_ref().is_some_and(|u| u.id == ofid));
         // The listing's record carries the id and LastModified; the demographics of R32 need
         // the full record.
         let learner = match user
@@ -209,11 +240,13 @@ impl<S: State> Engine<S> {
             },
         };
         let aims = of.learning_aims(ofid.0).await?;
-        let reviews = if s.download_reviews || s.upload_reviews {
-            of.search_reviews(&ReviewSearch::for_learner(ofid.0))
-                .await?
-        } else {
+        let from_snapshot = snapshot.is_some() && (s.download_reviews || s.upload_reviews);
+        let reviews = if !(s.download_reviews || s.upload_reviews) {
             Vec::new()
+        } else if let Some(r) = snapshot {
+            r
+        } else {
+            self.learner_reviews(ctx, ofid).await?
         };
         let officers = self.officers_of(ctx, &pics).await?;
         let mut assessors = Vec::new();
@@ -252,7 +285,7 @@ impl<S: State> Engine<S> {
                 Some((ReviewId::from(review), OfReviewId(id)))
             })
             .collect();
-        Ok(LearnerView {
+        let view = LearnerView {
             uploaded,
             onefile: OneFileSide {
                 learner,
@@ -260,28 +293,38 @@ impl<S: State> Engine<S> {
                     .iter()
                     .map(|a| mapping::of_aim(a, &ctx.catalogue))
                     .collect(),
-                reviews: reviews.iter().map(mapping::of_review).collect(),
+                reviews,
             },
             pics,
             officers,
             assessors,
             employer,
             placement,
-        })
+        };
+        Ok((view, from_snapshot))
     }
 
     /// Synchronises one learner (or plans it, in a dry run). Failures are recorded on the
     /// learner's state, so that the next run retries it.
+    /// `reviews`: the learner's reviews from the run's centre-wide read, when it made one
+    /// (issue 16).
     pub(crate) async fn sync_learner(
         &self,
         ctx: &RunCtx<'_>,
         learner: &LearnerId,
         user: Option<OfLearner>,
+        reviews: Option<Vec<OfReview>>,
     ) -> Result<LearnerReport> {
         let mut unsaved = None;
         // §7: a bug in one learner fails that learner, not the batch (the release profile
         // unwinds, so that a panic can be caught here).
-        let result = AssertUnwindSafe(self.sync_learner_inner(ctx, learner, user, &mut unsaved))
+        let result = AssertUnwindSafe(self.sync_learner_inner(
+            ctx,
+            learner,
+            user,
+            reviews,
+            &mut unsaved,
+        ))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
@@ -426,6 +469,7 @@ impl<S: State> Engine<S> {
         ctx: &RunCtx<'_>,
         learner: &LearnerId,
         mut user: Option<OfLearner>,
+        mut reviews: Option<Vec<OfReview>>,
         unsaved: &mut Option<LearnerState>,
     ) -> Result<LearnerReport> {
         let tenant = &ctx.tenant.id;
@@ -463,24 +507,41 @@ impl<S: State> Engine<S> {
             if report.passes == 1 {
                 relinked = forget_former_onefile_learner(&mut st, &pics);
             }
-            let mut view = self.read_view(ctx, pics, user.take()).await?;
+            // the run's centre-wide read serves the first pass only, and never a re-linked
+            // learner (D1 moves review links before planning)
+            let snapshot = reviews.take().filter(|_| !relinked);
+            let (mut view, from_snapshot) = self
+                .read_view_with(ctx, pics, user.take(), snapshot)
+                .await?;
             let relink = relinked.then(|| picsync_domain::relink::relink(&mut view));
             let mode = if relinked { Mode::Initial } else { ctx.mode };
             if seen.is_none() {
                 seen = Some((view.pics.last_modified, view.onefile.learner.last_modified));
             }
-            let mut plan = plan(
-                &view,
-                &Context {
-                    settings: &ctx.tenant.settings,
-                    catalogue: &ctx.catalogue,
-                    centre: Some(OfCentreId(ctx.centre)),
-                    baseline: &st.baseline,
-                    mode,
-                    today: self.today(),
-                    linked_on: st.linked_on.unwrap_or(self.today()),
-                },
-            );
+            let context = Context {
+                settings: &ctx.tenant.settings,
+                catalogue: &ctx.catalogue,
+                centre: Some(OfCentreId(ctx.centre)),
+                baseline: &st.baseline,
+                mode,
+                today: self.today(),
+                linked_on: st.linked_on.unwrap_or(self.today()),
+            };
+            let mut plan = plan(&view, &context);
+            // Issue 16, no lost edits: the centre-wide read was made at the run's start and
+            // may be minutes old. **Decision**: it only decides whether the learner's reviews
+            // need anything; a plan that would write a review to OneFile or bring one into
+            // PICS is made again from the learner's reviews read afresh (one search), so that
+            // nothing is written from a stale copy. An empty plan (the common case) costs no
+            // review call; an edit made after the run's read is then seen by the next run
+            // that reads it, as with any edit made after a learner's read.
+            if from_snapshot && touches_reviews(&plan) {
+                if let Some(ofid) = view.pics.onefile_id {
+                    tracing::debug!(learner = %learner, "review changes planned from the run's centre-wide read: re-reading the learner's reviews");
+                    view.onefile.reviews = self.learner_reviews(ctx, ofid).await?;
+                    plan = picsync_domain::plan(&view, &context);
+                }
+            }
             if let Some(r) = relink {
                 r.add_to(&mut plan);
             }
@@ -593,6 +654,18 @@ impl<S: State> Engine<S> {
         }
         Ok(report)
     }
+}
+
+/// Whether a plan writes a review on either side (issue 16: such a plan is made again from a
+/// fresh read of the learner's reviews when it was made from the run's centre-wide read).
+fn touches_reviews(plan: &Plan) -> bool {
+    plan.pics
+        .iter()
+        .any(|op| matches!(op, PicsOp::SetReview { .. } | PicsOp::CreateReview { .. }))
+        || plan
+            .onefile
+            .iter()
+            .any(|op| matches!(op, OneFileOp::UploadReview(_)))
 }
 
 /// D2: the PICS learner is linked to a OneFile learner that OneFile no longer holds. Permanent

@@ -2,11 +2,12 @@
 //! periodic full sweep (§6), tasks per learner with bounded concurrency sharing the tenant's
 //! OneFile pacing (R35), and the run record that completes when the last task reports (R36).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::StreamExt;
 use picsync_domain::plan::scope;
+use picsync_domain::settings::ReviewReads;
 use picsync_domain::*;
 use picsync_onefile::{UserSearch, role};
 use picsync_pics::LearnerQuery;
@@ -59,6 +60,11 @@ pub struct LearnerTask {
     /// The OneFile learner from the run's listing (saves a call per learner).
     #[serde(default)]
     pub onefile_user: Option<OfLearner>,
+    /// The reviews of `onefile_user` from the run's centre-wide read (issue 16,
+    /// `review_reads = "centre"`): the learner's sync then makes no review search unless it
+    /// plans a review change. `None`: read per learner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<Vec<OfReview>>,
     /// Attempts of this task that already failed (§7: a task re-queued at the back of its
     /// tenant's queue after a retryable failure carries the count; 0 when first sent).
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -464,9 +470,17 @@ impl<S: State> Engine<S> {
                 mode,
                 dry_run: opts.dry_run,
                 onefile_user: user,
+                reviews: None,
                 attempt: 0,
                 not_before: None,
             });
+        }
+        if let Err(reason) = self
+            .attach_centre_reviews(t, centre, &users, &mut tasks)
+            .await
+        {
+            tracing::warn!(tenant = %t.id, run_id, %reason, "centre-wide review read not used: this run reads reviews per learner (issue 16)");
+            run.review_reads_fallback = Some(reason);
         }
         run.total = tasks.len() as u64;
         if tasks.is_empty() {
@@ -474,6 +488,65 @@ impl<S: State> Engine<S> {
             run.finished_at = Some(now);
         }
         Ok(RunStart { run, tasks })
+    }
+
+    /// Issue 16, `review_reads = "centre"`: reads the centre's reviews once, checks the read,
+    /// and gives each task its learner's reviews. Does nothing in `learner` mode, without
+    /// review sync, or when the run compares too few learners for it to pay. An `Err` names
+    /// why a centre-wide read was made and not used (the tasks then read per learner).
+    async fn attach_centre_reviews(
+        &self,
+        t: &Tenant,
+        centre: i64,
+        users: &HashMap<i64, OfLearner>,
+        tasks: &mut [LearnerTask],
+    ) -> std::result::Result<(), String> {
+        let s = &t.settings;
+        if s.review_reads != ReviewReads::Centre || !(s.download_reviews || s.upload_reviews) {
+            return Ok(());
+        }
+        let compared = tasks.iter().filter(|t| t.onefile_user.is_some()).count();
+        // **Decision**: the centre-wide read costs a page per 100 reviews of the whole centre,
+        // and saves a call per learner compared: it is made when the run compares at least a
+        // tenth of the centre's learners (every full sweep does; a periodic run that skips
+        // nearly everyone reads per learner).
+        if compared == 0 || compared * 10 < users.len() {
+            return Ok(());
+        }
+        let learners: HashSet<i64> = users.keys().copied().collect();
+        let read = match t.onefile.centre_reviews(centre, &learners).await {
+            Ok(r) => r,
+            Err(e) => return Err(format!("the centre-wide review search failed: {e}")),
+        };
+        review_read_problem(&read)?;
+        let mut by_learner: HashMap<i64, Vec<OfReview>> = HashMap::new();
+        for r in &read.reviews {
+            if let Some(l) = r.learner_id {
+                by_learner.entry(l).or_default().push(mapping::of_review(r));
+            }
+        }
+        let mut too_large = 0;
+        for task in tasks.iter_mut() {
+            let Some(u) = &task.onefile_user else {
+                continue;
+            };
+            let reviews = by_learner.remove(&u.id.0).unwrap_or_default();
+            if serde_json::to_vec(&reviews).map_or(usize::MAX, |v| v.len()) > MAX_TASK_REVIEWS_BYTES
+            {
+                too_large += 1;
+                continue;
+            }
+            task.reviews = Some(reviews);
+        }
+        tracing::info!(
+            tenant = %t.id,
+            reviews = read.reviews.len(),
+            pages = read.paging.pages,
+            learners = compared,
+            read_per_learner = too_large,
+            "reviews read centre-wide (issue 16)"
+        );
+        Ok(())
     }
 
     /// The run-wide context a worker needs for tasks of one run.
@@ -514,7 +587,14 @@ impl<S: State> Engine<S> {
         let r0 = ctx.tenant.onefile.pacer().rate_limited();
         let p0 = ctx.tenant.pics.calls();
         let result = self
-            .sync_learner(ctx, &task.learner, task.onefile_user.clone())
+            .sync_learner(
+                ctx,
+                &task.learner,
+                task.onefile_user.clone(),
+                // **Decision**: a task tried again (§7) may be long after the run's read: it
+                // reads its reviews afresh
+                task.reviews.clone().filter(|_| task.attempt == 0),
+            )
             .await;
         if task.dry_run || result.as_ref().err().is_some_and(defer) {
             return (result, None);
@@ -841,6 +921,39 @@ impl<S: State> TaskRunner<'_, S> {
     }
 }
 
+/// **Decision**: a task carries its learner's reviews only while they take at most this many
+/// bytes of JSON (about 130 reviews); a learner with more reads its own. The scheduler sends
+/// tasks to SQS in batches of ten, and a batch holds at most 256 KiB.
+pub const MAX_TASK_REVIEWS_BYTES: usize = 20_000;
+
+/// Issue 16: why a centre-wide review read cannot be trusted for this run, if it cannot.
+///
+/// **Decision**: the read is refused when its pages repeated a record or were longer than asked
+/// (OneFile's paging is undocumented; a page that shows one inconsistency may hide others, such
+/// as a skipped record), or when it served more reviews of learners outside the centre (or of
+/// none) than 10 or 1 % of those kept: a few can be legitimate (a learner created or moved since
+/// the listing), many mean that OneFile ignored the `OrganisationID` filter. Either way the run
+/// reads reviews per learner, as in `learner` mode; the reviews dropped by the owner guard never
+/// reach a learner.
+pub(crate) fn review_read_problem(
+    read: &picsync_onefile::CentreReviews,
+) -> std::result::Result<(), String> {
+    let p = &read.paging;
+    if !p.consistent() {
+        return Err(format!(
+            "OneFile paged the centre-wide review search inconsistently ({} records repeated across pages, {} pages longer than asked, of {} pages)",
+            p.repeated, p.oversized_pages, p.pages
+        ));
+    }
+    let outside = read.foreign + read.unowned;
+    if outside > 10.max(read.reviews.len() / 100) {
+        return Err(format!(
+            "OneFile's centre-wide review search served {outside} reviews of learners outside the centre: its OrganisationID filter looks ignored"
+        ));
+    }
+    Ok(())
+}
+
 /// §6: whether this run must compare every learner. A schedule that fires a little early must
 /// not push the sweep a whole interval on (a daily sweep would become a two-day one).
 ///
@@ -874,6 +987,71 @@ pub(crate) fn pics_unchanged(now: Option<NaiveDateTime>, seen: Option<NaiveDateT
 mod sweep_tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn i16_a_centre_wide_read_is_refused_on_inconsistent_pages_or_many_foreign_reviews() {
+        let read = |kept: usize, foreign: usize, repeated: usize, oversized: u32| {
+            picsync_onefile::CentreReviews {
+                reviews: vec![picsync_onefile::Review::default(); kept],
+                served: kept + foreign,
+                foreign,
+                unowned: 0,
+                paging: picsync_onefile::PagingCheck {
+                    pages: 3,
+                    repeated,
+                    oversized_pages: oversized,
+                },
+            }
+        };
+        assert!(review_read_problem(&read(250, 0, 0, 0)).is_ok());
+        // a few reviews of learners outside the listing are dropped, the read is used
+        assert!(review_read_problem(&read(250, 10, 0, 0)).is_ok());
+        assert!(review_read_problem(&read(5000, 50, 0, 0)).is_ok());
+        // many: the filter is ignored
+        let e = review_read_problem(&read(250, 11, 0, 0)).unwrap_err();
+        assert!(e.contains("OrganisationID"), "{e}");
+        assert!(review_read_problem(&read(5000, 51, 0, 0)).is_err());
+        // the pages repeat a record, or are longer than asked
+        let e = review_read_problem(&read(250, 0, 1, 0)).unwrap_err();
+        assert!(e.contains("inconsistently"), "{e}");
+        assert!(review_read_problem(&read(250, 0, 0, 1)).is_err());
+    }
+
+    #[test]
+    fn i16_task_messages_without_reviews_still_parse_and_reviews_round_trip() {
+        let old = r#"{"tenant":"acme","run_id":"r1","learner":"lrn-1","mode":"periodic"}"#;
+        let t = crate::parse_task(old).unwrap();
+        assert_eq!(t.reviews, None);
+        assert!(!serde_json::to_string(&t).unwrap().contains("reviews"));
+        let with = LearnerTask {
+            reviews: Some(vec![OfReview {
+                id: OfReviewId(7),
+                assessor: Some(OfUserId(3)),
+                scheduled_for: Some(Utc::now()),
+                started_on: None,
+            }]),
+            ..t
+        };
+        let back = crate::parse_task(&serde_json::to_string(&with).unwrap()).unwrap();
+        assert_eq!(back, with);
+        // ten tasks carrying as many reviews as allowed fit in one SQS batch (256 KiB)
+        let review = with.reviews.as_ref().unwrap()[0].clone();
+        let mut full = with.clone();
+        full.onefile_user = Some(OfLearner {
+            id: OfUserId(123_456_789),
+            mis_id: Some("L0000000001".into()),
+            demographics: Default::default(),
+            last_modified: Some(Utc::now()),
+        });
+        let mut reviews = Vec::new();
+        while serde_json::to_vec(&reviews).unwrap().len() <= MAX_TASK_REVIEWS_BYTES {
+            reviews.push(review.clone());
+        }
+        reviews.pop();
+        full.reviews = Some(reviews);
+        let body = serde_json::to_string(&full).unwrap();
+        assert!(10 * body.len() < 256 * 1024, "{}", body.len());
+    }
 
     #[test]
     fn s6_full_sweep_tolerates_an_early_schedule() {

@@ -73,7 +73,8 @@
 //! `Standard/{id}/Assign/{learner}`, which answers the new learning aim's id); the learner's
 //! learning aims (`LearningAim/Search` by `UserID`, read, update); visits (`POST /Visit`, and
 //! `Visit/Search`, **Assumed** from OneFile's conventions, used only to find a visit created
-//! before a crash); reviews (`POST /Review` with status 1, `Review/Search`, `GET /Review/{id}`).
+//! before a crash); reviews (`POST /Review` with status 1, `Review/Search` per learner or paged
+//! by centre, with the pages checked ([`PagingCheck`], issue 16), `GET /Review/{id}`).
 //! Reviews are only created and read: whether one can be updated is unknown. Role codes: 1
 //! learner, 4 trainee assessor, 5 assessor, 10 IQA, 40 employer, 45 observer ([`role`]).
 //! OneFile accepts duplicate MIS values, and archived users count.
@@ -101,10 +102,11 @@ mod session;
 mod transport;
 mod wire;
 
-pub use client::OneFileClient;
+pub use client::{CentreReviews, OneFileClient};
 pub use config::{Environment, OneFileConfig};
 pub use error::{OneFileError, TransportKind};
 pub use pacer::{Pacer, PacerState, Pacers};
+pub use paging::PagingCheck;
 pub use records::{
     Assignment, Centre, Classroom, Customer, LearningAim, LearningAimUpdate, NEW_REVIEW_STATUS,
     NewClassroom, NewPlacement, NewReview, NewUser, NewVisit, Pathway, Placement, PlacementUpdate,

@@ -122,9 +122,21 @@ impl Transport {
         base: &str,
         body: &Value,
     ) -> Result<Vec<T>, OneFileError> {
+        Ok(self.search_checked(base, body).await?.0)
+    }
+
+    /// As [`Transport::search_all`], and what the pages showed of the server's paging
+    /// ([`PagingCheck`]): a caller that relies on the pages being a consistent cut of the data
+    /// (issue 16, centre-wide reads) can tell when they were not.
+    pub(crate) async fn search_checked<T: FromWire + HasId>(
+        &self,
+        base: &str,
+        body: &Value,
+    ) -> Result<(Vec<T>, PagingCheck), OneFileError> {
         let mut pager = Pager::start(&self.pages, base, self.page_size);
         let mut seen = HashSet::new();
         let mut out = Vec::new();
+        let mut check = PagingCheck::default();
         loop {
             if pager.page > MAX_PAGES {
                 return Err(OneFileError::malformed(
@@ -144,12 +156,18 @@ impl Transport {
                 )
                 .await?;
             let n = u32::try_from(items.len()).unwrap_or(u32::MAX);
+            check.pages += 1;
+            if n > pager.size {
+                check.oversized_pages += 1;
+            }
             let mut fresh = 0usize;
             for m in &items {
                 let rec = T::from_map(&endpoint, m)?;
                 if seen.insert(rec.id()) {
                     out.push(rec);
                     fresh += 1;
+                } else {
+                    check.repeated += 1;
                 }
             }
             if n > 0 && fresh == 0 {
@@ -162,7 +180,7 @@ impl Transport {
                 ));
             }
             if !pager.advance(&self.pages, base, n) {
-                return Ok(out);
+                return Ok((out, check));
             }
         }
     }
@@ -185,6 +203,29 @@ impl Transport {
         .iter()
         .map(|m| T::from_map(&endpoint, m))
         .collect()
+    }
+}
+
+/// What the pages of one paged search showed. OneFile's search answers are bare arrays with no
+/// total count, so only what the pages themselves show can be checked: a record served on two
+/// pages (a record inserted or moved while paging, or a server whose pages overlap), and a page
+/// longer than the size asked for. A page shorter than asked is the end of the data, or the
+/// server's cap (learnt, see the module page); a record skipped between pages cannot be seen
+/// from the pages alone (`picsync probe` compares them with per-learner searches).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PagingCheck {
+    /// Pages read.
+    pub pages: u32,
+    /// Records served again on a later page (dropped).
+    pub repeated: usize,
+    /// Pages that held more records than asked for.
+    pub oversized_pages: u32,
+}
+
+impl PagingCheck {
+    /// Whether the pages were a consistent cut of the data, as far as they show.
+    pub fn consistent(&self) -> bool {
+        self.repeated == 0 && self.oversized_pages == 0
     }
 }
 

@@ -796,6 +796,8 @@ pub struct Review {
     pub id: i64,
     /// The learner.
     pub learner_id: Option<i64>,
+    /// The centre, when OneFile says it (not Seen on reviews; read to guard centre-wide reads).
+    pub organisation_id: Option<i64>,
     /// The assessor.
     pub assessor_id: Option<i64>,
     /// The visit.
@@ -824,6 +826,7 @@ impl FromWire for Review {
         Ok(Self {
             id: o.id()?,
             learner_id: o.opt_i64(f::LEARNER_ID)?,
+            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
             assessor_id: o.opt_i64(f::ASSESSOR_ID)?,
             visit_id: o.opt_i64(f::VISIT_ID)?,
             status: o.opt_i64(f::STATUS)?,

@@ -144,3 +144,77 @@ async fn last_modified_filter_returns_changed_users_and_archived_ones_are_includ
         10
     );
 }
+
+/// Issue 16: the centre-wide review read pages by `OrganisationID` (across the server's cap),
+/// keeps only reviews of the centre's learners whatever the server did with the filter, and
+/// reports pages that repeat a record.
+#[tokio::test]
+async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
+    let (mut north, mut south) = Default::default();
+    let sim = OneFileSim::builder()
+        .quirks(Quirks {
+            page_size_cap: Some(50),
+            ..Quirks::default()
+        })
+        .seed(|s| {
+            north = s.populate("North", 40, 1, 3);
+            south = s.populate("South", 10, 1, 3);
+        })
+        .start()
+        .await;
+    let (north, south): (
+        picsync_sim::onefile::Population,
+        picsync_sim::onefile::Population,
+    ) = (north, south);
+    let c = client(&sim);
+    let ours: std::collections::HashSet<i64> = north.learner_ids.iter().copied().collect();
+    let want: BTreeSet<i64> = sim.read(|s| {
+        s.reviews
+            .values()
+            .filter(|r| ours.contains(&r.learner_id))
+            .map(|r| r.id)
+            .collect()
+    });
+    assert_eq!(want.len(), 120);
+    let ids = |r: &picsync_onefile::CentreReviews| -> BTreeSet<i64> {
+        r.reviews.iter().map(|x| x.id).collect()
+    };
+
+    let read = c.centre_reviews(north.centre_id, &ours).await.unwrap();
+    assert_eq!(ids(&read), want);
+    assert_eq!((read.foreign, read.unowned), (0, 0));
+    assert!(read.paging.consistent(), "{:?}", read.paging);
+    assert_eq!(
+        read.paging.pages, 3,
+        "50 (maybe the cap), 50 (the cap, learnt), 20 (the end)"
+    );
+
+    // a learner left out of the centre's learners: its reviews are dropped
+    let mut fewer = ours.clone();
+    fewer.remove(&north.learner_ids[0]);
+    let read = c.centre_reviews(north.centre_id, &fewer).await.unwrap();
+    assert_eq!((read.reviews.len(), read.foreign), (117, 3));
+
+    // the server ignores the centre filter: the other centre's reviews are dropped
+    sim.set_quirks(Quirks {
+        ignore_review_organisation_filter: true,
+        ..sim.quirks()
+    });
+    let read = c.centre_reviews(north.centre_id, &ours).await.unwrap();
+    assert_eq!(ids(&read), want);
+    assert_eq!(read.foreign, 30);
+    assert_eq!(read.served, 150);
+    assert!(!south.learner_ids.is_empty());
+
+    // overlapping pages: nothing lost or doubled, but the read says so
+    sim.set_quirks(Quirks {
+        ignore_review_organisation_filter: false,
+        review_pages_overlap: true,
+        ..sim.quirks()
+    });
+    let read = c.centre_reviews(north.centre_id, &ours).await.unwrap();
+    assert_eq!(ids(&read), want);
+    assert_eq!(read.reviews.len(), 120);
+    assert!(!read.paging.consistent());
+    assert!(read.paging.repeated >= 1, "{:?}", read.paging);
+}

@@ -201,6 +201,10 @@ pub struct RunRecord {
     /// run of a dead process on the same host can be taken over at once).
     #[serde(default)]
     pub owner: String,
+    /// Issue 16: why the run read OneFile reviews per learner although the tenant reads them
+    /// centre-wide (the centre-wide read was inconsistent or failed); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_reads_fallback: Option<String>,
 }
 
 impl RunRecord {
@@ -235,6 +239,7 @@ impl RunRecord {
             onefile_429s: 0,
             calls_per_minute: 0,
             failures: Vec::new(),
+            review_reads_fallback: None,
             lost: 0,
             owner: String::new(),
         }

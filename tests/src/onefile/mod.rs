@@ -80,6 +80,12 @@ pub struct Quirks {
     /// every record of the customer is served (whether every filter is honoured
     /// is undocumented).
     pub ignore_owner_filters: bool,
+    /// Review/Search ignores `OrganisationID`: a centre-wide search serves the reviews of
+    /// every centre of the customer (issue 16: whether the filter is honoured is undocumented).
+    pub ignore_review_organisation_filter: bool,
+    /// Paged Review/Search pages overlap: each page after the first starts one record early,
+    /// repeating the last record of the page before (issue 16: an inconsistent paging).
+    pub review_pages_overlap: bool,
     /// `POST /Visit/Search` answers 404, as if OneFile had no such endpoint (it is Assumed).
     pub no_visit_search: bool,
     /// `POST /LearningAim/{id}` accepts `CertificateReceivedDate` and stores nothing, as OneFile
@@ -100,6 +106,8 @@ impl Default for Quirks {
             full_user_search: false,
             mis_contains: false,
             ignore_owner_filters: false,
+            ignore_review_organisation_filter: false,
+            review_pages_overlap: false,
             no_visit_search: false,
             ignore_certificate_received_date: false,
         }

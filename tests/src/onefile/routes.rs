@@ -456,7 +456,9 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
             listing(store, items, paging, q, |a| render::learning_aim(a, q))
         }
         Kind::Review => {
-            let org = req.i64("OrganisationID")?;
+            let org = req
+                .i64("OrganisationID")?
+                .filter(|_| !q.ignore_review_organisation_filter);
             let learner = req.i64("LearnerID")?.filter(|_| !q.ignore_owner_filters);
             let status = req.i64("Status")?;
             let from = req.instant("DateFrom")?;
@@ -476,8 +478,18 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 })
                 .filter(|r| from.is_none_or(|f| r.scheduled_for.is_some_and(|s| s >= f)))
                 .filter(|r| to.is_none_or(|t| r.scheduled_for.is_some_and(|s| s <= t)))
-                .collect();
-            listing(store, items, paging, q, |r| render::review(r, q))
+                .collect::<Vec<_>>();
+            match paging {
+                // each page after the first starts one record early: the last record of the
+                // page before is served again
+                Some((page, size)) if q.review_pages_overlap && page > 1 && size > 0 => {
+                    let served = q.page_size_cap.map_or(size, |c| size.min(c.max(1))) as usize;
+                    let skip = (page as usize - 1).saturating_mul(served) - 1;
+                    let items = items.into_iter().skip(skip).take(served).collect();
+                    listing(store, items, None, q, |r| render::review(r, q))
+                }
+                _ => listing(store, items, paging, q, |r| render::review(r, q)),
+            }
         }
         Kind::Visit => {
             if q.no_visit_search {
