@@ -1,14 +1,15 @@
-//! `picsync bench`: how close picsync runs to OneFile's rate limit (R35), how few calls it needs
-//! per learner (§6), and how it compares with a PICSWeb-style client, on the simulators with a
-//! scaled minute. Writes `BENCHMARKS.md`.
+//! `picsync-lab bench`: how close picsync runs to OneFile's rate limit (R35), how few calls it
+//! needs per learner (§6), and how it compares with a PICSWeb-style client, on the simulators
+//! with a scaled minute. Writes its sections of `BENCHMARKS.md` (see [`report::merge`]).
 //!
-//! The parent process keeps the simulators; each run is a child `picsync` process (see
-//! [`child`]), so that peak memory and start-up are the sync's own. Workloads:
-//! (a) picsync's initial sync of the world's tenant; (b) realistic edits of a share of the
-//! learners on both sides, then a periodic run; (c) a periodic run with no edits; (d) a
-//! periodic full sweep with no edits; and, at one or more simulated OneFile latencies, the
-//! initial syncs of picsync and of the baseline client, each on a fresh copy of a slice of the
-//! world.
+//! The parent process keeps the simulators; each run is a child `picsync-lab` process (see
+//! [`child`]) running the engine as `picsync sync` does, so that peak memory and start-up are
+//! the sync's own. Workloads: (a) picsync's initial sync of the world's tenant; (b) realistic
+//! edits of a share of the learners on both sides, then a periodic run; (c) a periodic run with
+//! no edits; (d) a periodic full sweep with no edits; and, at one or more simulated OneFile
+//! latencies, the initial syncs of picsync and of the baseline client, each on a fresh copy of a
+//! slice of the world. The sizes and start-up of the product binaries (`picsync`, the Lambda
+//! `worker`) are measured when they were built next to this one.
 
 mod child;
 mod edits;
@@ -29,7 +30,7 @@ use picsync_sim::onefile::Quirks;
 use picsync_sim::world;
 use serde::Serialize;
 
-use crate::CliError;
+use crate::LabError;
 pub use child::Phase;
 use child::{ChildSetup, PhaseOutput, READY};
 use figures::{ONEFILE_LIMIT, calls_between, scaled, share};
@@ -82,8 +83,8 @@ pub struct BenchArgs {
     state_dir: Option<PathBuf>,
 }
 
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Other(format!("bench: {e}"))
+fn bench_err(e: impl std::fmt::Display) -> LabError {
+    LabError::Other(format!("bench: {e}"))
 }
 
 /// The runs the bench makes.
@@ -195,13 +196,13 @@ impl Measured {
     }
 }
 
-pub async fn run(a: &BenchArgs, json: bool) -> Result<u8, CliError> {
+pub async fn run(a: &BenchArgs, json: bool) -> Result<u8, LabError> {
     let window = Duration::from_millis(a.minute_ms.max(100));
     if let Some(phase) = a.child {
         let (Some(onefile_url), Some(pics_url), Some(state_dir)) =
             (&a.onefile_url, &a.pics_url, &a.state_dir)
         else {
-            return Err(CliError::Input(
+            return Err(LabError::Input(
                 "bench --child needs --onefile-url, --pics-url and --state-dir".into(),
             ));
         };
@@ -215,22 +216,33 @@ pub async fn run(a: &BenchArgs, json: bool) -> Result<u8, CliError> {
         return child::run(phase, &setup).await;
     }
     if a.learners < 20 {
-        return Err(CliError::Input(format!(
+        return Err(LabError::Input(format!(
             "--learners {} is too few for a benchmark: give at least 20",
             a.learners
         )));
     }
     if !(0.0..=100.0).contains(&a.changed_percent) {
-        return Err(CliError::Input(format!(
+        return Err(LabError::Input(format!(
             "--changed-percent {} is not between 0 and 100",
             a.changed_percent
         )));
     }
     let exe = std::env::current_exe().map_err(bench_err)?;
     let m = measure(a, &exe, window).await?;
-    let text = report::markdown(&m, &report::checks(&m));
-    std::fs::write(&a.out, text)
-        .map_err(|e| CliError::Input(format!("cannot write {}: {e}", a.out.display())))?;
+    let ours = report::markdown(&m, &report::checks(&m)).map_err(bench_err)?;
+    // sections of the file that other tools wrote (the Lambda path's) are kept
+    let existing = match std::fs::read_to_string(&a.out) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(LabError::Input(format!(
+                "cannot read {}: {e}",
+                a.out.display()
+            )));
+        }
+    };
+    std::fs::write(&a.out, report::merge(existing.as_deref(), &ours))
+        .map_err(|e| LabError::Input(format!("cannot write {}: {e}", a.out.display())))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&m).map_err(bench_err)?);
     } else {
@@ -244,7 +256,7 @@ fn progress(msg: &str) {
     eprintln!("bench: {msg}");
 }
 
-async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured, CliError> {
+async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured, LabError> {
     let today = picsync_domain::time::london_date(Utc::now());
     let mut m = Measured {
         learners: a.learners,
@@ -328,12 +340,14 @@ async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured
     }
     m.bench_peak_rss_kb = child::peak_rss_kb();
     m.machine.load_after = machine::load_average();
-    m.startup = tokio::task::spawn_blocking({
-        let exe = exe.to_path_buf();
-        move || machine::startup(&exe, &["--version"], 20)
-    })
-    .await
-    .map_err(bench_err)?;
+    if let Some(picsync) = m.binaries.iter().find(|b| b.name == "picsync") {
+        let path = picsync.path.clone();
+        m.startup = tokio::task::spawn_blocking(move || {
+            machine::startup("picsync", &path, &["--version"], 20)
+        })
+        .await
+        .map_err(bench_err)?;
+    }
     if let Some(worker) = m.binaries.iter().find(|b| b.name == "worker") {
         progress("the Lambda worker's start-up…");
         let path = worker.path.clone();
@@ -346,7 +360,7 @@ async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured
 
 fn command_line(a: &BenchArgs) -> String {
     format!(
-        "picsync bench --learners {} --minute-ms {} --changed-percent {} --concurrency {} --latency-ms {}{}",
+        "picsync-lab bench --learners {} --minute-ms {} --changed-percent {} --concurrency {} --latency-ms {}{}",
         a.learners,
         a.minute_ms,
         a.changed_percent,
@@ -387,7 +401,7 @@ async fn start_world(
     window: Duration,
     client: Client,
     latency_ms: u64,
-) -> Result<world::Running, CliError> {
+) -> Result<world::Running, LabError> {
     let sims = world::start(learners, today, (ONEFILE_LIMIT, window))
         .await
         .map_err(bench_err)?;
@@ -416,7 +430,7 @@ async fn compare(
     today: chrono::NaiveDate,
     window: Duration,
     latency_ms: u64,
-) -> Result<Comparison, CliError> {
+) -> Result<Comparison, LabError> {
     let n = m.baseline_learners;
     let mut runs = Vec::new();
     let mut baseline_peak_window = 0;
@@ -463,7 +477,7 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn phase(&self, workload: Workload, name: &str) -> Result<PhaseResult, CliError> {
+    async fn phase(&self, workload: Workload, name: &str) -> Result<PhaseResult, LabError> {
         // Calls of the previous process all fall in earlier fixed windows than this one's (R35
         // holds per process; the bench does not overlap processes).
         if self.used.replace(true) {
@@ -531,7 +545,7 @@ fn phase_name(p: Phase) -> &'static str {
 fn run_child(
     exe: &Path,
     args: &[String],
-) -> Result<(Duration, Option<Duration>, PhaseOutput), CliError> {
+) -> Result<(Duration, Option<Duration>, PhaseOutput), LabError> {
     let started = Instant::now();
     let mut cmd = Command::new(exe);
     cmd.args(args)

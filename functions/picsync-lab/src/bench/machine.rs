@@ -80,26 +80,24 @@ pub struct Binary {
     pub bytes: u64,
 }
 
-/// The running binary, and the Lambda worker's when one was built next to it.
+/// The product binaries built next to `exe` (in the same target directory): the operator's
+/// `picsync` and the Lambda `worker`, each when it is there.
 pub fn binaries(exe: &Path) -> Vec<Binary> {
-    let mut out = Vec::new();
-    let mut add = |name: &str, path: PathBuf| {
-        if let Ok(m) = std::fs::metadata(&path) {
-            out.push(Binary {
+    let Some(dir) = exe.parent() else {
+        return Vec::new();
+    };
+    ["picsync", "worker"]
+        .into_iter()
+        .filter_map(|name| {
+            let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+            let bytes = std::fs::metadata(&path).ok()?.len();
+            Some(Binary {
                 name: name.to_string(),
                 path,
-                bytes: m.len(),
-            });
-        }
-    };
-    add("picsync", exe.to_path_buf());
-    if let Some(dir) = exe.parent() {
-        add(
-            "worker",
-            dir.join(format!("worker{}", std::env::consts::EXE_SUFFIX)),
-        );
-    }
-    out
+                bytes,
+            })
+        })
+        .collect()
 }
 
 /// Start-up of a binary: the median and the fastest of `runs` runs of `exe args` to its exit.
@@ -111,8 +109,9 @@ pub struct Startup {
     pub min_ms: f64,
 }
 
-/// Times `runs` runs of `exe args` (output discarded). `None` when it cannot be run.
-pub fn startup(exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
+/// Times `runs` runs of `exe args` (output discarded), shown as `name args`. `None` when it
+/// cannot be run.
+pub fn startup(name: &str, exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
         let t = Instant::now();
@@ -129,7 +128,7 @@ pub fn startup(exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
     }
     let min = times.iter().min().copied().unwrap_or(Duration::ZERO);
     Some(Startup {
-        command: format!("picsync {}", args.join(" ")),
+        command: format!("{name} {}", args.join(" ")),
         runs: times.len(),
         median_ms: median(times).as_secs_f64() * 1000.0,
         min_ms: min.as_secs_f64() * 1000.0,

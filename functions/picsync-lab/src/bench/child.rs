@@ -1,4 +1,4 @@
-//! One phase of the bench, run in its own `picsync` process (the parent keeps the simulators),
+//! One phase of the bench, run in its own `picsync-lab` process (the parent keeps the simulators),
 //! so that the figures of this process — peak memory, start-up — are the sync's alone.
 //!
 //! The child prints [`READY`] once its runtime, state and clients are up, then runs one
@@ -19,7 +19,7 @@ use picsync_state::embedded::EmbeddedState;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::CliError;
+use crate::LabError;
 
 /// The line a child prints when it is ready to work.
 pub const READY: &str = "picsync-bench-ready";
@@ -74,13 +74,13 @@ pub struct PhaseOutput {
     pub peak_rss_kb: Option<u64>,
 }
 
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Other(format!("bench: {e}"))
+fn bench_err(e: impl std::fmt::Display) -> LabError {
+    LabError::Other(format!("bench: {e}"))
 }
 
 /// The world's tenant, pointed at the simulators: the demo's settings, `pacer` for OneFile and
 /// OneFile's rate window scaled to `window` (so a 429 without `Retry-After` waits one window).
-fn tenant(s: &ChildSetup<'_>, baseline: bool) -> Result<Tenant, CliError> {
+fn tenant(s: &ChildSetup<'_>, baseline: bool) -> Result<Tenant, LabError> {
     let settings = Settings {
         integration_enabled: true,
         desktop_integration_disabled: true,
@@ -130,7 +130,7 @@ fn options(phase: Phase, concurrency: usize) -> RunOptions {
 }
 
 /// Runs one phase and prints its [`PhaseOutput`] as JSON on stdout.
-pub async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, CliError> {
+pub async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, LabError> {
     let state = EmbeddedState::open(s.state_dir).map_err(bench_err)?;
     let engine = Engine::new(Arc::new(state), picsync_engine::system_clock());
     let t = tenant(s, phase == Phase::Baseline)?;
@@ -163,7 +163,7 @@ pub async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, CliError> {
     Ok(0)
 }
 
-fn say(line: &str) -> Result<(), CliError> {
+fn say(line: &str) -> Result<(), LabError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}")
         .and_then(|()| stdout.flush())
