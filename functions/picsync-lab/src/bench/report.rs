@@ -210,6 +210,9 @@ pub fn markdown(m: &Measured, checks: &[Check]) -> Result<String, String> {
             missing.join(", ")
         )
     };
+    let mut missed_block = String::new();
+    missed(&mut missed_block, m, checks)?;
+    missed_block.truncate(missed_block.trim_end().len());
     let values = [
         ("command", m.command.clone()),
         ("date", m.machine.date.clone()),
@@ -247,7 +250,7 @@ pub fn markdown(m: &Measured, checks: &[Check]) -> Result<String, String> {
         ("not_built", not_built),
         ("process", block(|s| process_section(s, m))),
         ("plan", block(|s| plan_section(s, m))),
-        ("missed", block(|s| missed(s, m, checks))),
+        ("missed", missed_block),
     ];
     fill(TEMPLATE, &values)
 }
@@ -684,11 +687,11 @@ fn plan_section(s: &mut String, m: &Measured) {
 }
 
 /// For each missed target: by how much, why, and what would close it.
-fn missed(s: &mut String, m: &Measured, checks: &[Check]) {
+fn missed(s: &mut String, m: &Measured, checks: &[Check]) -> Result<(), String> {
     let misses: Vec<&Check> = checks.iter().filter(|c| c.met == Some(false)).collect();
     if misses.is_empty() {
         let _ = writeln!(s, "None in this run.\n");
-        return;
+        return Ok(());
     }
     for c in misses {
         let _ = writeln!(
@@ -699,48 +702,65 @@ fn missed(s: &mut String, m: &Measured, checks: &[Check]) {
             c.target,
             c.shortfall.as_deref().unwrap_or("missed")
         );
-        let _ = writeln!(s, "{}\n", why(m, &c.figure));
+        let _ = writeln!(s, "{}\n", why(m, &c.figure)?);
     }
+    Ok(())
+}
+
+/// The paragraphs of `templates/missed.md`, one per missed target (and parts of them).
+const MISSED: &str = include_str!("../../templates/missed.md");
+
+/// The paragraph after `<!-- key -->` in [`MISSED`], filled with `values`.
+fn paragraph(key: &str, values: &[(&str, String)]) -> Result<String, String> {
+    let marker = format!("<!-- {key} -->");
+    let mut lines = MISSED.lines().skip_while(|l| l.trim() != marker);
+    if lines.next().is_none() {
+        return Err(format!("templates/missed.md has no paragraph {marker}"));
+    }
+    let text: Vec<&str> = lines
+        .take_while(|l| !(l.starts_with("<!-- ") && l.trim_end().ends_with(" -->")))
+        .collect();
+    Ok(fill(text.join("\n").trim(), values)?.trim().to_string())
 }
 
 /// Why a target was missed and what would close it, from what this run measured.
-fn why(m: &Measured, figure: &str) -> String {
+fn why(m: &Measured, figure: &str) -> Result<String, String> {
     let w = m.window();
     let initial = m.run(Workload::Initial);
-    let steady = f64::from(m.setting_limit.saturating_sub(2)) / f64::from(m.setting_limit);
+    let paced = m.setting_limit.saturating_sub(2);
+    let steady = f64::from(paced) / f64::from(m.setting_limit);
     match figure {
-        BUDGET | WALL => format!(
-            "The pacer admits a burst of 2 and then {} calls per window, so a run can use at \
-             most {} of its budget; the rest is the run's start and end, when no OneFile call is \
-             waiting: the process start, the PICS and OneFile listings before the first learner \
-             (ready after {}), and the last learners of the run, when fewer than {} are left to \
-             overlap. These costs are fixed per run, so they weigh less in a larger tenant; \
-             raising `--concurrency` or listing PICS while OneFile is listed would shave the start.",
-            m.setting_limit.saturating_sub(2),
-            pct(steady),
-            initial
-                .and_then(|r| r.ready_ms)
-                .map_or("?".into(), |ms| format!("{ms:.0} ms")),
-            m.concurrency
+        BUDGET | WALL => paragraph(
+            "budget",
+            &[
+                ("paced", paced.to_string()),
+                ("steady", pct(steady)),
+                (
+                    "ready",
+                    initial
+                        .and_then(|r| r.ready_ms)
+                        .map_or("?".into(), |ms| format!("{ms:.0} ms")),
+                ),
+                ("concurrency", m.concurrency.to_string()),
+            ],
         ),
-        WALL_300 => format!(
-            "By design: picsync paces itself at `onefile_calls_per_minute` = {} (SPEC §2, R35), \
-             not at OneFile's {ONEFILE_LIMIT}, leaving {} calls a minute for anything else using \
-             the customer's token. Its best possible wall time is therefore {ONEFILE_LIMIT} ÷ {} = \
-             {} of the bound at {ONEFILE_LIMIT}. Setting `onefile_calls_per_minute` to 298 would \
-             close it (best case 1.01×) at the price of that headroom: a second client of the \
-             same token would then meet 429s, which R35 still absorbs (the whole tenant waits \
-             the window out) but which cost a window each.",
-            m.setting_limit,
-            ONEFILE_LIMIT.saturating_sub(m.setting_limit),
-            m.setting_limit.saturating_sub(2),
-            times(f64::from(ONEFILE_LIMIT) / f64::from(m.setting_limit.saturating_sub(2)))
+        WALL_300 => paragraph(
+            "wall_300",
+            &[
+                ("setting_limit", m.setting_limit.to_string()),
+                ("onefile_limit", ONEFILE_LIMIT.to_string()),
+                (
+                    "headroom",
+                    ONEFILE_LIMIT.saturating_sub(m.setting_limit).to_string(),
+                ),
+                ("paced", paced.to_string()),
+                (
+                    "best",
+                    times(f64::from(ONEFILE_LIMIT) / f64::from(paced.max(1))),
+                ),
+            ],
         ),
-        NO_429 => "picsync's pacer admits at most the setting's calls in any span of one window \
-             (R35), and runs do not overlap here, so no 429 should reach it: a 429 means the \
-             pacer or the clock misbehaved. Rerun with `PICSYNC_LOG=info` to see which call \
-             met it."
-            .to_string(),
+        NO_429 => paragraph("no_429", &[]),
         THROUGHPUT => throughput_why(m, w),
         FULL_SWEEP => {
             let (learner, fixed) = m.run(Workload::FullSweep).map_or((0.0, 0.0), |r| {
@@ -755,63 +775,25 @@ fn why(m: &Measured, figure: &str) -> String {
                     per(run_wide, r.learners),
                 )
             });
-            format!(
-                "Each learner costs {} calls: its learning aims and its reviews \
-                 (`POST /learningaim/search`, `POST /review/search`; its own record comes from \
-                 the run's listing). The run's session and listing of OneFile learners \
-                 (`POST /user/search`, a page per 100) add {} per learner, so the figure can \
-                 only reach 2 by reading fewer than two records per learner. What would close \
-                 it: reading the centre's reviews in pages once per run (`POST \
-                 /Review/Search/{{page}}/{{size}}` by `OrganisationID`, about one call per 100 \
-                 reviews instead of one per learner, bringing a full sweep near 1.05 per \
-                 learner), once paging and filtering of that search have been confirmed on a \
-                 real tenant (onefile-api.md marks them Assumed); it is an engine change \
-                 (`learner.rs` reads reviews per learner today), proposed here, not made.",
-                calls(learner),
-                calls(fixed)
+            paragraph(
+                "full_sweep",
+                &[("per_learner", calls(learner)), ("run_wide", calls(fixed))],
             )
         }
-        INCREMENTAL => "The run lists every OneFile learner (`POST /user/search`, one call per \
-             page of 100) to compare LastModified with the cursors (§6); with no change that \
-             listing is the whole cost. Filtering the listing by `LastModified` (onefile-api.md: \
-             Seen) to the users changed since the last run would make it one page."
-            .to_string(),
-        MEMORY => "The run keeps every learner's report (plans included) until it ends, for the \
-             run summary; a worker that syncs a batch of learners holds only the batch. Dropping \
-             the plans from the kept reports (keeping the rule counts) would bound it."
-            .to_string(),
-        BINARY => "The binary carries the CLI, both API clients, the embedded state (redb), \
-             rustls and the simulators for `picsync demo` (the default feature `demo`; \
-             `cargo build -p picsync --no-default-features` leaves them out). The Lambda worker \
-             carries no CLI or simulator; building it with `opt-level = \"z\"` would shrink it further."
-            .to_string(),
-        _ => String::new(),
+        INCREMENTAL => paragraph("incremental", &[]),
+        MEMORY => paragraph("memory", &[]),
+        BINARY => paragraph("binary", &[]),
+        _ => Ok(String::new()),
     }
 }
 
-fn throughput_why(m: &Measured, w: Duration) -> String {
+fn throughput_why(m: &Measured, w: Duration) -> Result<String, String> {
     let paced = m.setting_limit.saturating_sub(2);
     let worst = f64::from(paced) / (f64::from(ONEFILE_LIMIT) / 2.0);
     // a serial client reaches the limit while one call takes less than a minute ÷ limit
     let reaches = 60_000 / u64::from(ONEFILE_LIMIT.max(1));
     // below the limit it makes a minute ÷ latency calls: half of picsync's at this latency
     let twice = 60_000.0 * 2.0 / f64::from(paced.max(1));
-    let mut s = format!(
-        "The baseline makes the same calls as picsync (same engine): only the scheduling \
-         differs. While one OneFile call takes less than about {reaches} ms (a minute ÷ \
-         {ONEFILE_LIMIT}), a serial client reaches the limit; a 429 then costs it the rest of \
-         that window plus a whole window's pause, and its worst case is meeting the limit just \
-         before a window ends and sleeping through all of the next: {ONEFILE_LIMIT} calls per \
-         two windows, against which picsync's {paced} a window are {} at most; and a fixed \
-         window lets the bursting baseline use a whole window at the start and at the end of \
-         its run, which picsync's steady pacing does not, so it usually does better than its \
-         worst case. Above that \
-         latency the baseline never meets a 429 and slows in proportion to latency, while \
-         picsync stays at the limit as long as its concurrency ({} learners at once) covers \
-         the latency; the ratio reaches 2× at about {twice:.0} ms a call. ",
-        times(worst),
-        m.concurrency
-    );
     let ratios: Vec<String> = m
         .comparisons
         .iter()
@@ -825,34 +807,38 @@ fn throughput_why(m: &Measured, w: Duration) -> String {
             )
         })
         .collect();
-    if !ratios.is_empty() {
-        let _ = write!(s, "Measured: {}. ", ratios.join("; "));
-    }
-    s.push_str(
-        "What would close it: nothing in picsync's scheduling, which already keeps to the \
-         limit. Real OneFile latency decides the ratio and is not known: if it is above about \
-         that 2× point, picsync is 2× faster or more (with `--concurrency` raised so that it \
-         stays at the limit). Beyond scheduling, the gain is in calls, which a same-engine \
-         baseline cannot show: PICSWeb's own calls per learner are not documented (if it reads \
-         each review or learning aim by id, the ratio grows by its extra calls); and in \
-         periodic runs picsync skips learners that provably did not change (§6)",
-    );
-    if let (Some(b), Some(d)) = (m.run(Workload::AfterEdits), m.run(Workload::FullSweep)) {
-        let _ = write!(
-            s,
-            ": after edits to {} % of the learners its periodic run made {} OneFile calls per \
-             learner in {}, where comparing every learner took {} per learner and {}, {} \
-             longer; a client that compares every learner every night pays the latter",
-            m.changed_percent,
-            calls(per(b.onefile_calls(), b.learners)),
-            secs(b.wall()),
-            calls(per(d.onefile_calls(), d.learners)),
-            secs(d.wall()),
-            times(ratio(d.wall(), b.wall()))
-        );
-    }
-    s.push('.');
-    s
+    let measured = if ratios.is_empty() {
+        String::new()
+    } else {
+        paragraph("throughput_measured", &[("ratios", ratios.join("; "))])? + " "
+    };
+    let periodic = match (m.run(Workload::AfterEdits), m.run(Workload::FullSweep)) {
+        (Some(b), Some(d)) => paragraph(
+            "throughput_periodic",
+            &[
+                ("changed_percent", m.changed_percent.to_string()),
+                ("edited_calls", calls(per(b.onefile_calls(), b.learners))),
+                ("edited_wall", secs(b.wall())),
+                ("sweep_calls", calls(per(d.onefile_calls(), d.learners))),
+                ("sweep_wall", secs(d.wall())),
+                ("longer", times(ratio(d.wall(), b.wall()))),
+            ],
+        )?,
+        _ => String::new(),
+    };
+    paragraph(
+        "throughput",
+        &[
+            ("reaches", reaches.to_string()),
+            ("onefile_limit", ONEFILE_LIMIT.to_string()),
+            ("paced", paced.to_string()),
+            ("worst", times(worst)),
+            ("concurrency", m.concurrency.to_string()),
+            ("twice", format!("{twice:.0}")),
+            ("measured", measured),
+            ("periodic", periodic),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -938,6 +924,48 @@ mod tests {
             md.contains("Not built next to it in this run, so not measured: `picsync`, `worker`.")
         );
         assert!(!md.contains("\n\n\n"), "runs of blank lines are collapsed");
+    }
+
+    /// Each target's "why" paragraph of `templates/missed.md` is there and filled.
+    #[test]
+    fn s15_every_missed_target_has_its_paragraph_filled_from_the_template() {
+        let mut m = measured();
+        m.phases.push(result(Workload::AfterEdits, 5, 2.0, 20));
+        for figure in [
+            BUDGET,
+            NO_429,
+            WALL,
+            WALL_300,
+            THROUGHPUT,
+            FULL_SWEEP,
+            INCREMENTAL,
+            MEMORY,
+            BINARY,
+        ] {
+            let text = why(&m, figure).unwrap();
+            assert!(text.len() > 100, "{figure}: {text}");
+            assert!(
+                !text.contains("{{") && !text.contains("<!--"),
+                "{figure}: {text}"
+            );
+        }
+        let t = why(&m, THROUGHPUT).unwrap();
+        assert!(t.contains("(4 learners at once)"), "{t}");
+        assert!(
+            t.contains("Measured: 2.00× at 100 ms (0 429s for the baseline"),
+            "{t}"
+        );
+        assert!(
+            t.contains("(§6): after edits to 5 % of the learners"),
+            "{t}"
+        );
+        assert!(t.ends_with("pays the latter."), "{t}");
+        let w = why(&m, WALL_300).unwrap();
+        assert!(
+            w.contains("leaving 20 calls a minute") && w.contains("300 ÷ 278 = 1.08×"),
+            "{w}"
+        );
+        assert!(paragraph("no_such_target", &[]).is_err());
     }
 
     #[test]
@@ -1049,7 +1077,7 @@ mod tests {
         let md = markdown(&m, &cs).unwrap();
         for c in cs.iter().filter(|c| c.met == Some(false)) {
             assert!(md.contains(&format!("### {}", c.figure)), "{}", c.figure);
-            assert!(!why(&m, &c.figure).is_empty(), "{}", c.figure);
+            assert!(!why(&m, &c.figure).unwrap().is_empty(), "{}", c.figure);
         }
         assert!(md.contains("## Method") && md.contains("## Machine"));
         assert!(md.contains("picsync ÷ baseline"));
