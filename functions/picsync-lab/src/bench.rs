@@ -31,12 +31,12 @@ use picsync_sim::world;
 use serde::Serialize;
 
 use crate::LabError;
-pub use child::Phase;
+pub(crate) use child::Phase;
 use child::{ChildSetup, PhaseOutput, READY};
 use figures::{ONEFILE_LIMIT, calls_between, scaled, share};
 
 #[derive(Args, Debug)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Learners in the simulated tenant.
     #[arg(long, default_value_t = 2000)]
     learners: usize,
@@ -89,7 +89,7 @@ fn bench_err(e: impl std::fmt::Display) -> LabError {
 
 /// The runs the bench makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Workload {
+pub(crate) enum Workload {
     /// (a) picsync's initial sync.
     Initial,
     /// (b) a periodic run after edits to a share of the learners.
@@ -115,7 +115,7 @@ impl Workload {
 
 /// One run, as measured from outside its process.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseResult {
+pub(crate) struct PhaseResult {
     pub name: String,
     pub workload: Workload,
     pub phase: Phase,
@@ -135,13 +135,13 @@ pub struct PhaseResult {
 }
 
 impl PhaseResult {
-    pub fn wall(&self) -> Duration {
+    pub(crate) fn wall(&self) -> Duration {
         Duration::from_secs_f64(self.wall_ms / 1000.0)
     }
-    pub fn onefile_calls(&self) -> u64 {
+    pub(crate) fn onefile_calls(&self) -> u64 {
         self.onefile.values().sum()
     }
-    pub fn pics_calls(&self) -> u64 {
+    pub(crate) fn pics_calls(&self) -> u64 {
         self.pics.values().sum()
     }
 }
@@ -149,7 +149,7 @@ impl PhaseResult {
 /// picsync and the baseline, each syncing a fresh copy of the same slice of the world, at one
 /// OneFile latency.
 #[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub latency_ms: u64,
     pub picsync: PhaseResult,
     pub baseline: PhaseResult,
@@ -159,7 +159,7 @@ pub struct Comparison {
 
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     pub learners: usize,
     pub window_ms: u64,
     pub setting_limit: u32,
@@ -182,21 +182,21 @@ pub struct Measured {
 }
 
 impl Measured {
-    pub fn window(&self) -> Duration {
+    pub(crate) fn window(&self) -> Duration {
         Duration::from_millis(self.window_ms)
     }
-    pub fn run(&self, w: Workload) -> Option<&PhaseResult> {
+    pub(crate) fn run(&self, w: Workload) -> Option<&PhaseResult> {
         self.phases.iter().find(|r| r.workload == w)
     }
     /// The comparison at the main runs' latency: the one the throughput target is checked on.
-    pub fn main_comparison(&self) -> Option<&Comparison> {
+    pub(crate) fn main_comparison(&self) -> Option<&Comparison> {
         self.comparisons
             .iter()
             .find(|c| c.latency_ms == self.latency_ms)
     }
 }
 
-pub async fn run(a: &BenchArgs, json: bool) -> Result<u8, LabError> {
+pub(crate) async fn run(a: &BenchArgs, json: bool) -> Result<u8, LabError> {
     let window = Duration::from_millis(a.minute_ms.max(100));
     if let Some(phase) = a.child {
         let (Some(onefile_url), Some(pics_url), Some(state_dir)) =

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::LabError;
 
 /// The line a child prints when it is ready to work.
-pub const READY: &str = "picsync-bench-ready";
+pub(super) const READY: &str = "picsync-bench-ready";
 
 /// A baseline client's pacer: a rate no loopback client reaches, so it never waits (PICSWeb
 /// does not pace itself; `picsync_onefile`'s crate page, "Rate limit").
@@ -30,7 +30,7 @@ const UNPACED: u32 = 1_000_000;
 
 /// What a child process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// picsync's first run after enabling (R43: initial mode, R29/R30).
     Initial,
     /// A periodic run: learners that provably did not change are skipped (§6).
@@ -43,7 +43,7 @@ pub enum Phase {
 }
 
 /// Where the child finds the simulators and its state, and how it runs.
-pub struct ChildSetup<'a> {
+pub(super) struct ChildSetup<'a> {
     pub onefile_url: &'a str,
     pub pics_url: &'a str,
     pub state_dir: &'a Path,
@@ -53,7 +53,7 @@ pub struct ChildSetup<'a> {
 
 /// What a child reports.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PhaseOutput {
+pub(crate) struct PhaseOutput {
     /// Time inside the run (the child's own clock, from before the run's first call).
     pub run_ms: f64,
     /// Learners sent to be synced.
@@ -130,7 +130,7 @@ fn options(phase: Phase, concurrency: usize) -> RunOptions {
 }
 
 /// Runs one phase and prints its [`PhaseOutput`] as JSON on stdout.
-pub async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, LabError> {
+pub(super) async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, LabError> {
     let state = EmbeddedState::open(s.state_dir).map_err(bench_err)?;
     let engine = Engine::new(Arc::new(state), picsync_engine::system_clock());
     let t = tenant(s, phase == Phase::Baseline)?;
@@ -171,7 +171,7 @@ fn say(line: &str) -> Result<(), LabError> {
 }
 
 /// This process's peak resident set (`VmHWM` in /proc/self/status), in kB; `None` off Linux.
-pub fn peak_rss_kb() -> Option<u64> {
+pub(super) fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     parse_vm_hwm(&status)
 }

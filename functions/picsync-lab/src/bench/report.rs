@@ -57,7 +57,7 @@ fn wall_ratio(r: &PhaseResult, limit: u32, window: Duration) -> f64 {
 }
 
 /// picsync's throughput over the baseline's, both initial syncs in learners per second.
-pub fn throughput_ratio(picsync: &PhaseResult, baseline: &PhaseResult) -> f64 {
+pub(super) fn throughput_ratio(picsync: &PhaseResult, baseline: &PhaseResult) -> f64 {
     let theirs = throughput(baseline.out.synced, baseline.wall());
     if theirs <= 0.0 {
         return 0.0;
@@ -89,7 +89,7 @@ fn sized_binary(m: &Measured) -> Option<&super::machine::Binary> {
 }
 
 /// Every target of issue 7, checked.
-pub fn checks(m: &Measured) -> Vec<Check> {
+pub(super) fn checks(m: &Measured) -> Vec<Check> {
     let w = m.window();
     let initial = m.run(Workload::Initial);
     let lim = m.setting_limit;
@@ -164,7 +164,7 @@ pub fn checks(m: &Measured) -> Vec<Check> {
 }
 
 /// A few lines for the terminal.
-pub fn summary(m: &Measured, checks: &[Check]) -> String {
+pub(super) fn summary(m: &Measured, checks: &[Check]) -> String {
     let mut s = format!(
         "picsync-lab bench: {} learners, OneFile minute = {} ms\n",
         m.learners, m.window_ms
@@ -189,7 +189,7 @@ const TEMPLATE: &str = include_str!("../../templates/benchmarks.md");
 
 /// This tool's sections of `BENCHMARKS.md`: the template filled with `m`'s figures. `Err` names a
 /// placeholder of the template that has no value, or a value the template does not use.
-pub fn markdown(m: &Measured, checks: &[Check]) -> Result<String, String> {
+pub(super) fn markdown(m: &Measured, checks: &[Check]) -> Result<String, String> {
     let latency = super::figures::scaled(Duration::from_millis(m.latency_ms), m.window());
     let edits = if m.edits.is_empty() {
         String::new()
@@ -265,7 +265,7 @@ fn block(f: impl FnOnce(&mut String)) -> String {
 
 /// `template` with each `{{name}}` replaced by its value; runs of blank lines left by empty
 /// values are collapsed to one.
-pub fn fill(template: &str, values: &[(&str, String)]) -> Result<String, String> {
+pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String, String> {
     let mut out = String::with_capacity(template.len() * 2);
     let mut used = BTreeSet::new();
     let mut rest = template;
@@ -298,9 +298,9 @@ pub fn fill(template: &str, values: &[(&str, String)]) -> Result<String, String>
 }
 
 /// The line before this tool's part of `BENCHMARKS.md`.
-pub const BEGIN: &str = "<!-- picsync-lab bench: generated from here to its end marker; what is outside the markers was written by other tools and is kept -->";
+pub(super) const BEGIN: &str = "<!-- picsync-lab bench: generated from here to its end marker; what is outside the markers was written by other tools and is kept -->";
 /// The line after it.
-pub const END: &str = "<!-- picsync-lab bench: end -->";
+pub(super) const END: &str = "<!-- picsync-lab bench: end -->";
 
 /// `BENCHMARKS.md` with this tool's part replaced by `ours`, and every other part of `existing`
 /// (another tool's section, such as the Lambda path's of `cargo run -p worker --example
@@ -309,7 +309,7 @@ pub const END: &str = "<!-- picsync-lab bench: end -->";
 /// This tool's part is what lies between [`BEGIN`] and [`END`]. In a file written before the
 /// markers, it is the text before the first `## ` heading and each `## ` section whose heading
 /// the template has; the other sections are kept, in their order, after the new part.
-pub fn merge(existing: Option<&str>, ours: &str) -> String {
+pub(super) fn merge(existing: Option<&str>, ours: &str) -> String {
     let ours = format!("{BEGIN}\n{}\n{END}\n", ours.trim_end());
     let Some(existing) = existing else {
         return ours;
