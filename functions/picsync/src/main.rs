@@ -1,8 +1,8 @@
 //! `picsync`: the operator's command line. The same engine the Lambda functions run, with
 //! embedded state under a data directory and secrets from a local file or the environment.
 
-mod bench;
 mod config;
+#[cfg(feature = "demo")]
 mod demo;
 mod output;
 mod owner;
@@ -58,9 +58,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the whole routine on built-in simulators of PICS and OneFile (no config, no network).
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
-    /// Measures picsync on the simulators (OneFile budget use, calls per learner, a PICSWeb-style baseline) and writes BENCHMARKS.md.
-    Bench(bench::BenchArgs),
     /// Synchronises the tenant (every learner in scope, or those given with --learner).
     Sync(SyncArgs),
     /// Shows every change a sync (or, with --enrol, an enrolment) would make; writes nothing anywhere.
@@ -279,11 +278,9 @@ fn choices(c: &ChoiceArgs) -> EnrolChoices {
 }
 
 async fn run(cli: Cli) -> Result<u8, CliError> {
+    #[cfg(feature = "demo")]
     if let Command::Demo(args) = &cli.command {
         return demo::run(args, cli.json).await;
-    }
-    if let Command::Bench(args) = &cli.command {
-        return bench::run(args, cli.json).await;
     }
     let config = Config::load(&cli.config)?;
     let setup = config.tenant(&cli.config, cli.tenant.as_deref())?;
@@ -298,7 +295,8 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         .with_owner(owner::this_process(), owner::dead);
     let out = output::Out::new(cli.json);
     match cli.command {
-        Command::Demo(_) | Command::Bench(_) => Ok(0),
+        #[cfg(feature = "demo")]
+        Command::Demo(_) => Ok(0),
         Command::Status(a) => {
             output::status(&out, &engine, &setup.id, a.runs, &a.learners).await?;
             Ok(0)
@@ -375,9 +373,9 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
                     Engine::<EmbeddedState>::check_enabled(&t)?;
                     probe::run(&out, &t).await
                 }
-                Command::Demo(_) | Command::Bench(_) | Command::Status(_) | Command::Audit(_) => {
-                    Ok(0)
-                }
+                Command::Status(_) | Command::Audit(_) => Ok(0),
+                #[cfg(feature = "demo")]
+                Command::Demo(_) => Ok(0),
             }
         }
     }

@@ -69,43 +69,8 @@ impl Progress for Bar {
 }
 
 fn rule_name(key: &str) -> &'static str {
-    // the run record keeps rule ids as their display form
-    const ALL: [Rule; 31] = [
-        Rule::R3,
-        Rule::R6,
-        Rule::R7,
-        Rule::R8,
-        Rule::R9,
-        Rule::R10,
-        Rule::R11,
-        Rule::R12,
-        Rule::R13,
-        Rule::R14,
-        Rule::R15,
-        Rule::R16,
-        Rule::R17,
-        Rule::R18,
-        Rule::R19,
-        Rule::R20,
-        Rule::R21,
-        Rule::R22,
-        Rule::R23,
-        Rule::R24,
-        Rule::R25,
-        Rule::R26,
-        Rule::R27,
-        Rule::R28,
-        Rule::R29,
-        Rule::R30,
-        Rule::R32,
-        Rule::R33,
-        Rule::R37,
-        Rule::R40,
-        Rule::Match,
-    ];
-    ALL.iter()
-        .find(|r| r.to_string() == key)
-        .map_or("", |r| r.summary())
+    // the run record keeps rules by their stored names (and older ones too)
+    Rule::from_stored(key).map_or("", Rule::summary)
 }
 
 pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {

@@ -51,8 +51,11 @@ fn every_subcommand_has_help() {
     let top = picsync(&["--help"], dir.path(), &[]);
     assert!(top.status.success());
     let t = text(&top);
-    for sub in [
-        "demo",
+    #[cfg(feature = "demo")]
+    let demo = ["demo"];
+    #[cfg(not(feature = "demo"))]
+    let demo: [&str; 0] = [];
+    for sub in demo.into_iter().chain([
         "sync",
         "plan",
         "enrol",
@@ -62,7 +65,7 @@ fn every_subcommand_has_help() {
         "status",
         "audit",
         "probe",
-    ] {
+    ]) {
         assert!(t.contains(sub), "top-level help lists {sub}");
         let o = picsync(&[sub, "--help"], dir.path(), &[]);
         assert!(o.status.success(), "{sub} --help: {}", text(&o));
@@ -70,6 +73,27 @@ fn every_subcommand_has_help() {
     }
     assert!(text(&picsync(&["sync", "--help"], dir.path(), &[])).contains("--mode"));
     assert!(text(&picsync(&["enrol", "--help"], dir.path(), &[])).contains("--pathway"));
+}
+
+/// The operator binary is the product (issue 15): the benchmark harness lives in
+/// `picsync-lab`, and a build without the `demo` feature carries no demo (nor its simulators).
+#[test]
+fn s15_the_operator_binary_lists_no_bench_and_the_demo_only_with_its_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = text(&picsync(&["--help"], dir.path(), &[]));
+    let listed = |sub: &str| {
+        t.lines()
+            .any(|l| l.trim_start().starts_with(&format!("{sub} ")))
+    };
+    assert!(listed("sync"), "{t}");
+    assert!(!listed("bench"), "picsync --help lists bench:\n{t}");
+    let bench = picsync(&["bench", "--help"], dir.path(), &[]);
+    assert!(!bench.status.success(), "picsync bench still runs");
+    assert_eq!(
+        listed("demo"),
+        cfg!(feature = "demo"),
+        "demo listed without its feature, or missing with it:\n{t}"
+    );
 }
 
 #[test]
@@ -239,6 +263,7 @@ async fn sync_status_audit_and_plan_through_a_config_file() {
     }
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn the_demo_completes_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,13 @@
 //! link, refresh_aims) run here too. A malformed payload is refused before anything is read
 //! or written, with an error naming the problem.
 
+// the dev-dependencies are the integration tests' (tests/scheduler.rs)
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod request;
+
+// the binary's async runtime (`#[tokio::main]` in main.rs)
+use tokio as _;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use picsync_aws::{ConfigError, Deployment, DynamoState, TaskSender};

@@ -3,6 +3,8 @@
 //! configuration from the environment, clients built once per container, then
 //! the handler of `scheduler::Scheduler` for every invocation.
 #![recursion_limit = "256"]
+// the package's dependencies are the library's (checked there); this entry point uses a few
+#![allow(unused_crate_dependencies)]
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use picsync_aws::{ClientTuning, Deployment, FunctionConfig};

@@ -2,6 +2,9 @@
 //! simulators: malformed payloads refused with nothing written, one run for two concurrent
 //! invocations (R39), a dry run planned here (R38), "all" tenants.
 
+// the library's dependencies are checked where the library uses them
+#![allow(unused_crate_dependencies)]
+
 use lambda_runtime::{Context, LambdaEvent};
 use picsync_aws::testing::{self, Stack};
 use picsync_domain::TenantId;

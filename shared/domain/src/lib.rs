@@ -12,6 +12,7 @@ pub mod records;
 pub mod relink;
 pub mod rules;
 pub mod settings;
+mod stored;
 pub mod time;
 pub mod value;
 

@@ -3,6 +3,7 @@
 //! planner never fetches anything.
 
 use crate::ids::*;
+use crate::stored::stored_names;
 use crate::value::Value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,8 +68,8 @@ pub struct Demographics {
     pub disability: Option<String>,
 }
 
-/// A demographic field of R6/R32.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A demographic field of R6/R32, stored (audit entries) under [`DemographicField::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DemographicField {
     FirstName,
     Surname,
@@ -84,6 +85,22 @@ pub enum DemographicField {
     Sex,
     Disability,
 }
+
+stored_names!(DemographicField {
+    FirstName => "FirstName",
+    Surname => "Surname",
+    Email => "Email",
+    Telephone => "Telephone",
+    Mobile => "Mobile",
+    DateOfBirth => "DateOfBirth",
+    Uln => "Uln",
+    NiNumber => "NiNumber",
+    StartDate => "StartDate",
+    PlannedEndDate => "PlannedEndDate",
+    Ethnicity => "Ethnicity",
+    Sex => "Sex",
+    Disability => "Disability",
+});
 
 impl DemographicField {
     pub const ALL: [DemographicField; 13] = [
@@ -177,14 +194,22 @@ impl Demographics {
     }
 }
 
-/// The four registration and certification fields of R25–R28, per qualification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// The four registration and certification fields of R25–R28, per qualification; stored
+/// (audit entries, baselines) under [`CertField::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CertField {
     RegistrationNumber,
     RegistrationDate,
     CertificateAppliedFor,
     CertificateReceived,
 }
+
+stored_names!(CertField {
+    RegistrationNumber => "RegistrationNumber",
+    RegistrationDate => "RegistrationDate",
+    CertificateAppliedFor => "CertificateAppliedFor",
+    CertificateReceived => "CertificateReceived",
+});
 
 impl CertField {
     pub const ALL: [CertField; 4] = [

@@ -4,6 +4,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::stored::stored_names;
+
 /// One field's value, typed, for plans, audit entries and baselines.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
@@ -88,7 +90,9 @@ impl fmt::Display for Value {
 
 /// The rules a change can be made by, named so that a reader can go from a rule to its code
 /// and tests; each is explained in [`crate::rules`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Stored (audit entries, run records' rule counts) and shown under [`Rule::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
     R3,
     R6,
@@ -124,7 +128,80 @@ pub enum Rule {
     Match,
 }
 
+stored_names!(Rule {
+    R3 => "R3",
+    R6 => "R6",
+    R7 => "R7",
+    R8 => "R8",
+    R9 => "R9",
+    R10 => "R10",
+    R11 => "R11",
+    R12 => "R12",
+    R13 => "R13",
+    R14 => "R14",
+    R15 => "R15",
+    R16 => "R16",
+    R17 => "R17",
+    R18 => "R18",
+    R19 => "R19",
+    R20 => "R20",
+    R21 => "R21",
+    R22 => "R22",
+    R23 => "R23",
+    R24 => "R24",
+    R25 => "R25",
+    R26 => "R26",
+    R27 => "R27",
+    R28 => "R28",
+    R29 => "R29",
+    R30 => "R30",
+    R32 => "R32",
+    R33 => "R33",
+    R37 => "R37",
+    R40 => "R40",
+    // **Decision**: stored as "§1", the name run records and reports already gave it; audit
+    // entries written before issue 15 stored "Match", which still reads.
+    Match => "§1",
+} aliases {
+    "Match" => Match,
+});
+
 impl Rule {
+    /// Every rule, in order.
+    pub const ALL: [Rule; 31] = [
+        Rule::R3,
+        Rule::R6,
+        Rule::R7,
+        Rule::R8,
+        Rule::R9,
+        Rule::R10,
+        Rule::R11,
+        Rule::R12,
+        Rule::R13,
+        Rule::R14,
+        Rule::R15,
+        Rule::R16,
+        Rule::R17,
+        Rule::R18,
+        Rule::R19,
+        Rule::R20,
+        Rule::R21,
+        Rule::R22,
+        Rule::R23,
+        Rule::R24,
+        Rule::R25,
+        Rule::R26,
+        Rule::R27,
+        Rule::R28,
+        Rule::R29,
+        Rule::R30,
+        Rule::R32,
+        Rule::R33,
+        Rule::R37,
+        Rule::R40,
+        Rule::Match,
+    ];
+
     /// One line of what the rule does, for plans and summaries.
     pub fn summary(self) -> &'static str {
         match self {
@@ -163,11 +240,9 @@ impl Rule {
     }
 }
 
+/// Its stored name: plans and summaries show what run records count.
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rule::Match => f.write_str("§1"),
-            other => write!(f, "{other:?}"),
-        }
+        f.write_str(self.as_str())
     }
 }

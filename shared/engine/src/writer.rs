@@ -246,7 +246,7 @@ impl<S: State> Engine<S> {
                     learner,
                     "PICS",
                     format!("learner {}", view.pics.ident),
-                    &format!("{field:?}"),
+                    field.as_str(),
                     old,
                     new,
                     *rule,
@@ -456,7 +456,7 @@ impl<S: State> Engine<S> {
                     learner,
                     "OneFile",
                     format!("learner {user}"),
-                    &format!("{field:?}"),
+                    field.as_str(),
                     old,
                     new,
                     *rule,
@@ -487,7 +487,7 @@ impl<S: State> Engine<S> {
                     learner,
                     "OneFile",
                     format!("learning aim {aim}"),
-                    &format!("{field:?}"),
+                    field.as_str(),
                     old,
                     new,
                     *rule,
@@ -833,7 +833,7 @@ impl<S: State> Engine<S> {
 
 fn qual_field(f: QualField) -> String {
     match f {
-        QualField::Cert(c) => format!("{c:?}"),
+        QualField::Cert(c) => c.as_str().into(),
         QualField::TotalElements => "TotalElements".into(),
         QualField::ElementsDone => "ElementsDone".into(),
         QualField::OneFileAim => "OneFileLearningAimId".into(),

@@ -177,7 +177,7 @@ pub struct RunRecord {
     pub skipped_unchanged: u64,
     /// Learners out of scope (R3).
     pub out_of_scope: u64,
-    /// Changes written per rule (display form of the rule id).
+    /// Changes written per rule, by the rule's stored name ([`Rule::as_str`]).
     pub rule_counts: BTreeMap<String, u64>,
     pub onefile_calls: u64,
     pub pics_calls: u64,

@@ -1,4 +1,4 @@
-//! One phase of the bench, run in its own `picsync` process (the parent keeps the simulators),
+//! One phase of the bench, run in its own `picsync-lab` process (the parent keeps the simulators),
 //! so that the figures of this process — peak memory, start-up — are the sync's alone.
 //!
 //! The child prints [`READY`] once its runtime, state and clients are up, then runs one
@@ -19,10 +19,10 @@ use picsync_state::embedded::EmbeddedState;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::CliError;
+use crate::LabError;
 
 /// The line a child prints when it is ready to work.
-pub const READY: &str = "picsync-bench-ready";
+pub(super) const READY: &str = "picsync-bench-ready";
 
 /// A baseline client's pacer: a rate no loopback client reaches, so it never waits (PICSWeb
 /// does not pace itself; `picsync_onefile`'s crate page, "Rate limit").
@@ -30,7 +30,7 @@ const UNPACED: u32 = 1_000_000;
 
 /// What a child process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// picsync's first run after enabling (R43: initial mode, R29/R30).
     Initial,
     /// A periodic run: learners that provably did not change are skipped (§6).
@@ -43,7 +43,7 @@ pub enum Phase {
 }
 
 /// Where the child finds the simulators and its state, and how it runs.
-pub struct ChildSetup<'a> {
+pub(super) struct ChildSetup<'a> {
     pub onefile_url: &'a str,
     pub pics_url: &'a str,
     pub state_dir: &'a Path,
@@ -53,7 +53,7 @@ pub struct ChildSetup<'a> {
 
 /// What a child reports.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PhaseOutput {
+pub(crate) struct PhaseOutput {
     /// Time inside the run (the child's own clock, from before the run's first call).
     pub run_ms: f64,
     /// Learners sent to be synced.
@@ -74,13 +74,13 @@ pub struct PhaseOutput {
     pub peak_rss_kb: Option<u64>,
 }
 
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Other(format!("bench: {e}"))
+fn bench_err(e: impl std::fmt::Display) -> LabError {
+    LabError::Other(format!("bench: {e}"))
 }
 
 /// The world's tenant, pointed at the simulators: the demo's settings, `pacer` for OneFile and
 /// OneFile's rate window scaled to `window` (so a 429 without `Retry-After` waits one window).
-fn tenant(s: &ChildSetup<'_>, baseline: bool) -> Result<Tenant, CliError> {
+fn tenant(s: &ChildSetup<'_>, baseline: bool) -> Result<Tenant, LabError> {
     let settings = Settings {
         integration_enabled: true,
         desktop_integration_disabled: true,
@@ -130,7 +130,7 @@ fn options(phase: Phase, concurrency: usize) -> RunOptions {
 }
 
 /// Runs one phase and prints its [`PhaseOutput`] as JSON on stdout.
-pub async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, CliError> {
+pub(super) async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, LabError> {
     let state = EmbeddedState::open(s.state_dir).map_err(bench_err)?;
     let engine = Engine::new(Arc::new(state), picsync_engine::system_clock());
     let t = tenant(s, phase == Phase::Baseline)?;
@@ -163,7 +163,7 @@ pub async fn run(phase: Phase, s: &ChildSetup<'_>) -> Result<u8, CliError> {
     Ok(0)
 }
 
-fn say(line: &str) -> Result<(), CliError> {
+fn say(line: &str) -> Result<(), LabError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}")
         .and_then(|()| stdout.flush())
@@ -171,7 +171,7 @@ fn say(line: &str) -> Result<(), CliError> {
 }
 
 /// This process's peak resident set (`VmHWM` in /proc/self/status), in kB; `None` off Linux.
-pub fn peak_rss_kb() -> Option<u64> {
+pub(super) fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     parse_vm_hwm(&status)
 }

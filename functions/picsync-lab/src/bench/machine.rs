@@ -11,7 +11,7 @@ use super::figures::median;
 
 /// The machine and build.
 #[derive(Debug, Clone, Serialize)]
-pub struct Machine {
+pub(crate) struct Machine {
     pub cpus: usize,
     pub cpu_model: Option<String>,
     pub memory: Option<String>,
@@ -27,7 +27,7 @@ pub struct Machine {
 }
 
 /// Reads the machine's description (Linux's /proc; fields are `None` elsewhere).
-pub fn machine() -> Machine {
+pub(super) fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
@@ -58,7 +58,7 @@ pub fn machine() -> Machine {
 }
 
 /// The load averages of /proc/loadavg (1, 5 and 15 minutes).
-pub fn load_average() -> Option<String> {
+pub(super) fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let parts: Vec<&str> = text.split_whitespace().take(3).collect();
     (parts.len() == 3).then(|| parts.join(" / "))
@@ -74,45 +74,44 @@ fn field(text: &str, key: &str, sep: char) -> Option<String> {
 
 /// A binary's size on disk.
 #[derive(Debug, Clone, Serialize)]
-pub struct Binary {
+pub(crate) struct Binary {
     pub name: String,
     pub path: PathBuf,
     pub bytes: u64,
 }
 
-/// The running binary, and the Lambda worker's when one was built next to it.
-pub fn binaries(exe: &Path) -> Vec<Binary> {
-    let mut out = Vec::new();
-    let mut add = |name: &str, path: PathBuf| {
-        if let Ok(m) = std::fs::metadata(&path) {
-            out.push(Binary {
+/// The product binaries built next to `exe` (in the same target directory): the operator's
+/// `picsync` and the Lambda `worker`, each when it is there.
+pub(super) fn binaries(exe: &Path) -> Vec<Binary> {
+    let Some(dir) = exe.parent() else {
+        return Vec::new();
+    };
+    ["picsync", "worker"]
+        .into_iter()
+        .filter_map(|name| {
+            let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+            let bytes = std::fs::metadata(&path).ok()?.len();
+            Some(Binary {
                 name: name.to_string(),
                 path,
-                bytes: m.len(),
-            });
-        }
-    };
-    add("picsync", exe.to_path_buf());
-    if let Some(dir) = exe.parent() {
-        add(
-            "worker",
-            dir.join(format!("worker{}", std::env::consts::EXE_SUFFIX)),
-        );
-    }
-    out
+                bytes,
+            })
+        })
+        .collect()
 }
 
 /// Start-up of a binary: the median and the fastest of `runs` runs of `exe args` to its exit.
 #[derive(Debug, Clone, Serialize)]
-pub struct Startup {
+pub(crate) struct Startup {
     pub command: String,
     pub runs: usize,
     pub median_ms: f64,
     pub min_ms: f64,
 }
 
-/// Times `runs` runs of `exe args` (output discarded). `None` when it cannot be run.
-pub fn startup(exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
+/// Times `runs` runs of `exe args` (output discarded), shown as `name args`. `None` when it
+/// cannot be run.
+pub(super) fn startup(name: &str, exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
         let t = Instant::now();
@@ -129,7 +128,7 @@ pub fn startup(exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
     }
     let min = times.iter().min().copied().unwrap_or(Duration::ZERO);
     Some(Startup {
-        command: format!("picsync {}", args.join(" ")),
+        command: format!("{name} {}", args.join(" ")),
         runs: times.len(),
         median_ms: median(times).as_secs_f64() * 1000.0,
         min_ms: min.as_secs_f64() * 1000.0,
@@ -139,7 +138,7 @@ pub fn startup(exe: &Path, args: &[&str], runs: usize) -> Option<Startup> {
 /// The Lambda worker's start-up: from process start to its first request for an invocation
 /// to a stand-in of the Lambda Runtime API, and its resident memory at that moment.
 #[derive(Debug, Clone, Serialize)]
-pub struct WorkerStartup {
+pub(crate) struct WorkerStartup {
     pub runs: usize,
     pub median_ms: f64,
     pub min_ms: f64,
@@ -154,7 +153,7 @@ const WORKER_READY_WITHIN: Duration = Duration::from_secs(10);
 /// on 127.0.0.1 (dummy AWS settings, endpoints on a closed loopback port: nothing leaves the
 /// machine) and times each start to its first `GET …/invocation/next`. `None` when the worker
 /// never asks (its initialisation failed).
-pub fn worker_startup(worker: &Path, runs: usize) -> Option<WorkerStartup> {
+pub(super) fn worker_startup(worker: &Path, runs: usize) -> Option<WorkerStartup> {
     let mut times = Vec::new();
     let mut rss = None;
     for _ in 0..runs.max(1) {
@@ -226,7 +225,7 @@ fn worker_ready_once(worker: &Path) -> Option<(Duration, Option<u64>)> {
 
 /// One criterion benchmark's last result.
 #[derive(Debug, Clone, Serialize)]
-pub struct CriterionResult {
+pub(crate) struct CriterionResult {
     pub title: String,
     /// Mean time per iteration, and its 95 % confidence interval (nanoseconds).
     pub mean_ns: f64,
@@ -237,7 +236,7 @@ pub struct CriterionResult {
 }
 
 /// The workspace's criterion results (`target/criterion`), unless another directory is given.
-pub fn criterion_dir(given: Option<&Path>) -> PathBuf {
+pub(super) fn criterion_dir(given: Option<&Path>) -> PathBuf {
     if let Some(d) = given {
         return d.to_path_buf();
     }
@@ -248,7 +247,7 @@ pub fn criterion_dir(given: Option<&Path>) -> PathBuf {
 }
 
 /// Every `plan/…` benchmark found under `dir` (`cargo bench -p picsync-domain --bench plan`).
-pub fn plan_benches(dir: &Path) -> Vec<CriterionResult> {
+pub(super) fn plan_benches(dir: &Path) -> Vec<CriterionResult> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

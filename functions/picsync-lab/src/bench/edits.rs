@@ -8,7 +8,7 @@ use picsync_sim::world;
 
 /// The kinds of edit, applied in turn to the chosen learners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Edit {
+pub(super) enum Edit {
     /// PICS: a registration number typed in (R26/R27).
     PicsRegistration,
     /// PICS: a new Normal review booked (R17, R20: uploaded to OneFile).
@@ -29,7 +29,7 @@ impl Edit {
     ];
 
     /// How the report names it.
-    pub fn describe(self) -> &'static str {
+    pub(super) fn describe(self) -> &'static str {
         match self {
             Edit::PicsRegistration => "PICS: registration number typed in",
             Edit::PicsReviewBooked => "PICS: new review booked",
@@ -40,7 +40,7 @@ impl Edit {
 }
 
 /// `n` learners spread evenly over `pool` (every k-th), so edits are not bunched at the start.
-pub fn pick(pool: &[String], n: usize) -> Vec<String> {
+pub(super) fn pick(pool: &[String], n: usize) -> Vec<String> {
     if n == 0 || pool.is_empty() {
         return Vec::new();
     }
@@ -50,7 +50,7 @@ pub fn pick(pool: &[String], n: usize) -> Vec<String> {
 
 /// Edits each of `learners` once, cycling through the kinds. Returns the edits made per kind
 /// (an edit that finds nothing to change is not counted).
-pub fn apply(
+pub(super) fn apply(
     sims: &world::Running,
     learners: &[String],
     today: NaiveDate,

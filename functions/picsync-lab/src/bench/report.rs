@@ -1,6 +1,7 @@
 //! The report: the targets of issue 7 checked against what was measured, and `BENCHMARKS.md`
 //! (method, machine, date, tables, and for each missed target by how much, why, and what would
-//! close it).
+//! close it). The prose is in `templates/benchmarks.md`, whose `{{name}}` placeholders are filled
+//! here; the file's other sections (written by other tools) are kept ([`merge`]).
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -56,7 +57,7 @@ fn wall_ratio(r: &PhaseResult, limit: u32, window: Duration) -> f64 {
 }
 
 /// picsync's throughput over the baseline's, both initial syncs in learners per second.
-pub fn throughput_ratio(picsync: &PhaseResult, baseline: &PhaseResult) -> f64 {
+pub(super) fn throughput_ratio(picsync: &PhaseResult, baseline: &PhaseResult) -> f64 {
     let theirs = throughput(baseline.out.synced, baseline.wall());
     if theirs <= 0.0 {
         return 0.0;
@@ -88,7 +89,7 @@ fn sized_binary(m: &Measured) -> Option<&super::machine::Binary> {
 }
 
 /// Every target of issue 7, checked.
-pub fn checks(m: &Measured) -> Vec<Check> {
+pub(super) fn checks(m: &Measured) -> Vec<Check> {
     let w = m.window();
     let initial = m.run(Workload::Initial);
     let lim = m.setting_limit;
@@ -163,9 +164,9 @@ pub fn checks(m: &Measured) -> Vec<Check> {
 }
 
 /// A few lines for the terminal.
-pub fn summary(m: &Measured, checks: &[Check]) -> String {
+pub(super) fn summary(m: &Measured, checks: &[Check]) -> String {
     let mut s = format!(
-        "picsync bench: {} learners, OneFile minute = {} ms\n",
+        "picsync-lab bench: {} learners, OneFile minute = {} ms\n",
         m.learners, m.window_ms
     );
     for c in checks {
@@ -183,32 +184,178 @@ pub fn summary(m: &Measured, checks: &[Check]) -> String {
     s
 }
 
-/// `BENCHMARKS.md`.
-pub fn markdown(m: &Measured, checks: &[Check]) -> String {
+/// The template of this tool's sections of `BENCHMARKS.md`.
+const TEMPLATE: &str = include_str!("../../templates/benchmarks.md");
+
+/// This tool's sections of `BENCHMARKS.md`: the template filled with `m`'s figures. `Err` names a
+/// placeholder of the template that has no value, or a value the template does not use.
+pub(super) fn markdown(m: &Measured, checks: &[Check]) -> Result<String, String> {
+    let latency = super::figures::scaled(Duration::from_millis(m.latency_ms), m.window());
+    let edits = if m.edits.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = m.edits.iter().map(|(e, n)| format!("{e} ({n})")).collect();
+        format!("\n  The edits of (b): {}.", list.join("; "))
+    };
+    let missing: Vec<String> = ["picsync", "worker"]
+        .into_iter()
+        .filter(|name| !m.binaries.iter().any(|b| b.name == *name))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    let not_built = if missing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Not built next to it in this run, so not measured: {}.",
+            missing.join(", ")
+        )
+    };
+    let mut missed_block = String::new();
+    missed(&mut missed_block, m, checks)?;
+    missed_block.truncate(missed_block.trim_end().len());
+    let values = [
+        ("command", m.command.clone()),
+        ("date", m.machine.date.clone()),
+        ("profile", m.machine.profile.to_string()),
+        ("targets_table", block(|s| targets_table(s, checks))),
+        ("onefile_limit", ONEFILE_LIMIT.to_string()),
+        ("window_ms", m.window_ms.to_string()),
+        ("latency_scaled_ms", latency.as_millis().to_string()),
+        ("latency_ms", m.latency_ms.to_string()),
+        ("learners", m.learners.to_string()),
+        (
+            "in_scope",
+            m.run(Workload::Initial)
+                .map_or(0, |r| r.learners)
+                .to_string(),
+        ),
+        ("setting_limit", m.setting_limit.to_string()),
+        ("concurrency", m.concurrency.to_string()),
+        ("changed", m.changed.to_string()),
+        ("changed_percent", m.changed_percent.to_string()),
+        ("edits", edits),
+        ("baseline_learners", m.baseline_learners.to_string()),
+        ("machine", block(|s| machine_section(s, m))),
+        ("runs", block(|s| runs_table(s, m, m.window()))),
+        (
+            "onefile_calls",
+            block(|s| endpoint_table(s, &m.phases.iter().collect::<Vec<_>>(), |r| &r.onefile)),
+        ),
+        (
+            "pics_calls",
+            block(|s| endpoint_table(s, &m.phases.iter().collect::<Vec<_>>(), |r| &r.pics)),
+        ),
+        ("after_edits", block(|s| after_edits(s, m))),
+        ("baseline", block(|s| baseline_table(s, m))),
+        ("not_built", not_built),
+        ("process", block(|s| process_section(s, m))),
+        ("plan", block(|s| plan_section(s, m))),
+        ("missed", missed_block),
+    ];
+    fill(TEMPLATE, &values)
+}
+
+/// What `f` writes, without its trailing blank lines (the template spaces the sections).
+fn block(f: impl FnOnce(&mut String)) -> String {
     let mut s = String::new();
-    let w = m.window();
-    let _ = writeln!(s, "# Benchmarks\n");
-    let _ = writeln!(
-        s,
-        "Generated by `{}` on {} ({} build). Regenerate with the command in README.md \
-         (\"Benchmarks\"). Every figure below comes from this one run, except `plan()`'s time, \
-         which is criterion's last result.\n",
-        m.command, m.machine.date, m.machine.profile
-    );
-    targets_table(&mut s, checks);
-    method(&mut s, m);
-    machine_section(&mut s, m);
-    runs_table(&mut s, m, w);
-    per_endpoint(&mut s, m);
-    baseline_table(&mut s, m);
-    process_section(&mut s, m);
-    plan_section(&mut s, m);
-    missed(&mut s, m, checks);
+    f(&mut s);
+    s.truncate(s.trim_end().len());
     s
 }
 
+/// `template` with each `{{name}}` replaced by its value; runs of blank lines left by empty
+/// values are collapsed to one.
+pub(super) fn fill(template: &str, values: &[(&str, String)]) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut used = BTreeSet::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("{{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after.find("}}").ok_or_else(|| {
+            format!(
+                "the template has an unclosed {{{{ before {:?}",
+                after.lines().next().unwrap_or("")
+            )
+        })?;
+        let name = &after[..end];
+        let (_, value) = values
+            .iter()
+            .find(|(k, _)| *k == name)
+            .ok_or_else(|| format!("the template's {{{{{name}}}}} has no value"))?;
+        out.push_str(value);
+        used.insert(name);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    if let Some((unused, _)) = values.iter().find(|(k, _)| !used.contains(k)) {
+        return Err(format!("{{{{{unused}}}}} is not in the template"));
+    }
+    while out.contains("\n\n\n") {
+        out = out.replace("\n\n\n", "\n\n");
+    }
+    Ok(out)
+}
+
+/// The line before this tool's part of `BENCHMARKS.md`.
+pub(super) const BEGIN: &str = "<!-- picsync-lab bench: generated from here to its end marker; what is outside the markers was written by other tools and is kept -->";
+/// The line after it.
+pub(super) const END: &str = "<!-- picsync-lab bench: end -->";
+
+/// `BENCHMARKS.md` with this tool's part replaced by `ours`, and every other part of `existing`
+/// (another tool's section, such as the Lambda path's of `cargo run -p worker --example
+/// lambda_bench`) kept as it was.
+///
+/// This tool's part is what lies between [`BEGIN`] and [`END`]. In a file written before the
+/// markers, it is the text before the first `## ` heading and each `## ` section whose heading
+/// the template has; the other sections are kept, in their order, after the new part.
+pub(super) fn merge(existing: Option<&str>, ours: &str) -> String {
+    let ours = format!("{BEGIN}\n{}\n{END}\n", ours.trim_end());
+    let Some(existing) = existing else {
+        return ours;
+    };
+    if let (Some(b), Some(e)) = (existing.find(BEGIN), existing.find(END))
+        && b < e
+    {
+        let after = &existing[e + END.len()..];
+        let after = after.strip_prefix('\n').unwrap_or(after);
+        return format!("{}{ours}{after}", &existing[..b]);
+    }
+    let owned: BTreeSet<&str> = TEMPLATE
+        .lines()
+        .filter(|l| l.starts_with("## "))
+        .map(str::trim_end)
+        .collect();
+    let kept: Vec<&str> = sections(existing)
+        .into_iter()
+        .skip(1)
+        .filter(|sec| !owned.contains(sec.lines().next().unwrap_or("").trim_end()))
+        .collect();
+    if kept.is_empty() {
+        return ours;
+    }
+    format!("{ours}\n{}", kept.concat())
+}
+
+/// `text` cut before each `## ` heading outside code fences: the text before the first heading,
+/// then one piece per section (its heading, its `###` subsections and its body).
+fn sections(text: &str) -> Vec<&str> {
+    let mut cuts = vec![0];
+    let mut fenced = false;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && line.starts_with("## ") {
+            cuts.push(at);
+        }
+        at += line.len();
+    }
+    cuts.push(text.len());
+    cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+}
+
 fn targets_table(s: &mut String, checks: &[Check]) {
-    let _ = writeln!(s, "## Figures against the targets (issue 7)\n");
     let _ = writeln!(s, "| Figure | Target | Measured | Met |");
     let _ = writeln!(s, "|---|---|---|---|");
     for c in checks {
@@ -227,86 +374,8 @@ fn targets_table(s: &mut String, checks: &[Check]) {
     let _ = writeln!(s);
 }
 
-fn method(s: &mut String, m: &Measured) {
-    let latency = super::figures::scaled(Duration::from_millis(m.latency_ms), m.window());
-    let _ = writeln!(s, "## Method\n");
-    let _ = writeln!(
-        s,
-        "- **Simulators.** Both APIs are the workspace's simulators (`picsync_sim::world`: the \
-         seeded tenant of the demo and the scenario tests) on 127.0.0.1, in the bench's own \
-         process. OneFile admits {ONEFILE_LIMIT} calls per customer token in each fixed window; \
-         the minute is scaled to {} ms so that runs stay short, and every other duration is \
-         scaled with it. Every call to either simulator takes {} ms (a simulated network and \
-         server time of {} ms in real life, scaled like the minute).",
-        m.window_ms,
-        latency.as_millis(),
-        m.latency_ms
-    );
-    let _ = writeln!(
-        s,
-        "- **Tenant.** {} PICS learners, of which {} are linked to OneFile and in scope (R3); \
-         the rest are unlinked or out of scope, as in the demo. Default settings (SPEC §2): \
-         reviews both ways, demographics ignored, `onefile_calls_per_minute` = {}.",
-        m.learners,
-        m.run(Workload::Initial).map_or(0, |r| r.learners),
-        m.setting_limit
-    );
-    let _ = writeln!(
-        s,
-        "- **picsync runs**, each a separate `picsync` process (same binary, a hidden child mode \
-         of `picsync bench`) with its own embedded state directory kept from run to run, \
-         syncing {} learners at once: (a) the initial sync (R43, R29, R30); (b) {} learners \
-         ({} % of {}) edited as people would, then a periodic run (§6: learners that \
-         provably did not change are skipped); (c) a periodic run with no edits since (b); \
-         (d) a periodic full sweep (every learner compared) with no edits. Runs are one window \
-         apart, so no two processes share a window.",
-        m.concurrency, m.changed, m.changed_percent, m.learners
-    );
-    if !m.edits.is_empty() {
-        let list: Vec<String> = m.edits.iter().map(|(e, n)| format!("{e} ({n})")).collect();
-        let _ = writeln!(s, "  The edits of (b): {}.", list.join("; "));
-    }
-    let _ = writeln!(
-        s,
-        "- **Baseline** (PICSWeb's documented behaviour, onefile-api.md \"Rate limit\": it \"paused \
-         a whole minute each time it hit the limit\"): the same engine in the same kind of child \
-         process, with learners one after another (concurrency 1), no pacing (a pacer of a \
-         million calls per window, which a loopback client never reaches), and a OneFile \
-         simulator that sends no `Retry-After`, so that on each 429 the client waits its rate \
-         window (here the scaled minute) plus up to a tenth of it as jitter \
-         (`picsync_onefile` transport), holding every call of the tenant meanwhile, then sends \
-         the call again. It makes the same calls per learner as picsync; only the scheduling \
-         differs. Its PICS calls take no time: PICSWeb's OneFile interface runs inside PICS, \
-         next to its database, while picsync reaches PICS through its API."
-    );
-    let _ = writeln!(
-        s,
-        "- **Comparison.** At each OneFile latency listed below, picsync and the baseline each \
-         run the initial sync of a fresh copy of the world's first {} learners (the world is \
-         built per learner index, so the slice has the tenant's mix), and are compared in \
-         learners synced per second. The target is checked at {} ms, the latency of the runs \
-         above.",
-        m.baseline_learners, m.latency_ms
-    );
-    let _ = writeln!(
-        s,
-        "- **Figures.** Wall time: from starting the run's process to its exit. Lower bound: \
-         OneFile calls ÷ calls allowed per window × window, at the 280 setting and at OneFile's \
-         300. A fixed window lets a client that bursts use a whole window at the start and at the \
-         end of a run, so a short bursty run can come in under this bound by up to one window; \
-         picsync's steady pacing does not. Budget use: calls ÷ (windows elapsed × limit), \
-         windows elapsed = wall ÷ window. \
-         Calls are the simulators' own counts per endpoint (429-refused ones included). Calls \
-         per unchanged learner: all of the run's OneFile calls (the run's listing included) ÷ \
-         learners in scope, in runs (c) and (d), where no learner changed. Peak memory: the \
-         child process's VmHWM (peak resident set) at the end of its run; the simulators live \
-         in the parent and are not counted.\n"
-    );
-}
-
 fn machine_section(s: &mut String, m: &Measured) {
     let mc = &m.machine;
-    let _ = writeln!(s, "## Machine\n");
     let _ = writeln!(
         s,
         "- CPUs: {} ({})",
@@ -334,7 +403,6 @@ fn machine_section(s: &mut String, m: &Measured) {
 }
 
 fn runs_table(s: &mut String, m: &Measured, w: Duration) {
-    let _ = writeln!(s, "## picsync's runs\n");
     let _ = writeln!(
         s,
         "| Run | Learners in scope | Synced | Skipped (§6) | Failed | Changes written | OneFile calls | PICS calls | 429s |"
@@ -430,18 +498,8 @@ fn endpoint_table(
     let _ = writeln!(s, "\n");
 }
 
-fn per_endpoint(s: &mut String, m: &Measured) {
-    let runs: Vec<&PhaseResult> = m.phases.iter().collect();
-    let _ = writeln!(s, "## Calls per learner, per endpoint\n");
-    let _ = writeln!(
-        s,
-        "Calls ÷ learners in scope of the run (synced or skipped). The listing calls \
-         (`POST /user/search`, PICS learner pages) are the run's, shared by every learner.\n"
-    );
-    let _ = writeln!(s, "### OneFile\n");
-    endpoint_table(s, &runs, |r| &r.onefile);
-    let _ = writeln!(s, "### PICS\n");
-    endpoint_table(s, &runs, |r| &r.pics);
+/// The periodic run after edits, per learner synced.
+fn after_edits(s: &mut String, m: &Measured) {
     if let Some(r) = m.run(Workload::AfterEdits) {
         let _ = writeln!(
             s,
@@ -456,7 +514,6 @@ fn per_endpoint(s: &mut String, m: &Measured) {
 }
 
 fn baseline_table(s: &mut String, m: &Measured) {
-    let _ = writeln!(s, "## picsync against the PICSWeb-style baseline\n");
     if m.comparisons.is_empty() {
         let _ = writeln!(s, "Not run (`--skip-baseline`).\n");
         return;
@@ -515,23 +572,6 @@ fn baseline_table(s: &mut String, m: &Measured) {
 }
 
 fn process_section(s: &mut String, m: &Measured) {
-    let _ = writeln!(s, "## The process\n");
-    let worker_built = m.binaries.iter().any(|b| b.name == "worker");
-    let _ = writeln!(
-        s,
-        "Peak memory is measured on the `picsync` processes of the runs above: the same \
-         engine, clients and state code as the Lambda worker, syncing a whole tenant in one \
-         process, which is more than a worker holds for one SQS batch of learners. {}\n",
-        if worker_built {
-            "The worker's size and start-up are measured on its own binary; its memory on a \
-             real batch needs the AWS stand-ins: `cargo run -p worker --example measure` runs \
-             it on a batch of 10 under `/usr/bin/time -v`."
-        } else {
-            "The Lambda worker (`functions/worker`) was not built next to this binary \
-             (`cargo build --release -p worker`), so `picsync` also stands in for it in size \
-             and start-up."
-        }
-    );
     let _ = writeln!(s, "| Figure | Value |");
     let _ = writeln!(s, "|---|---:|");
     let baselines = m.comparisons.iter().map(|c| &c.baseline);
@@ -604,7 +644,6 @@ fn process_section(s: &mut String, m: &Measured) {
 }
 
 fn plan_section(s: &mut String, m: &Measured) {
-    let _ = writeln!(s, "## `plan()` per learner (criterion)\n");
     if m.criterion.is_empty() {
         let _ = writeln!(
             s,
@@ -648,12 +687,11 @@ fn plan_section(s: &mut String, m: &Measured) {
 }
 
 /// For each missed target: by how much, why, and what would close it.
-fn missed(s: &mut String, m: &Measured, checks: &[Check]) {
+fn missed(s: &mut String, m: &Measured, checks: &[Check]) -> Result<(), String> {
     let misses: Vec<&Check> = checks.iter().filter(|c| c.met == Some(false)).collect();
-    let _ = writeln!(s, "## Missed targets\n");
     if misses.is_empty() {
         let _ = writeln!(s, "None in this run.\n");
-        return;
+        return Ok(());
     }
     for c in misses {
         let _ = writeln!(
@@ -664,48 +702,65 @@ fn missed(s: &mut String, m: &Measured, checks: &[Check]) {
             c.target,
             c.shortfall.as_deref().unwrap_or("missed")
         );
-        let _ = writeln!(s, "{}\n", why(m, &c.figure));
+        let _ = writeln!(s, "{}\n", why(m, &c.figure)?);
     }
+    Ok(())
+}
+
+/// The paragraphs of `templates/missed.md`, one per missed target (and parts of them).
+const MISSED: &str = include_str!("../../templates/missed.md");
+
+/// The paragraph after `<!-- key -->` in [`MISSED`], filled with `values`.
+fn paragraph(key: &str, values: &[(&str, String)]) -> Result<String, String> {
+    let marker = format!("<!-- {key} -->");
+    let mut lines = MISSED.lines().skip_while(|l| l.trim() != marker);
+    if lines.next().is_none() {
+        return Err(format!("templates/missed.md has no paragraph {marker}"));
+    }
+    let text: Vec<&str> = lines
+        .take_while(|l| !(l.starts_with("<!-- ") && l.trim_end().ends_with(" -->")))
+        .collect();
+    Ok(fill(text.join("\n").trim(), values)?.trim().to_string())
 }
 
 /// Why a target was missed and what would close it, from what this run measured.
-fn why(m: &Measured, figure: &str) -> String {
+fn why(m: &Measured, figure: &str) -> Result<String, String> {
     let w = m.window();
     let initial = m.run(Workload::Initial);
-    let steady = f64::from(m.setting_limit.saturating_sub(2)) / f64::from(m.setting_limit);
+    let paced = m.setting_limit.saturating_sub(2);
+    let steady = f64::from(paced) / f64::from(m.setting_limit);
     match figure {
-        BUDGET | WALL => format!(
-            "The pacer admits a burst of 2 and then {} calls per window, so a run can use at \
-             most {} of its budget; the rest is the run's start and end, when no OneFile call is \
-             waiting: the process start, the PICS and OneFile listings before the first learner \
-             (ready after {}), and the last learners of the run, when fewer than {} are left to \
-             overlap. These costs are fixed per run, so they weigh less in a larger tenant; \
-             raising `--concurrency` or listing PICS while OneFile is listed would shave the start.",
-            m.setting_limit.saturating_sub(2),
-            pct(steady),
-            initial
-                .and_then(|r| r.ready_ms)
-                .map_or("?".into(), |ms| format!("{ms:.0} ms")),
-            m.concurrency
+        BUDGET | WALL => paragraph(
+            "budget",
+            &[
+                ("paced", paced.to_string()),
+                ("steady", pct(steady)),
+                (
+                    "ready",
+                    initial
+                        .and_then(|r| r.ready_ms)
+                        .map_or("?".into(), |ms| format!("{ms:.0} ms")),
+                ),
+                ("concurrency", m.concurrency.to_string()),
+            ],
         ),
-        WALL_300 => format!(
-            "By design: picsync paces itself at `onefile_calls_per_minute` = {} (SPEC §2, R35), \
-             not at OneFile's {ONEFILE_LIMIT}, leaving {} calls a minute for anything else using \
-             the customer's token. Its best possible wall time is therefore {ONEFILE_LIMIT} ÷ {} = \
-             {} of the bound at {ONEFILE_LIMIT}. Setting `onefile_calls_per_minute` to 298 would \
-             close it (best case 1.01×) at the price of that headroom: a second client of the \
-             same token would then meet 429s, which R35 still absorbs (the whole tenant waits \
-             the window out) but which cost a window each.",
-            m.setting_limit,
-            ONEFILE_LIMIT.saturating_sub(m.setting_limit),
-            m.setting_limit.saturating_sub(2),
-            times(f64::from(ONEFILE_LIMIT) / f64::from(m.setting_limit.saturating_sub(2)))
+        WALL_300 => paragraph(
+            "wall_300",
+            &[
+                ("setting_limit", m.setting_limit.to_string()),
+                ("onefile_limit", ONEFILE_LIMIT.to_string()),
+                (
+                    "headroom",
+                    ONEFILE_LIMIT.saturating_sub(m.setting_limit).to_string(),
+                ),
+                ("paced", paced.to_string()),
+                (
+                    "best",
+                    times(f64::from(ONEFILE_LIMIT) / f64::from(paced.max(1))),
+                ),
+            ],
         ),
-        NO_429 => "picsync's pacer admits at most the setting's calls in any span of one window \
-             (R35), and runs do not overlap here, so no 429 should reach it: a 429 means the \
-             pacer or the clock misbehaved. Rerun with `PICSYNC_LOG=info` to see which call \
-             met it."
-            .to_string(),
+        NO_429 => paragraph("no_429", &[]),
         THROUGHPUT => throughput_why(m, w),
         FULL_SWEEP => {
             let (learner, fixed) = m.run(Workload::FullSweep).map_or((0.0, 0.0), |r| {
@@ -720,62 +775,25 @@ fn why(m: &Measured, figure: &str) -> String {
                     per(run_wide, r.learners),
                 )
             });
-            format!(
-                "Each learner costs {} calls: its learning aims and its reviews \
-                 (`POST /learningaim/search`, `POST /review/search`; its own record comes from \
-                 the run's listing). The run's session and listing of OneFile learners \
-                 (`POST /user/search`, a page per 100) add {} per learner, so the figure can \
-                 only reach 2 by reading fewer than two records per learner. What would close \
-                 it: reading the centre's reviews in pages once per run (`POST \
-                 /Review/Search/{{page}}/{{size}}` by `OrganisationID`, about one call per 100 \
-                 reviews instead of one per learner, bringing a full sweep near 1.05 per \
-                 learner), once paging and filtering of that search have been confirmed on a \
-                 real tenant (onefile-api.md marks them Assumed); it is an engine change \
-                 (`learner.rs` reads reviews per learner today), proposed here, not made.",
-                calls(learner),
-                calls(fixed)
+            paragraph(
+                "full_sweep",
+                &[("per_learner", calls(learner)), ("run_wide", calls(fixed))],
             )
         }
-        INCREMENTAL => "The run lists every OneFile learner (`POST /user/search`, one call per \
-             page of 100) to compare LastModified with the cursors (§6); with no change that \
-             listing is the whole cost. Filtering the listing by `LastModified` (onefile-api.md: \
-             Seen) to the users changed since the last run would make it one page."
-            .to_string(),
-        MEMORY => "The run keeps every learner's report (plans included) until it ends, for the \
-             run summary; a worker that syncs a batch of learners holds only the batch. Dropping \
-             the plans from the kept reports (keeping the rule counts) would bound it."
-            .to_string(),
-        BINARY => "The binary carries the CLI, both API clients, the embedded state (redb), \
-             rustls and the simulators for `picsync demo`. The Lambda worker carries no CLI or \
-             simulator; building it with `opt-level = \"z\"` would shrink it further."
-            .to_string(),
-        _ => String::new(),
+        INCREMENTAL => paragraph("incremental", &[]),
+        MEMORY => paragraph("memory", &[]),
+        BINARY => paragraph("binary", &[]),
+        _ => Ok(String::new()),
     }
 }
 
-fn throughput_why(m: &Measured, w: Duration) -> String {
+fn throughput_why(m: &Measured, w: Duration) -> Result<String, String> {
     let paced = m.setting_limit.saturating_sub(2);
     let worst = f64::from(paced) / (f64::from(ONEFILE_LIMIT) / 2.0);
     // a serial client reaches the limit while one call takes less than a minute ÷ limit
     let reaches = 60_000 / u64::from(ONEFILE_LIMIT.max(1));
     // below the limit it makes a minute ÷ latency calls: half of picsync's at this latency
     let twice = 60_000.0 * 2.0 / f64::from(paced.max(1));
-    let mut s = format!(
-        "The baseline makes the same calls as picsync (same engine): only the scheduling \
-         differs. While one OneFile call takes less than about {reaches} ms (a minute ÷ \
-         {ONEFILE_LIMIT}), a serial client reaches the limit; a 429 then costs it the rest of \
-         that window plus a whole window's pause, and its worst case is meeting the limit just \
-         before a window ends and sleeping through all of the next: {ONEFILE_LIMIT} calls per \
-         two windows, against which picsync's {paced} a window are {} at most; and a fixed \
-         window lets the bursting baseline use a whole window at the start and at the end of \
-         its run, which picsync's steady pacing does not, so it usually does better than its \
-         worst case. Above that \
-         latency the baseline never meets a 429 and slows in proportion to latency, while \
-         picsync stays at the limit as long as its concurrency ({} learners at once) covers \
-         the latency; the ratio reaches 2× at about {twice:.0} ms a call. ",
-        times(worst),
-        m.concurrency
-    );
     let ratios: Vec<String> = m
         .comparisons
         .iter()
@@ -789,34 +807,38 @@ fn throughput_why(m: &Measured, w: Duration) -> String {
             )
         })
         .collect();
-    if !ratios.is_empty() {
-        let _ = write!(s, "Measured: {}. ", ratios.join("; "));
-    }
-    s.push_str(
-        "What would close it: nothing in picsync's scheduling, which already keeps to the \
-         limit. Real OneFile latency decides the ratio and is not known: if it is above about \
-         that 2× point, picsync is 2× faster or more (with `--concurrency` raised so that it \
-         stays at the limit). Beyond scheduling, the gain is in calls, which a same-engine \
-         baseline cannot show: PICSWeb's own calls per learner are not documented (if it reads \
-         each review or learning aim by id, the ratio grows by its extra calls); and in \
-         periodic runs picsync skips learners that provably did not change (§6)",
-    );
-    if let (Some(b), Some(d)) = (m.run(Workload::AfterEdits), m.run(Workload::FullSweep)) {
-        let _ = write!(
-            s,
-            ": after edits to {} % of the learners its periodic run made {} OneFile calls per \
-             learner in {}, where comparing every learner took {} per learner and {}, {} \
-             longer; a client that compares every learner every night pays the latter",
-            m.changed_percent,
-            calls(per(b.onefile_calls(), b.learners)),
-            secs(b.wall()),
-            calls(per(d.onefile_calls(), d.learners)),
-            secs(d.wall()),
-            times(ratio(d.wall(), b.wall()))
-        );
-    }
-    s.push('.');
-    s
+    let measured = if ratios.is_empty() {
+        String::new()
+    } else {
+        paragraph("throughput_measured", &[("ratios", ratios.join("; "))])? + " "
+    };
+    let periodic = match (m.run(Workload::AfterEdits), m.run(Workload::FullSweep)) {
+        (Some(b), Some(d)) => paragraph(
+            "throughput_periodic",
+            &[
+                ("changed_percent", m.changed_percent.to_string()),
+                ("edited_calls", calls(per(b.onefile_calls(), b.learners))),
+                ("edited_wall", secs(b.wall())),
+                ("sweep_calls", calls(per(d.onefile_calls(), d.learners))),
+                ("sweep_wall", secs(d.wall())),
+                ("longer", times(ratio(d.wall(), b.wall()))),
+            ],
+        )?,
+        _ => String::new(),
+    };
+    paragraph(
+        "throughput",
+        &[
+            ("reaches", reaches.to_string()),
+            ("onefile_limit", ONEFILE_LIMIT.to_string()),
+            ("paced", paced.to_string()),
+            ("worst", times(worst)),
+            ("concurrency", m.concurrency.to_string()),
+            ("twice", format!("{twice:.0}")),
+            ("measured", measured),
+            ("periodic", periodic),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -875,8 +897,166 @@ mod tests {
             startup: None,
             worker_startup: None,
             criterion: Vec::new(),
-            command: "picsync bench".into(),
+            command: "picsync-lab bench".into(),
         }
+    }
+
+    /// The template's every placeholder is filled from made-up figures, its prose is there, and
+    /// the figures land in it.
+    #[test]
+    fn s15_the_report_is_the_template_filled_with_the_figures() {
+        let mut m = measured();
+        m.edits = vec![("PICS: new review booked".into(), 3)];
+        m.command = "picsync-lab bench --learners 100".into();
+        let md = markdown(&m, &checks(&m)).unwrap();
+        assert!(!md.contains("{{") && !md.contains("}}"), "{md}");
+        for heading in TEMPLATE.lines().filter(|l| l.starts_with('#')) {
+            assert!(md.contains(heading), "{heading} missing");
+        }
+        assert!(
+            md.starts_with("# Benchmarks\n\nGenerated by `picsync-lab bench --learners 100` on ")
+        );
+        assert!(md.contains("- **Tenant.** 100 PICS learners, of which 100 are linked"));
+        assert!(md.contains("every other duration is scaled with it. Every call to either simulator takes 10 ms (a simulated network and server time of 100 ms"));
+        assert!(md.contains("The edits of (b): PICS: new review booked (3)."));
+        assert!(md.contains("| Figure | Target | Measured | Met |"));
+        assert!(
+            md.contains("Not built next to it in this run, so not measured: `picsync`, `worker`.")
+        );
+        assert!(!md.contains("\n\n\n"), "runs of blank lines are collapsed");
+    }
+
+    /// Each target's "why" paragraph of `templates/missed.md` is there and filled.
+    #[test]
+    fn s15_every_missed_target_has_its_paragraph_filled_from_the_template() {
+        let mut m = measured();
+        m.phases.push(result(Workload::AfterEdits, 5, 2.0, 20));
+        for figure in [
+            BUDGET,
+            NO_429,
+            WALL,
+            WALL_300,
+            THROUGHPUT,
+            FULL_SWEEP,
+            INCREMENTAL,
+            MEMORY,
+            BINARY,
+        ] {
+            let text = why(&m, figure).unwrap();
+            assert!(text.len() > 100, "{figure}: {text}");
+            assert!(
+                !text.contains("{{") && !text.contains("<!--"),
+                "{figure}: {text}"
+            );
+        }
+        let t = why(&m, THROUGHPUT).unwrap();
+        assert!(t.contains("(4 learners at once)"), "{t}");
+        assert!(
+            t.contains("Measured: 2.00× at 100 ms (0 429s for the baseline"),
+            "{t}"
+        );
+        assert!(
+            t.contains("(§6): after edits to 5 % of the learners"),
+            "{t}"
+        );
+        assert!(t.ends_with("pays the latter."), "{t}");
+        let w = why(&m, WALL_300).unwrap();
+        assert!(
+            w.contains("leaving 20 calls a minute") && w.contains("300 ÷ 278 = 1.08×"),
+            "{w}"
+        );
+        assert!(paragraph("no_such_target", &[]).is_err());
+    }
+
+    #[test]
+    fn s15_a_placeholder_without_a_value_or_a_value_without_a_placeholder_is_an_error() {
+        let v = |k: &'static str| (k, "x".to_string());
+        assert_eq!(fill("a {{b}} c", &[v("b")]).unwrap(), "a x c");
+        assert!(
+            fill("a {{b}} {{c}}", &[v("b")])
+                .unwrap_err()
+                .contains("{{c}}")
+        );
+        assert!(
+            fill("a {{b}}", &[v("b"), v("d")])
+                .unwrap_err()
+                .contains("{{d}}")
+        );
+        assert!(fill("a {{b", &[v("b")]).is_err());
+    }
+
+    /// Regenerating the repository's BENCHMARKS.md (written before the markers) replaces this
+    /// tool's sections and keeps the Lambda path's, which another tool wrote, word for word.
+    #[test]
+    fn s15_regenerating_benchmarks_md_keeps_the_sections_of_other_tools() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md");
+        let existing = std::fs::read_to_string(&path).unwrap();
+        let ours_headings: Vec<&str> = TEMPLATE.lines().filter(|l| l.starts_with("## ")).collect();
+        let pieces = sections(&existing);
+        let foreign: Vec<&str> = pieces[1..]
+            .iter()
+            .copied()
+            .filter(|sec| !ours_headings.contains(&sec.lines().next().unwrap_or("").trim_end()))
+            .collect();
+        assert!(
+            foreign
+                .iter()
+                .any(|sec| sec.starts_with("## The Lambda path")),
+            "BENCHMARKS.md has the Lambda path's section, written by another tool"
+        );
+        let m = measured();
+        let ours = markdown(&m, &checks(&m)).unwrap();
+        let merged = merge(Some(&existing), &ours);
+        for sec in &foreign {
+            assert!(
+                merged.contains(sec),
+                "not kept: {}",
+                sec.lines().next().unwrap()
+            );
+            // this tool's part comes first, the kept sections after it
+            assert!(merged.find(END).unwrap() < merged.find(sec).unwrap());
+        }
+        assert!(merged.contains(ours.trim_end()));
+        assert!(
+            !merged.contains(pieces[0].trim()),
+            "the old preamble stayed"
+        );
+        assert_eq!(merged.matches("# Benchmarks\n").count(), 1, "{merged}");
+        assert_eq!(merged.matches("## Method\n").count(), 1);
+        // the next regeneration goes by the markers, and is stable
+        let again = merge(Some(&merged), &ours);
+        assert_eq!(again, merged);
+        let mut m2 = measured();
+        m2.command = "picsync-lab bench --learners 42".into();
+        let next = merge(Some(&merged), &markdown(&m2, &checks(&m2)).unwrap());
+        assert!(next.contains("--learners 42") && !next.contains("--learners 100`"));
+        for sec in &foreign {
+            assert!(next.contains(sec));
+        }
+    }
+
+    #[test]
+    fn s15_text_outside_the_markers_is_kept_byte_for_byte() {
+        let old = format!(
+            "Intro by hand.\n\n{BEGIN}\n# Benchmarks\n\nold figures\n{END}\n\n## Other tool\n\n```\n## not a heading\n```\nmore\n"
+        );
+        let merged = merge(Some(&old), "# Benchmarks\n\nnew figures\n");
+        assert_eq!(
+            merged,
+            format!(
+                "Intro by hand.\n\n{BEGIN}\n# Benchmarks\n\nnew figures\n{END}\n\n## Other tool\n\n```\n## not a heading\n```\nmore\n"
+            )
+        );
+        assert_eq!(merge(None, "x\n"), format!("{BEGIN}\nx\n{END}\n"));
+        // before the markers: unknown sections are kept, a fenced "## " line is not a heading
+        let legacy = "# Benchmarks\n\nold\n\n## Method\n\nold method\n\n## Other tool\n\n```\n## Method\n```\n";
+        let merged = merge(Some(legacy), "# Benchmarks\n\nnew\n");
+        assert_eq!(
+            merged,
+            format!(
+                "{BEGIN}\n# Benchmarks\n\nnew\n{END}\n\n## Other tool\n\n```\n## Method\n```\n"
+            )
+        );
     }
 
     fn check<'a>(cs: &'a [Check], figure: &str) -> &'a Check {
@@ -909,10 +1089,10 @@ mod tests {
         let mut m = measured();
         m.phases[2].learners = 100;
         let cs = checks(&m);
-        let md = markdown(&m, &cs);
+        let md = markdown(&m, &cs).unwrap();
         for c in cs.iter().filter(|c| c.met == Some(false)) {
             assert!(md.contains(&format!("### {}", c.figure)), "{}", c.figure);
-            assert!(!why(&m, &c.figure).is_empty(), "{}", c.figure);
+            assert!(!why(&m, &c.figure).unwrap().is_empty(), "{}", c.figure);
         }
         assert!(md.contains("## Method") && md.contains("## Machine"));
         assert!(md.contains("picsync ÷ baseline"));

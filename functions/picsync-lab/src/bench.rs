@@ -1,14 +1,15 @@
-//! `picsync bench`: how close picsync runs to OneFile's rate limit (R35), how few calls it needs
-//! per learner (§6), and how it compares with a PICSWeb-style client, on the simulators with a
-//! scaled minute. Writes `BENCHMARKS.md`.
+//! `picsync-lab bench`: how close picsync runs to OneFile's rate limit (R35), how few calls it
+//! needs per learner (§6), and how it compares with a PICSWeb-style client, on the simulators
+//! with a scaled minute. Writes its sections of `BENCHMARKS.md` (see [`report::merge`]).
 //!
-//! The parent process keeps the simulators; each run is a child `picsync` process (see
-//! [`child`]), so that peak memory and start-up are the sync's own. Workloads:
-//! (a) picsync's initial sync of the world's tenant; (b) realistic edits of a share of the
-//! learners on both sides, then a periodic run; (c) a periodic run with no edits; (d) a
-//! periodic full sweep with no edits; and, at one or more simulated OneFile latencies, the
-//! initial syncs of picsync and of the baseline client, each on a fresh copy of a slice of the
-//! world.
+//! The parent process keeps the simulators; each run is a child `picsync-lab` process (see
+//! [`child`]) running the engine as `picsync sync` does, so that peak memory and start-up are
+//! the sync's own. Workloads: (a) picsync's initial sync of the world's tenant; (b) realistic
+//! edits of a share of the learners on both sides, then a periodic run; (c) a periodic run with
+//! no edits; (d) a periodic full sweep with no edits; and, at one or more simulated OneFile
+//! latencies, the initial syncs of picsync and of the baseline client, each on a fresh copy of a
+//! slice of the world. The sizes and start-up of the product binaries (`picsync`, the Lambda
+//! `worker`) are measured when they were built next to this one.
 
 mod child;
 mod edits;
@@ -29,13 +30,13 @@ use picsync_sim::onefile::Quirks;
 use picsync_sim::world;
 use serde::Serialize;
 
-use crate::CliError;
-pub use child::Phase;
+use crate::LabError;
+pub(crate) use child::Phase;
 use child::{ChildSetup, PhaseOutput, READY};
 use figures::{ONEFILE_LIMIT, calls_between, scaled, share};
 
 #[derive(Args, Debug)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Learners in the simulated tenant.
     #[arg(long, default_value_t = 2000)]
     learners: usize,
@@ -82,13 +83,13 @@ pub struct BenchArgs {
     state_dir: Option<PathBuf>,
 }
 
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Other(format!("bench: {e}"))
+fn bench_err(e: impl std::fmt::Display) -> LabError {
+    LabError::Other(format!("bench: {e}"))
 }
 
 /// The runs the bench makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Workload {
+pub(crate) enum Workload {
     /// (a) picsync's initial sync.
     Initial,
     /// (b) a periodic run after edits to a share of the learners.
@@ -114,7 +115,7 @@ impl Workload {
 
 /// One run, as measured from outside its process.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseResult {
+pub(crate) struct PhaseResult {
     pub name: String,
     pub workload: Workload,
     pub phase: Phase,
@@ -134,13 +135,13 @@ pub struct PhaseResult {
 }
 
 impl PhaseResult {
-    pub fn wall(&self) -> Duration {
+    pub(crate) fn wall(&self) -> Duration {
         Duration::from_secs_f64(self.wall_ms / 1000.0)
     }
-    pub fn onefile_calls(&self) -> u64 {
+    pub(crate) fn onefile_calls(&self) -> u64 {
         self.onefile.values().sum()
     }
-    pub fn pics_calls(&self) -> u64 {
+    pub(crate) fn pics_calls(&self) -> u64 {
         self.pics.values().sum()
     }
 }
@@ -148,7 +149,7 @@ impl PhaseResult {
 /// picsync and the baseline, each syncing a fresh copy of the same slice of the world, at one
 /// OneFile latency.
 #[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub latency_ms: u64,
     pub picsync: PhaseResult,
     pub baseline: PhaseResult,
@@ -158,7 +159,7 @@ pub struct Comparison {
 
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     pub learners: usize,
     pub window_ms: u64,
     pub setting_limit: u32,
@@ -181,27 +182,27 @@ pub struct Measured {
 }
 
 impl Measured {
-    pub fn window(&self) -> Duration {
+    pub(crate) fn window(&self) -> Duration {
         Duration::from_millis(self.window_ms)
     }
-    pub fn run(&self, w: Workload) -> Option<&PhaseResult> {
+    pub(crate) fn run(&self, w: Workload) -> Option<&PhaseResult> {
         self.phases.iter().find(|r| r.workload == w)
     }
     /// The comparison at the main runs' latency: the one the throughput target is checked on.
-    pub fn main_comparison(&self) -> Option<&Comparison> {
+    pub(crate) fn main_comparison(&self) -> Option<&Comparison> {
         self.comparisons
             .iter()
             .find(|c| c.latency_ms == self.latency_ms)
     }
 }
 
-pub async fn run(a: &BenchArgs, json: bool) -> Result<u8, CliError> {
+pub(crate) async fn run(a: &BenchArgs, json: bool) -> Result<u8, LabError> {
     let window = Duration::from_millis(a.minute_ms.max(100));
     if let Some(phase) = a.child {
         let (Some(onefile_url), Some(pics_url), Some(state_dir)) =
             (&a.onefile_url, &a.pics_url, &a.state_dir)
         else {
-            return Err(CliError::Input(
+            return Err(LabError::Input(
                 "bench --child needs --onefile-url, --pics-url and --state-dir".into(),
             ));
         };
@@ -215,22 +216,33 @@ pub async fn run(a: &BenchArgs, json: bool) -> Result<u8, CliError> {
         return child::run(phase, &setup).await;
     }
     if a.learners < 20 {
-        return Err(CliError::Input(format!(
+        return Err(LabError::Input(format!(
             "--learners {} is too few for a benchmark: give at least 20",
             a.learners
         )));
     }
     if !(0.0..=100.0).contains(&a.changed_percent) {
-        return Err(CliError::Input(format!(
+        return Err(LabError::Input(format!(
             "--changed-percent {} is not between 0 and 100",
             a.changed_percent
         )));
     }
     let exe = std::env::current_exe().map_err(bench_err)?;
     let m = measure(a, &exe, window).await?;
-    let text = report::markdown(&m, &report::checks(&m));
-    std::fs::write(&a.out, text)
-        .map_err(|e| CliError::Input(format!("cannot write {}: {e}", a.out.display())))?;
+    let ours = report::markdown(&m, &report::checks(&m)).map_err(bench_err)?;
+    // sections of the file that other tools wrote (the Lambda path's) are kept
+    let existing = match std::fs::read_to_string(&a.out) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(LabError::Input(format!(
+                "cannot read {}: {e}",
+                a.out.display()
+            )));
+        }
+    };
+    std::fs::write(&a.out, report::merge(existing.as_deref(), &ours))
+        .map_err(|e| LabError::Input(format!("cannot write {}: {e}", a.out.display())))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&m).map_err(bench_err)?);
     } else {
@@ -244,7 +256,7 @@ fn progress(msg: &str) {
     eprintln!("bench: {msg}");
 }
 
-async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured, CliError> {
+async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured, LabError> {
     let today = picsync_domain::time::london_date(Utc::now());
     let mut m = Measured {
         learners: a.learners,
@@ -328,12 +340,14 @@ async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured
     }
     m.bench_peak_rss_kb = child::peak_rss_kb();
     m.machine.load_after = machine::load_average();
-    m.startup = tokio::task::spawn_blocking({
-        let exe = exe.to_path_buf();
-        move || machine::startup(&exe, &["--version"], 20)
-    })
-    .await
-    .map_err(bench_err)?;
+    if let Some(picsync) = m.binaries.iter().find(|b| b.name == "picsync") {
+        let path = picsync.path.clone();
+        m.startup = tokio::task::spawn_blocking(move || {
+            machine::startup("picsync", &path, &["--version"], 20)
+        })
+        .await
+        .map_err(bench_err)?;
+    }
     if let Some(worker) = m.binaries.iter().find(|b| b.name == "worker") {
         progress("the Lambda worker's start-up…");
         let path = worker.path.clone();
@@ -346,7 +360,7 @@ async fn measure(a: &BenchArgs, exe: &Path, window: Duration) -> Result<Measured
 
 fn command_line(a: &BenchArgs) -> String {
     format!(
-        "picsync bench --learners {} --minute-ms {} --changed-percent {} --concurrency {} --latency-ms {}{}",
+        "picsync-lab bench --learners {} --minute-ms {} --changed-percent {} --concurrency {} --latency-ms {}{}",
         a.learners,
         a.minute_ms,
         a.changed_percent,
@@ -387,7 +401,7 @@ async fn start_world(
     window: Duration,
     client: Client,
     latency_ms: u64,
-) -> Result<world::Running, CliError> {
+) -> Result<world::Running, LabError> {
     let sims = world::start(learners, today, (ONEFILE_LIMIT, window))
         .await
         .map_err(bench_err)?;
@@ -416,7 +430,7 @@ async fn compare(
     today: chrono::NaiveDate,
     window: Duration,
     latency_ms: u64,
-) -> Result<Comparison, CliError> {
+) -> Result<Comparison, LabError> {
     let n = m.baseline_learners;
     let mut runs = Vec::new();
     let mut baseline_peak_window = 0;
@@ -463,7 +477,7 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn phase(&self, workload: Workload, name: &str) -> Result<PhaseResult, CliError> {
+    async fn phase(&self, workload: Workload, name: &str) -> Result<PhaseResult, LabError> {
         // Calls of the previous process all fall in earlier fixed windows than this one's (R35
         // holds per process; the bench does not overlap processes).
         if self.used.replace(true) {
@@ -531,7 +545,7 @@ fn phase_name(p: Phase) -> &'static str {
 fn run_child(
     exe: &Path,
     args: &[String],
-) -> Result<(Duration, Option<Duration>, PhaseOutput), CliError> {
+) -> Result<(Duration, Option<Duration>, PhaseOutput), LabError> {
     let started = Instant::now();
     let mut cmd = Command::new(exe);
     cmd.args(args)

@@ -9,17 +9,17 @@ use serde::{Deserialize, Serialize};
 
 /// OneFile's documented limit: 300 calls per minute per customer token (`picsync_onefile`'s
 /// crate page, "Rate limit").
-pub const ONEFILE_LIMIT: u32 = 300;
+pub(super) const ONEFILE_LIMIT: u32 = 300;
 
 /// The time the rate limit alone needs for `calls`: `calls ÷ limit × window`. No client can
 /// make `calls` calls in less (a fixed-window server admits at most `limit` per window).
-pub fn lower_bound(calls: u64, limit: u32, window: Duration) -> Duration {
+pub(super) fn lower_bound(calls: u64, limit: u32, window: Duration) -> Duration {
     window.mul_f64(calls as f64 / f64::from(limit.max(1)))
 }
 
 /// The share of the budget used: `calls ÷ (windows elapsed × limit)`, windows elapsed being
 /// `wall ÷ window` (fractional). 1.0 means every call the budget allowed was made.
-pub fn budget_use(calls: u64, wall: Duration, limit: u32, window: Duration) -> f64 {
+pub(super) fn budget_use(calls: u64, wall: Duration, limit: u32, window: Duration) -> f64 {
     let windows = wall.as_secs_f64() / window.as_secs_f64().max(f64::MIN_POSITIVE);
     let allowed = windows * f64::from(limit.max(1));
     if allowed <= 0.0 {
@@ -29,7 +29,7 @@ pub fn budget_use(calls: u64, wall: Duration, limit: u32, window: Duration) -> f
 }
 
 /// `a ÷ b` of two durations (0 when `b` is zero).
-pub fn ratio(a: Duration, b: Duration) -> f64 {
+pub(super) fn ratio(a: Duration, b: Duration) -> f64 {
     if b.is_zero() {
         return 0.0;
     }
@@ -37,7 +37,7 @@ pub fn ratio(a: Duration, b: Duration) -> f64 {
 }
 
 /// Learners per second.
-pub fn throughput(learners: u64, wall: Duration) -> f64 {
+pub(super) fn throughput(learners: u64, wall: Duration) -> f64 {
     if wall.is_zero() {
         return 0.0;
     }
@@ -45,13 +45,13 @@ pub fn throughput(learners: u64, wall: Duration) -> f64 {
 }
 
 /// A real-world duration scaled like the minute: `real × window ÷ 60 s`.
-pub fn scaled(real: Duration, window: Duration) -> Duration {
+pub(super) fn scaled(real: Duration, window: Duration) -> Duration {
     real.mul_f64(window.as_secs_f64() / 60.0)
 }
 
 /// Calls made between two snapshots of a simulator's counters, per endpoint (endpoints with
 /// no new call are left out).
-pub fn calls_between(
+pub(super) fn calls_between(
     before: &BTreeMap<String, u64>,
     after: &BTreeMap<String, u64>,
 ) -> BTreeMap<String, u64> {
@@ -65,7 +65,7 @@ pub fn calls_between(
 }
 
 /// Calls per learner, per endpoint.
-pub fn per_learner(calls: &BTreeMap<String, u64>, learners: u64) -> BTreeMap<String, f64> {
+pub(super) fn per_learner(calls: &BTreeMap<String, u64>, learners: u64) -> BTreeMap<String, f64> {
     calls
         .iter()
         .map(|(k, v)| (k.clone(), per(*v, learners)))
@@ -73,7 +73,7 @@ pub fn per_learner(calls: &BTreeMap<String, u64>, learners: u64) -> BTreeMap<Str
 }
 
 /// `n ÷ learners` (0 when there are none).
-pub fn per(n: u64, learners: u64) -> f64 {
+pub(super) fn per(n: u64, learners: u64) -> f64 {
     if learners == 0 {
         0.0
     } else {
@@ -82,7 +82,7 @@ pub fn per(n: u64, learners: u64) -> f64 {
 }
 
 /// How many of `of` learners make `percent` per cent, at least 1 when `percent > 0`.
-pub fn share(of: usize, percent: f64) -> usize {
+pub(super) fn share(of: usize, percent: f64) -> usize {
     if percent <= 0.0 || of == 0 {
         return 0;
     }
@@ -90,7 +90,7 @@ pub fn share(of: usize, percent: f64) -> usize {
 }
 
 /// The median of some durations (zero for none).
-pub fn median(mut xs: Vec<Duration>) -> Duration {
+pub(super) fn median(mut xs: Vec<Duration>) -> Duration {
     if xs.is_empty() {
         return Duration::ZERO;
     }
@@ -105,7 +105,7 @@ pub fn median(mut xs: Vec<Duration>) -> Duration {
 
 /// One target of issue 7 and how the run did against it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Check {
+pub(super) struct Check {
     /// What is measured.
     pub figure: String,
     /// The target, as text.
@@ -120,7 +120,7 @@ pub struct Check {
 
 /// Which way a target points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Goal {
+pub(super) enum Goal {
     /// The value must be at least the target.
     AtLeast,
     /// The value must be at most the target.
@@ -131,7 +131,7 @@ pub enum Goal {
 
 impl Check {
     /// A check of `value` against `target`, both shown with `fmt`.
-    pub fn new(
+    pub(super) fn new(
         figure: &str,
         goal: Goal,
         target: f64,
