@@ -408,27 +408,40 @@ fn make_edit(
     }
 }
 
-/// Generates users' edits at a steady rate: `per_minute` edits a virtual minute in all, each at
-/// a uniformly random instant, kinds in equal shares, learners at random among those in scope.
+/// Users' edits at a steady rate, planned for the whole simulated time up front so that every
+/// mode meets the same ones: `rate` per cent of the learners an hour, i.e. `n` edits in all, at
+/// uniformly random virtual instants, kinds in equal shares at random. The learner of each edit
+/// is drawn at random among those in scope from a generator of its own (so a learner skipped
+/// in one mode does not shift the others).
 struct EditSource {
-    rng: fastrand::Rng,
-    per_minute: f64,
-    /// Edits owed but not yet made (the fraction carried from one interval to the next).
-    owed: f64,
-    serial: usize,
+    seed: u64,
+    /// (virtual minute, kind), in time order.
+    plan: Vec<(f64, Kind)>,
+    next: usize,
+    /// Planned edits that found no learner to change (50 draws).
+    dropped: usize,
 }
 
 impl EditSource {
-    fn new(seed: u64, learners: usize, percent_per_hour: f64) -> Self {
+    fn new(seed: u64, learners: usize, percent_per_hour: f64, minutes: f64) -> Self {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let n = (learners as f64 * percent_per_hour / 100.0 * minutes / 60.0).round() as usize;
+        let mut plan: Vec<(f64, Kind)> = (0..n)
+            .map(|_| {
+                let at = rng.f64() * minutes;
+                (at, Kind::ALL[rng.usize(..Kind::ALL.len())])
+            })
+            .collect();
+        plan.sort_by(|a, b| a.0.total_cmp(&b.0));
         Self {
-            rng: fastrand::Rng::with_seed(seed),
-            per_minute: learners as f64 * percent_per_hour / 100.0 / 60.0,
-            owed: 0.0,
-            serial: 0,
+            seed,
+            plan,
+            next: 0,
+            dropped: 0,
         }
     }
 
-    /// The edits users made in virtual minutes `[from, to)`, applied to the simulators now.
+    /// The planned edits before virtual minute `to` not made yet, applied to the simulators now.
     /// A learner with a pending edit of the same kind is not edited that way again (its first
     /// edit could otherwise be overwritten before it arrives).
     fn apply(
@@ -436,25 +449,23 @@ impl EditSource {
         sims: &world::Running,
         pool: &[String],
         pending: &[Edit],
-        from: f64,
         to: f64,
         today: NaiveDate,
     ) -> Vec<Edit> {
-        self.owed += self.per_minute * (to - from).max(0.0);
-        let n = self.owed.floor() as usize;
-        self.owed -= n as f64;
-        if pool.is_empty() {
-            return Vec::new();
-        }
-        let mut times: Vec<f64> = (0..n)
-            .map(|_| from + self.rng.f64() * (to - from))
-            .collect();
-        times.sort_by(f64::total_cmp);
         let mut made: Vec<Edit> = Vec::new();
-        for at in times {
-            let kind = Kind::ALL[self.rng.usize(..Kind::ALL.len())];
+        while let Some(&(at, kind)) = self.plan.get(self.next).filter(|(at, _)| *at < to) {
+            let index = self.next;
+            self.next += 1;
+            if pool.is_empty() {
+                self.dropped += 1;
+                continue;
+            }
+            let mut pick = fastrand::Rng::with_seed(
+                self.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let mut done = false;
             for _attempt in 0..50 {
-                let learner = &pool[self.rng.usize(..pool.len())];
+                let learner = &pool[pick.usize(..pool.len())];
                 let busy = pending
                     .iter()
                     .chain(made.iter())
@@ -462,8 +473,7 @@ impl EditSource {
                 if busy {
                     continue;
                 }
-                self.serial += 1;
-                if let Some(target) = make_edit(sims, learner, kind, self.serial, today) {
+                if let Some(target) = make_edit(sims, learner, kind, index + 1, today) {
                     made.push(Edit {
                         kind,
                         learner: learner.clone(),
@@ -471,8 +481,12 @@ impl EditSource {
                         target,
                         arrived: None,
                     });
+                    done = true;
                     break;
                 }
+            }
+            if !done {
+                self.dropped += 1;
             }
         }
         made
@@ -586,6 +600,8 @@ struct Outcome {
     /// Full sweeps after the day with no edits since the run before them: with this
     /// benchmark's settings, then with the default demographics.
     quiet: Vec<QuietSweep>,
+    /// Planned edits that found no learner to change.
+    dropped: usize,
     limit: u32,
 }
 
@@ -762,8 +778,8 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
     tokio::time::sleep(GAP).await;
 
     let pool = sims.info.in_scope.clone();
-    let mut source = EditSource::new(a.seed, a.learners, a.rate);
     let edit_minutes = a.hours * 60.0;
+    let mut source = EditSource::new(a.seed, a.learners, a.rate, edit_minutes);
     let mut edits: Vec<Edit> = Vec::new();
     let mut runs: Vec<RunFigures> = Vec::new();
     let mut edited_to = 0.0_f64;
@@ -773,7 +789,7 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
         // the edits of the virtual interval before this run
         let until = slot.min(edit_minutes);
         if until > edited_to {
-            let made = source.apply(&sims, &pool, &edits, edited_to, until, today);
+            let made = source.apply(&sims, &pool, &edits, until, today);
             edited_to = until;
             if !made.is_empty() {
                 edits.extend(made);
@@ -891,6 +907,7 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
         runs,
         edit_minutes,
         quiet,
+        dropped: source.dropped,
         limit: t.settings.onefile_calls_per_minute,
     })
 }
@@ -1067,6 +1084,13 @@ fn markdown(a: &Args, outcomes: &[Outcome], command: &str) -> String {
                 fmt_min(percentile(&cheap, 95.0))
             );
         }
+        if o.dropped > 0 {
+            let _ = writeln!(
+                s,
+                "\nPlanned edits that found no learner to change (not counted): {}.",
+                o.dropped
+            );
+        }
         let periodic: Vec<&RunFigures> = o.runs.iter().filter(|r| !r.full).collect();
         let sweeps: Vec<&RunFigures> = o.runs.iter().filter(|r| r.full).collect();
         if !periodic.is_empty() {
@@ -1117,7 +1141,7 @@ fn markdown(a: &Args, outcomes: &[Outcome], command: &str) -> String {
         "- Command: `{command}`\n\
          - Tenant: the simulators' world of {} learners (`picsync_sim::world`), the engine in process with an in-memory state, {} learners at once, `learner_demographics = pull` (so OneFile's learner details travel to PICS), other settings at their defaults. OneFile's quirk `child_changes_touch_learner = false`: a change to a review or learning aim does not move its learner's `LastModified` (the pessimistic case; OneFile does not document it).\n\
          - Scaled clock: OneFile's rate window and picsync's pacer window are a minute ÷ {} ({} ms). Runs are made back to back in real time, each at a virtual start (every {} min for picsync, with the run at {} each day a full sweep; {} for the baseline); a run's virtual duration is its real duration × {}. A run still going at a later slot makes that slot wait for the next one after it (R39). Real gaps of at least 1.1 s separate a run's end, the edits and the next run's start (LastModified has second resolution).\n\
-         - Edits: {} % of the learners an hour in all ({:.2} edits a virtual minute), at uniformly random virtual instants, kinds in equal shares at random, learners at random among those in scope (never a second edit of one kind to one learner while the first is pending); seed {}. Users edit for {} virtual hours from 00:00; the schedule then runs on without new edits until the next full run has delivered what periodic runs cannot see.\n\
+         - Edits: {} % of the learners an hour in all ({:.2} edits a virtual minute), at uniformly random virtual instants over the hours users edit, kinds in equal shares at random, learners at random among those in scope (never a second edit of one kind to one learner while the first is pending); seed {}. The instants and kinds are planned up front, so every mode meets the same ones (and the same learners, but where a learner is busy in one mode). Each edit is applied to the simulators before the first run that starts after its instant. Users edit for {} virtual hours from 00:00; the schedule then runs on without new edits until the next full run has delivered what periodic runs cannot see. The kinds: (i) a PICS qualification's registration number (linked to a OneFile learning aim); (ii) a new Normal review booked in PICS four weeks or more ahead, with a reviewer linked to a OneFile assessor; (iii) an unstarted OneFile review that PICS holds started (`StartedOn`); (iv) the OneFile learner's telephone; (v) a OneFile learning aim's certificate-applied-for date.\n\
          - Arrival: after each run, the simulators' stores are read directly (no API call); an edit's arrival time is the virtual start of the run that delivered it plus that run's virtual duration (an upper bound). Percentiles are nearest-rank over the edits that arrived.\n\
          - Budget use a day: (OneFile calls of the periodic runs started while users edit, scaled to 24 hours, plus one full sweep's calls) ÷ (280 × 1440), the setting's limit; with 24 hours simulated and one sweep in them this is the day's calls. The initial sync and its settling run are not counted.\n\
          - Full-sweep calls per unchanged learner: after the day, a periodic run and then two full sweeps with no edit in between, one with this benchmark's settings and one with the default `learner_demographics = ignore`; OneFile calls ÷ the learners compared. The BENCHMARKS.md line is the latter's (the settings of the issue's 2.012): with `pull`, the engine also reads each learner's full record (`GET /user/{{id}}`, +1 a learner), since OneFile's user search serves a summary without the demographics.",
