@@ -116,7 +116,7 @@ impl Faults {
         self.inner
             .state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Queues faults for the next calls to `endpoint`, served in order (one per call).
@@ -243,7 +243,7 @@ impl Counters {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
         self.inner
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Counts one call to `endpoint`.

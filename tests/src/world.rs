@@ -415,7 +415,7 @@ mod picsync_domain_free {
     use chrono::{DateTime, NaiveDateTime, Utc};
     use chrono_tz::Europe::London;
 
-    pub fn london(t: DateTime<Utc>) -> NaiveDateTime {
+    pub(super) fn london(t: DateTime<Utc>) -> NaiveDateTime {
         t.with_timezone(&London).naive_local()
     }
 }

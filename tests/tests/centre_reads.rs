@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Issue 16, item 1: a run reads the centre's OneFile reviews once (`review_reads = "centre"`),
 //! grouped per learner, instead of one search per learner; it falls back to per-learner reads
 //! by itself when the pages are inconsistent or the centre filter looks ignored; every review is

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! R10 and `multiple_centres`: with the setting on, every centre of the OneFile customer offers
 //! learning aims, and a qualification offered by several needs an explicit choice; off, the
 //! tenant's one centre, as before.

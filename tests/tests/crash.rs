@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Exactly-once under crashes (§7): an enrolment and a review upload are killed at every
 //! step boundary — every write either side receives — and then retried; no OneFile record is
 //! ever created twice and the end state equals the fault-free one.

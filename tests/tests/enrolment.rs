@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Enrolment against a OneFile whose searches are not what they seem (issue 11 item 3, issue 17
 //! item 2): R12 and R14 under a "contains" MISID match and under ignored owner filters, and R12
 //! across every OneFile role.

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Enrolment against both simulators (h4): the audit trail of every OneFile record it creates (§7),
 //! R15 whatever the learner's scope (and in a dry run), and R1 for the operations besides the
 //! sync.
@@ -132,8 +133,7 @@ async fn s7_audit_lists_every_onefile_record_an_enrolment_creates() {
     }
     assert!(
         missing.is_empty(),
-        "§7: no OneFile audit entry for {missing:?}; OneFile entries: {:#?}",
-        onefile
+        "§7: no OneFile audit entry for {missing:?}; OneFile entries: {onefile:#?}"
     );
     // every entry is the learner's: `picsync audit --learner` shows the whole enrolment
     assert!(audit.iter().all(|e| e.learner.as_str() == learner));

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! A PICS learner whose OneFile learner changes under it: re-linked to another OneFile learner
 //! (reconciled afresh, no duplicate reviews), or deleted in OneFile (a clear, permanent failure,
 //! once per run, listed as needing attention).
@@ -146,8 +147,8 @@ async fn relink_a_learner_relinked_to_another_onefile_learner_gets_no_duplicate_
         .flat_map(|p| {
             p.pics
                 .iter()
-                .map(|o| o.to_string())
-                .chain(p.onefile.iter().map(|o| o.to_string()))
+                .map(std::string::ToString::to_string)
+                .chain(p.onefile.iter().map(std::string::ToString::to_string))
         })
         .collect();
     assert!(pending.is_empty(), "{pending:#?}");

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! End-to-end scenarios of the engine against both simulators over loopback (issue: the sync
 //! engine end to end). Each asserts the end state on both sides, per rule.
 
@@ -425,7 +426,7 @@ async fn enrolment_creates_each_record_exactly_once_and_refuses_duplicates() {
         .unwrap_err();
     match &err {
         EngineError::Enrol { problems, .. } => {
-            assert_eq!(problems[0].rule, picsync_domain::Rule::R12)
+            assert_eq!(problems[0].rule, picsync_domain::Rule::R12);
         }
         other => panic!("expected R12, got {other}"),
     }

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Secrets never reach logs or errors: a whole session of work — enrolments, an initial and a
 //! periodic sync under random faults, a wrong password, an expired session, a refused token —
 //! is logged at TRACE level, and every line, error and report is scanned for every secret value

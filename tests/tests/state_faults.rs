@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! What the sync does when its own state cannot keep up: a state write that fails (R40), a
 //! re-plan loop that ends on a 412 (R41), stale "done" intents (§7), the crash window between a
 //! review upload and its PICS write-back (R19/R21), tenant records written by two routines at
@@ -329,7 +330,7 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
         s.learner_mut(&a)
             .unwrap()
             .qualifications
-            .push(new_qualification(&format!("{a}-qn2"), "ST0002"))
+            .push(new_qualification(&format!("{a}-qn2"), "ST0002"));
     });
     let q3 = format!("{a}-qn3");
     for _ in 0..12 {
@@ -367,7 +368,7 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
                 s.learner_mut(&who)
                     .unwrap()
                     .qualifications
-                    .push(new_qualification(&q3, "ST0003"))
+                    .push(new_qualification(&q3, "ST0003"));
             });
             wait_for_reads(pics, reads, base + 3).await;
             pics.edit(|s| {

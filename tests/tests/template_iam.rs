@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The SAM template's IAM is least privilege (issue: security): no wildcard action anywhere, no
 //! wildcard resource on the table, the queues or the secrets (secrets only under `picsync/`),
 //! every statement names its resource. Reads `infra/template.yaml` as text, statement by
@@ -51,9 +52,9 @@ fn statements(t: &str) -> Vec<Statement> {
                         .map(|x| x.trim().trim_matches(['"', '\'']).to_string())
                         .collect();
                     if which == "a" {
-                        cur.actions.extend(items)
+                        cur.actions.extend(items);
                     } else {
-                        cur.resources.extend(items)
+                        cur.resources.extend(items);
                     }
                     key = None;
                 }
@@ -69,13 +70,13 @@ fn statements(t: &str) -> Vec<Statement> {
                 {
                     let item = item.trim().trim_matches(['"', '\'']).to_string();
                     if which == "a" {
-                        cur.actions.push(item)
+                        cur.actions.push(item);
                     } else {
-                        cur.resources.push(item)
+                        cur.resources.push(item);
                     }
                 }
                 _ if !trimmed.starts_with("Action:") && !trimmed.starts_with("Resource:") => {
-                    key = None
+                    key = None;
                 }
                 _ => {}
             }

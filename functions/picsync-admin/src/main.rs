@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! `picsync-admin`: manages a deployment's tenants in its DynamoDB table, with the operator's
 //! own AWS credentials (the usual AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL variables).
 //! Kept apart from the `picsync` CLI so that the CLI builds without the AWS SDK.

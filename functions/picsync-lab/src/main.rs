@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! `picsync-lab`: picsync's development tools, kept out of the operator binary (`picsync`).
 //!
 //! `picsync-lab bench` measures the engine on the workspace's simulators (OneFile budget use,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub(crate) struct Config {
     #[serde(default)]
     pub state: StateConfig,
     #[serde(default)]
@@ -19,7 +19,7 @@ pub struct Config {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StateConfig {
+pub(crate) struct StateConfig {
     /// Where the embedded state database lives.
     #[serde(default = "default_dir")]
     pub dir: PathBuf,
@@ -37,7 +37,7 @@ fn default_dir() -> PathBuf {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TenantConfig {
+pub(crate) struct TenantConfig {
     /// The PICS API base URL, e.g. `https://provider.picsweb.co.uk/app/api/v1`.
     pub pics_url: String,
     /// `live`, `practice` or `beta` (R5).
@@ -53,7 +53,7 @@ pub struct TenantConfig {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot read config file {path}: {detail}")]
     Read { path: String, detail: String },
     #[error("config file {path}: {detail}")]
@@ -76,7 +76,7 @@ pub enum ConfigError {
 
 /// A tenant as the config describes it, checked.
 #[derive(Debug, Clone)]
-pub struct TenantSetup {
+pub(crate) struct TenantSetup {
     pub id: TenantId,
     pub pics_url: String,
     pub environment: Environment,
@@ -86,7 +86,7 @@ pub struct TenantSetup {
 }
 
 impl Config {
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             path: shown.clone(),
@@ -99,7 +99,7 @@ impl Config {
     }
 
     /// Parses a config text; the error names the line (syntax) or the key (values).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let table: toml::Table = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -120,7 +120,7 @@ impl Config {
     }
 
     /// The tenant named, or the only one.
-    pub fn tenant(&self, path: &Path, id: Option<&str>) -> Result<TenantSetup, ConfigError> {
+    pub(crate) fn tenant(&self, path: &Path, id: Option<&str>) -> Result<TenantSetup, ConfigError> {
         let shown = path.display().to_string();
         let known = || {
             if self.tenants.is_empty() {

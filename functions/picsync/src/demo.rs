@@ -20,7 +20,7 @@ use crate::CliError;
 use crate::output;
 
 #[derive(Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Learners in the simulated tenant.
     #[arg(long, default_value_t = 240)]
     learners: usize,
@@ -34,7 +34,7 @@ fn demo_err(e: impl std::fmt::Display) -> CliError {
     CliError::Other(format!("demo: {e}"))
 }
 
-pub async fn run(a: &DemoArgs, json: bool) -> Result<u8, CliError> {
+pub(crate) async fn run(a: &DemoArgs, json: bool) -> Result<u8, CliError> {
     if a.learners < 10 {
         return Err(CliError::Input(format!(
             "--learners {} is too few for the demo: give at least 10",

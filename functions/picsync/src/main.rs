@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! `picsync`: the operator's command line. The same engine the Lambda functions run, with
 //! embedded state under a data directory and secrets from a local file or the environment.
 

@@ -9,21 +9,21 @@ use picsync_engine::{CheckReport, Engine, EnrolReport, Progress, RunSummary};
 use picsync_state::embedded::EmbeddedState;
 use picsync_state::{AuditEntry, LearnerState, RunRecord, TenantState};
 
-pub struct Out {
+pub(crate) struct Out {
     json: bool,
 }
 
 impl Out {
-    pub fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         Self { json }
     }
 
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.json
     }
 
     /// Prints `text`, or `json` in JSON mode.
-    pub fn line(&self, text: &str, json: &serde_json::Value) {
+    pub(crate) fn line(&self, text: &str, json: &serde_json::Value) {
         if self.json {
             println!("{json}");
         } else {
@@ -33,12 +33,12 @@ impl Out {
 }
 
 /// A progress bar on a terminal (hidden when not a terminal, or in JSON mode).
-pub struct Bar {
+pub(crate) struct Bar {
     bar: ProgressBar,
 }
 
 impl Bar {
-    pub fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         let bar = ProgressBar::with_draw_target(
             None,
             if json {
@@ -73,7 +73,7 @@ fn rule_name(key: &str) -> &'static str {
     Rule::from_stored(key).map_or("", Rule::summary)
 }
 
-pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
+pub(crate) fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
     let r = &s.run;
     let mut t = String::new();
     let verb = if dry_run { "would change" } else { "changed" };
@@ -124,7 +124,7 @@ pub fn run_text(s: &RunSummary, elapsed: Duration, dry_run: bool) -> String {
 
 /// Issue 14: a run's figures by the names of the functions' metrics (`LearnersSynced`,
 /// `OneFile429`, `BudgetUse`, …), so that cron users get what CloudWatch shows.
-pub fn figures(r: &RunRecord) -> serde_json::Value {
+pub(crate) fn figures(r: &RunRecord) -> serde_json::Value {
     r.figures()
         .into_iter()
         .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
@@ -144,7 +144,7 @@ fn figures_text(r: &RunRecord) -> String {
     )
 }
 
-pub fn run(out: &Out, s: &RunSummary, elapsed: Duration, dry_run: bool) {
+pub(crate) fn run(out: &Out, s: &RunSummary, elapsed: Duration, dry_run: bool) {
     if out.json {
         let v = serde_json::json!({
             "run": s.run,
@@ -163,8 +163,8 @@ pub fn run(out: &Out, s: &RunSummary, elapsed: Duration, dry_run: bool) {
                 .flat_map(|p| {
                     p.pics
                         .iter()
-                        .map(|o| o.to_string())
-                        .chain(p.onefile.iter().map(|o| o.to_string()))
+                        .map(std::string::ToString::to_string)
+                        .chain(p.onefile.iter().map(std::string::ToString::to_string))
                 })
                 .collect();
             if ops.is_empty() {
@@ -179,7 +179,7 @@ pub fn run(out: &Out, s: &RunSummary, elapsed: Duration, dry_run: bool) {
     print!("{}", run_text(s, elapsed, dry_run));
 }
 
-pub fn enrol(out: &Out, r: &EnrolReport) {
+pub(crate) fn enrol(out: &Out, r: &EnrolReport) {
     if out.json {
         println!("{}", serde_json::to_value(r).unwrap_or_default());
         return;
@@ -199,12 +199,12 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
             for a in &e.assessors {
                 match a {
                     AssessorStep::Linked { officer, assessor } => {
-                        println!("  officer {officer}: OneFile assessor {assessor} (linked)")
+                        println!("  officer {officer}: OneFile assessor {assessor} (linked)");
                     }
                     AssessorStep::LinkByMis { officer, assessor } => {
                         println!(
                             "  officer {officer}: link to OneFile assessor {assessor}, which holds its Ident (R11)"
-                        )
+                        );
                     }
                     AssessorStep::Create {
                         officer,
@@ -214,7 +214,7 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
                     } => {
                         println!(
                             "  officer {officer}: create OneFile assessor {first_name} {last_name} (R11)"
-                        )
+                        );
                     }
                 }
             }
@@ -229,7 +229,7 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
                 } => {
                     println!(
                         "  employer {organisation}: link to OneFile placement {placement}, which holds its Ident (R13)"
-                    )
+                    );
                 }
                 PlacementStep::Create {
                     organisation, name, ..
@@ -281,7 +281,7 @@ pub fn enrol(out: &Out, r: &EnrolReport) {
     }
 }
 
-pub fn check(out: &Out, r: &CheckReport) {
+pub(crate) fn check(out: &Out, r: &CheckReport) {
     if out.json {
         println!("{}", serde_json::to_value(r).unwrap_or_default());
         return;
@@ -328,7 +328,7 @@ fn run_line(r: &RunRecord) -> String {
     )
 }
 
-pub async fn status(
+pub(crate) async fn status(
     out: &Out,
     engine: &Engine<EmbeddedState>,
     tenant: &TenantId,
@@ -368,7 +368,7 @@ pub async fn status(
 
 /// The text of `picsync status`: the tenant, its last runs, and the learners that fail (those
 /// a retry cannot fix first, as needing attention), or the learners asked for.
-pub fn status_text(
+pub(crate) fn status_text(
     tenant: &TenantId,
     ts: Option<&TenantState>,
     list: &[RunRecord],
@@ -391,7 +391,7 @@ pub fn status_text(
                 },
                 ts.last_full_sweep
                     .map_or("never".to_string(), |t| t.to_rfc3339())
-            )
+            );
         }
         None => _ = writeln!(o, "tenant {tenant}: never synchronised"),
     }
@@ -433,7 +433,7 @@ pub fn status_text(
     o
 }
 
-pub fn audit(out: &Out, learner: &str, entries: &[AuditEntry]) {
+pub(crate) fn audit(out: &Out, learner: &str, entries: &[AuditEntry]) {
     if out.json {
         println!("{}", serde_json::to_value(entries).unwrap_or_default());
         return;

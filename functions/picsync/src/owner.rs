@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// How long the CLI's lease lasts without renewal; it is renewed every third of it, so a run
 /// of a process that died elsewhere (another host sharing the state) is free within 90 s.
-pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(90);
+pub(crate) const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(90);
 
 /// This host's name (Linux: the kernel's; elsewhere `$HOSTNAME`).
 fn host() -> String {
@@ -19,13 +19,13 @@ fn host() -> String {
 }
 
 /// This process, as recorded on its runs.
-pub fn this_process() -> String {
+pub(crate) fn this_process() -> String {
     format!("cli:{}:{}", host(), std::process::id())
 }
 
 /// True when `owner` is a CLI process of this host that is gone (or a zombie). Anything else
 /// (a Lambda run, another host, a system without `/proc`) is not known to be dead.
-pub fn dead(owner: &str) -> bool {
+pub(crate) fn dead(owner: &str) -> bool {
     let Some((h, pid)) = owner
         .strip_prefix("cli:")
         .and_then(|rest| rest.rsplit_once(':'))

@@ -25,7 +25,7 @@ fn finding(item: impl Into<String>, verdict: &'static str, evidence: impl Into<S
     }
 }
 
-pub async fn run(out: &Out, t: &Tenant) -> Result<u8, CliError> {
+pub(crate) async fn run(out: &Out, t: &Tenant) -> Result<u8, CliError> {
     let of = &t.onefile;
     let mut found = Vec::new();
     let customer = of

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The `picsync` binary as an operator uses it: help, exit codes, errors that name the problem,
 //! secrets never printed, and a sync run end to end against the simulators through a config file.
 

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The Lambda-path benchmark (issue 13): the real scheduler and worker handlers, fed as
 //! Lambda's SQS event source mapping feeds a FIFO queue, against the simulators with a scaled
 //! minute, at two call latencies; an initial sync of the world's tenant, then a full sweep.
@@ -215,7 +216,12 @@ async fn drain(
                     // SQS delivers nothing of a group with a batch in flight: with the one
                     // tenant's group in flight, a receive would return nothing, so the poller
                     // waits here instead of loading the stand-in with empty receives.
-                    if in_flight.lock().unwrap_or_else(|p| p.into_inner()).len() >= TENANTS {
+                    if in_flight
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .len()
+                        >= TENANTS
+                    {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
@@ -242,7 +248,9 @@ async fn drain(
                     };
                     let groups: HashSet<String> = msgs.iter().map(group).collect();
                     let taken = {
-                        let mut f = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut f = in_flight
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         if groups.iter().any(|g| f.contains(g)) {
                             false
                         } else {
@@ -302,11 +310,15 @@ async fn drain(
                             .await;
                     }
                     {
-                        let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut s = stats
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         s.0 += 1;
                         s.1 += failed.len();
                     }
-                    let mut f = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut f = in_flight
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     for g in &groups {
                         f.remove(g);
                     }
@@ -349,7 +361,9 @@ async fn drain(
             r.status, r.done, r.failed
         );
     }
-    let (batches, returned) = *stats.lock().unwrap_or_else(|p| p.into_inner());
+    let (batches, returned) = *stats
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(Phase {
         learners,
         wall,

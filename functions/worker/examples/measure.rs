@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Measures the release worker binary's peak memory for one SQS batch of 10 learner tasks:
 //! sets up a tenant on the stand-ins (DynamoDB Local, moto) and both simulators, starts a run
 //! of 10 learners with the scheduler, hands the 10 queued messages to `target/release/worker`

@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! The worker Lambda: an SQS batch of learner tasks → the engine, up to
 //! `WORKER_LEARNER_CONCURRENCY` learners of a tenant at once on the tenant's one OneFile pacer
 //! (tenants of a batch in parallel) → an `SqsBatchResponse` naming exactly the messages to
@@ -173,7 +174,10 @@ impl Worker {
 
     /// Counts what happened to one of the invocation's tasks of `tenant`.
     fn count(&self, tenant: &TenantId, f: impl FnOnce(&mut TaskCounts)) {
-        let mut tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tally = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match tally.iter_mut().find(|(t, _)| t == tenant) {
             Some((_, c)) => f(c),
             None => {
@@ -229,7 +233,12 @@ impl Worker {
             .instrument(span)
             .await;
         // issue 14: the invocation's figures, per tenant, and the time it had left
-        let tally = std::mem::take(&mut *self.tally.lock().unwrap_or_else(|p| p.into_inner()));
+        let tally = std::mem::take(
+            &mut *self
+                .tally
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         for (tenant, counts) in &tally {
             self.deployment.metrics.tasks(tenant, counts);
         }
@@ -457,7 +466,7 @@ impl Worker {
             Ok(Some(state)) => pacer.restore(&state),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the tenant's pacing: starting from a full bucket")
+                tracing::warn!(error = %e, "could not read the tenant's pacing: starting from a full bucket");
             }
         }
         // first pass; a 401 (credentials rotated?): the secret is fetched again and the
@@ -636,7 +645,7 @@ impl Worker {
                     written = r.written,
                     passes = r.passes,
                     "learner synchronised"
-                )
+                );
             }
             Err(EngineError::RunClosed(_)) => tracing::info!(
                 message_id = log.0,

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // the binary links its package's dependencies for the library
 //! The worker Lambda's entry point: JSON logs whose spans carry the request id, tenant, run and
 //! learner, and EMF metrics on stdout (`picsync_aws::logging`, `picsync_aws::metrics`);
 //! configuration from the environment, clients built once per container, then

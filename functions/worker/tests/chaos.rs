@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Chaos on the Lambda path (§7, R39): scheduler → SQS FIFO (moto) → worker invocations, against
 //! DynamoDB Local and both simulators, while one invocation is killed mid-batch after OneFile
 //! writes (its process gone: a new worker takes over), one runs into its deadline, one batch's

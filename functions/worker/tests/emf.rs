@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Issue 14: the functions' metrics. The scheduler and the worker write their EMF documents to
 //! an injected sink for a small run on the stand-ins and simulators; every line must be a valid
 //! embedded-metric-format document, and the closed run's figures must equal its run record's.

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Issue 14: the functions' logs, through their one logging setup
 //! (`picsync_aws::logging`). In a test binary of its own: tracing caches each call site's
 //! interest per process, and a test without a subscriber running beside it would hide events

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The worker handler against the stand-ins (DynamoDB Local; SQS and Secrets Manager on moto)
 //! and both simulators: scheduler → real SQS FIFO queue → worker, end to end (R36); malformed
 //! bodies; the dead-letter queue with a reason after the last receive (FIFO order kept); a

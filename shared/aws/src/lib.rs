@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! picsync on AWS: the adapters the Lambda functions run on, and the plumbing they share.
 //!
 //! - [`dynamo::DynamoState`]: every state port on one DynamoDB table, conditional writes for

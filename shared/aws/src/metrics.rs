@@ -163,7 +163,10 @@ impl Metrics {
         );
         let mut line = Value::Object(doc).to_string();
         line.push('\n');
-        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sink = self
+            .sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(e) = sink.write_all(line.as_bytes()).and_then(|()| sink.flush()) {
             tracing::warn!(error = %e, "could not write a metrics document");
         }
@@ -317,7 +320,10 @@ mod tests {
                 emitted.push(d["Name"].as_str().unwrap().to_string());
             }
         }
-        let mut declared: Vec<String> = METRIC_NAMES.iter().map(|s| s.to_string()).collect();
+        let mut declared: Vec<String> = METRIC_NAMES
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         emitted.sort();
         declared.sort();
         assert_eq!(emitted, declared);

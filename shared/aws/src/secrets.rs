@@ -69,7 +69,9 @@ impl SecretsManagerSource {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (Instant, TenantSecrets)>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn fetch(&self, tenant: &TenantId) -> Result<TenantSecrets, SecretError> {

@@ -91,7 +91,9 @@ impl Tenants {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Built>> {
-        self.built.lock().unwrap_or_else(|p| p.into_inner())
+        self.built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The tenant's settings, or a clear error when the table has none (an unknown tenant).

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! `plan()` for a realistic learner: 5 qualifications, 20 reviews on each side, every kind of
 //! change present (progress, registration and certification, uploads, downloads, demographics).
 
@@ -68,12 +69,12 @@ fn bench(c: &mut Criterion) {
         p.len()
     );
     c.bench_function("plan/5 qualifications, 20+20 reviews", |b| {
-        b.iter(|| ctx.plan(black_box(&v)))
+        b.iter(|| ctx.plan(black_box(&v)));
     });
     let mut settled = v.clone();
     picsync_domain::apply::apply(&p, &mut settled).expect("applies");
     c.bench_function("plan/same learner, nothing to do", |b| {
-        b.iter(|| ctx.plan(black_box(&settled)))
+        b.iter(|| ctx.plan(black_box(&settled)));
     });
 }
 

@@ -387,7 +387,7 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
                 assessors.push(AssessorStep::LinkByMis {
                     officer: id.clone(),
                     assessor: u.id,
-                })
+                });
             }
             // **Decision**: a learner, employer or observer holding an officer's Ident cannot
             // be that officer's assessor, and a new assessor would make two users hold the
@@ -575,7 +575,7 @@ pub fn plan_enrolment(i: &EnrolInput<'_>) -> Result<EnrolPlan, Vec<Problem>> {
                         "{subject} is offered by centres {}: choose one",
                         centres
                             .iter()
-                            .map(|c| c.to_string())
+                            .map(std::string::ToString::to_string)
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),

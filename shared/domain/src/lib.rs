@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! picsync's pure core: records, settings, rules and the planners. No I/O, no async, no AWS or
 //! HTTP. Rule ids (R3, R25, …, §6, §7) are explained, with where each is implemented, in
 //! [`rules`].

@@ -38,7 +38,7 @@ impl EpisodeStatus {
         let t = s.unwrap_or_default().trim();
         let squashed: String = t
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect::<String>()
             .to_ascii_lowercase();
         match squashed.as_str() {
@@ -242,7 +242,7 @@ impl CertValues {
     pub fn set(&mut self, f: CertField, v: &Value) -> bool {
         match (f, v) {
             (CertField::RegistrationNumber, Value::Text(s)) => {
-                self.registration_number = Some(s.clone())
+                self.registration_number = Some(s.clone());
             }
             (CertField::RegistrationNumber, Value::Blank) => self.registration_number = None,
             (CertField::RegistrationDate, v) => match date_or_blank(v) {

@@ -227,7 +227,7 @@ impl Settings {
     pub fn from_toml_table(table: toml::Table) -> Result<Self, SettingsError> {
         let v: Settings =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                SettingsError::Parse(with_path(e.path().to_string(), e.inner().message()))
+                SettingsError::Parse(with_path(&e.path().to_string(), e.inner().message()))
             })?;
         v.validate()?;
         Ok(v)
@@ -236,7 +236,7 @@ impl Settings {
     pub fn from_json(s: &str) -> Result<Self, SettingsError> {
         let mut de = serde_json::Deserializer::from_str(s);
         let v: Settings = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            SettingsError::Parse(with_path(e.path().to_string(), &e.inner().to_string()))
+            SettingsError::Parse(with_path(&e.path().to_string(), &e.inner().to_string()))
         })?;
         v.validate()?;
         Ok(v)
@@ -281,7 +281,7 @@ impl Settings {
 }
 
 /// "`key`: message", naming the key a value was refused for (serde's own message often doesn't).
-fn with_path(path: String, message: &str) -> String {
+fn with_path(path: &str, message: &str) -> String {
     if path.is_empty() || path == "." {
         message.to_string()
     } else {

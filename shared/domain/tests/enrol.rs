@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Enrolment planner (§4): one test per rule R6–R14, named by rule id.
 
 mod common;

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! One table test per rule of §5 (`picsync_domain::rules`), named by rule id.
 
 mod common;

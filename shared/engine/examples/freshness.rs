@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The freshness benchmark (issue 16, item 3): how long an edit made in one system takes to be
 //! in the other, and how much of OneFile's budget that costs, over a simulated day.
 //!
@@ -148,19 +149,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
             return Ok(None);
         }
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String> {
+        fn num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
             v.parse()
                 .map_err(|_| format!("{flag}: {v:?} is not a valid number"))
         }
         match flag.as_str() {
-            "--learners" => a.learners = num(&flag, value()?)?,
-            "--hours" => a.hours = num(&flag, value()?)?,
-            "--scale" => a.scale = num(&flag, value()?)?,
-            "--rate" => a.rate = num(&flag, value()?)?,
-            "--seed" => a.seed = num(&flag, value()?)?,
-            "--interval" => a.interval = num(&flag, value()?)?,
-            "--sweep-at" => a.sweep_at = num(&flag, value()?)?,
-            "--concurrency" => a.concurrency = num(&flag, value()?)?,
+            "--learners" => a.learners = num(&flag, &value()?)?,
+            "--hours" => a.hours = num(&flag, &value()?)?,
+            "--scale" => a.scale = num(&flag, &value()?)?,
+            "--rate" => a.rate = num(&flag, &value()?)?,
+            "--seed" => a.seed = num(&flag, &value()?)?,
+            "--interval" => a.interval = num(&flag, &value()?)?,
+            "--sweep-at" => a.sweep_at = num(&flag, &value()?)?,
+            "--concurrency" => a.concurrency = num(&flag, &value()?)?,
             "--out" => a.out = Some(value()?.into()),
             "--modes" => {
                 a.modes = value()?
@@ -500,8 +501,8 @@ impl EditSource {
 /// **The single place**: the setting is added by name through the settings' own parser, so
 /// this file builds whether or not the engine knows it, and a mode asking for it fails with a
 /// clear message where it does not.
-fn with_centre_reads(s: Settings) -> Result<Settings, String> {
-    let mut v = serde_json::to_value(&s).map_err(|e| e.to_string())?;
+fn with_centre_reads(s: &Settings) -> Result<Settings, String> {
+    let mut v = serde_json::to_value(s).map_err(|e| e.to_string())?;
     if let Some(o) = v.as_object_mut() {
         o.insert("review_reads".into(), serde_json::Value::from("centre"));
     }
@@ -523,7 +524,7 @@ fn tenant(sims: &world::Running, window: Duration, mode: BenchMode) -> Result<Te
         ..Settings::default()
     };
     if mode == BenchMode::Centre {
-        settings = with_centre_reads(settings)?;
+        settings = with_centre_reads(&settings)?;
     }
     let pics = PicsClient::new(PicsConfig::new(
         sims.pics.base_url(),
@@ -1183,7 +1184,7 @@ fn command_line(a: &Args) -> String {
 async fn measure(a: &Args) -> Result<String, String> {
     if a.modes.contains(&BenchMode::Centre) {
         // before hours of work: a setting this build does not know fails now
-        with_centre_reads(Settings::default())?;
+        with_centre_reads(&Settings::default())?;
     }
     let mut outcomes = Vec::new();
     for mode in &a.modes {

@@ -20,7 +20,7 @@ pub(crate) struct CreateAudit {
 }
 
 impl CreateAudit {
-    pub fn new(field: impl Into<String>, rule: Rule) -> Self {
+    pub(crate) fn new(field: impl Into<String>, rule: Rule) -> Self {
         Self {
             entity: None,
             field: field.into(),

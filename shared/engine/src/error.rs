@@ -56,7 +56,7 @@ pub enum EngineError {
     #[error("run {0} was abandoned: its late task is dropped (the next run syncs the learner)")]
     RunClosed(String),
     /// Enrolment checks failed before anything was written (R9, R10, R12, …).
-    #[error("enrolment of {learner} refused, nothing written: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("enrolment of {learner} refused, nothing written: {}", .problems.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("; "))]
     Enrol {
         learner: String,
         problems: Vec<Problem>,

@@ -30,7 +30,7 @@ pub(crate) struct RunCtx<'a> {
 }
 
 impl<'a> RunCtx<'a> {
-    pub fn new(
+    pub(crate) fn new(
         tenant: &'a Tenant,
         centre: i64,
         catalogue: Catalogue,
@@ -51,19 +51,19 @@ impl<'a> RunCtx<'a> {
         }
     }
 
-    pub fn forget_officer(&self, id: &OfficerId) {
+    pub(crate) fn forget_officer(&self, id: &OfficerId) {
         if let Ok(mut m) = self.officers.lock() {
             m.remove(id);
         }
     }
 
-    pub fn forget_organisation(&self, id: &OrganisationId) {
+    pub(crate) fn forget_organisation(&self, id: &OrganisationId) {
         if let Ok(mut m) = self.organisations.lock() {
             m.remove(id);
         }
     }
 
-    pub fn forget_assessor(&self, id: OfUserId) {
+    pub(crate) fn forget_assessor(&self, id: OfUserId) {
         if let Ok(mut m) = self.assessors.lock() {
             m.remove(&id);
         }
@@ -106,7 +106,7 @@ impl LearnerReport {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned cache only means another task panicked mid-insert; the data is still a cache.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<S: State> Engine<S> {
@@ -330,7 +330,7 @@ impl<S: State> Engine<S> {
             .unwrap_or_else(|panic| {
                 let message = panic
                     .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
+                    .map(std::string::ToString::to_string)
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a panic".into());
                 tracing::error!(event = "panic", learner = %learner, %message, "the sync of one learner panicked");

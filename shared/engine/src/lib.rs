@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! picsync's engine: reads both systems, plans with the pure domain, applies the plan exactly
 //! once (intents, §7), and records cursors, baselines, runs and the audit trail. The CLI
 //! and the Lambda functions are thin shells around it.

@@ -292,10 +292,10 @@ pub fn qualification_patch(
         QualField::Cert(CertField::RegistrationNumber) => p.registration_number = text(v, &w)?,
         QualField::Cert(CertField::RegistrationDate) => p.registration_date = date(v, &w)?,
         QualField::Cert(CertField::CertificateAppliedFor) => {
-            p.certificate_applied_for_date = date(v, &w)?
+            p.certificate_applied_for_date = date(v, &w)?;
         }
         QualField::Cert(CertField::CertificateReceived) => {
-            p.certificate_received_date = date(v, &w)?
+            p.certificate_received_date = date(v, &w)?;
         }
         QualField::TotalElements => p.total_elements = int(v, &w)?,
         QualField::ElementsDone => p.elements_done = int(v, &w)?,

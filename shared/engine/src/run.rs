@@ -924,7 +924,7 @@ impl<S: State> TaskRunner<'_, S> {
 /// **Decision**: a task carries its learner's reviews only while they take at most this many
 /// bytes of JSON (about 130 reviews); a learner with more reads its own. The scheduler sends
 /// tasks to SQS in batches of ten, and a batch holds at most 256 KiB.
-pub const MAX_TASK_REVIEWS_BYTES: usize = 20_000;
+pub(crate) const MAX_TASK_REVIEWS_BYTES: usize = 20_000;
 
 /// Issue 16: why a centre-wide review read cannot be trusted for this run, if it cannot.
 ///

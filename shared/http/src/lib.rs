@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! The retry mechanism shared by picsync's API clients (OneFile and PICS).
 //!
 //! Both clients classify each failure as retryable or permanent ([`Classify`]) and run every

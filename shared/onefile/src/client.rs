@@ -235,7 +235,10 @@ impl OneFileClient {
         let endpoint = format!("POST {path}");
         let sent = u.assumed();
         let unchecked: Vec<_> = {
-            let known = self.assumed.lock().unwrap_or_else(|p| p.into_inner());
+            let known = self
+                .assumed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((field, _)) = sent.iter().find(|(n, _)| known.get(n) == Some(&false)) {
                 return Err(OneFileError::Ignored {
                     endpoint,
@@ -252,7 +255,10 @@ impl OneFileClient {
         }
         let stored = self.get_learning_aim(id).await?;
         let mut ignored = None;
-        let mut known = self.assumed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = self
+            .assumed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (field, value) in unchecked {
             let stuck = stored.assumed(field) == Some(value);
             if !stuck {
@@ -343,7 +349,7 @@ impl OneFileClient {
                 None => out.unowned += 1,
                 Some(l) if !learners.contains(&l) => out.foreign += 1,
                 Some(_) if r.organisation_id.is_some_and(|o| o != organisation_id) => {
-                    out.foreign += 1
+                    out.foreign += 1;
                 }
                 Some(_) => out.reviews.push(r),
             }

@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! The OneFile REST API v2.1 client used by picsync, and the contract it assumes of the API.
 //!
 //! OneFile documents part of its API; the rest was read from public client code of other MIS

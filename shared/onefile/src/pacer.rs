@@ -113,7 +113,10 @@ impl Pacer {
     }
 
     fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
-        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until this tenant may make one more call, and counts it.
@@ -226,7 +229,10 @@ impl Pacers {
     /// The tenant's pacer for `calls_per_minute`. When the tenant's setting has changed, a
     /// new pacer replaces the old one (tasks still holding the old one finish with it).
     pub fn get(&self, tenant: &str, calls_per_minute: u32) -> Pacer {
-        let mut m = self.by_tenant.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self
+            .by_tenant
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match m.get(tenant) {
             Some(p)
                 if p.limit()

@@ -41,14 +41,17 @@ impl PageSizes {
     fn get(&self, key: &str) -> Learnt {
         self.known
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(key)
             .copied()
             .unwrap_or_default()
     }
 
     fn update(&self, key: &str, f: impl FnOnce(&mut Learnt)) {
-        let mut m = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(m.entry(key.to_string()).or_default());
     }
 

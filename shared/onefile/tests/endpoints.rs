@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Every call of the client (its crate page, "Endpoints used"), round-tripped through the
 //! simulator over real HTTP: what the client sends is what the store holds, and what the
 //! store holds is what the client reads.

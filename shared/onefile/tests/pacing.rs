@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Pacing and rate limits against the simulator over real HTTP (R35), with the window scaled
 //! down from a minute to a fraction of a second.
 

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Paging that cannot silently lose records, against the simulator over real HTTP.
 
 mod common;

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Tolerant reading against the simulator over real HTTP: 204 as empty, missing and null
 //! fields, every date style (date-only values read in Europe/London), bad values as clear
 //! `Malformed` errors, unreadable bodies retried.
@@ -134,7 +135,7 @@ async fn a_bad_field_value_is_a_permanent_malformed_error_naming_endpoint_and_fi
     let learner = w.pop.learner_ids[0];
     w.sim.edit(|e| {
         e.raw()
-            .override_field(learner, "DOB", json!("next tuesday"))
+            .override_field(learner, "DOB", json!("next tuesday"));
     });
     let e = client(&w.sim).get_user(learner).await.unwrap_err();
     assert!(matches!(e, OneFileError::Malformed { .. }), "{e:?}");

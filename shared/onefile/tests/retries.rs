@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Retries against the simulator over real HTTP: bounded exponential backoff on 5xx,
 //! timeouts and connection errors; other 4xx are permanent; creates are never sent twice
 //! when OneFile may have acted on them (§7).

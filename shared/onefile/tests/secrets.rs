@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Neither the customer token nor any session appears in an error's Debug or Display, nor
 //! in logs captured at TRACE level, whatever goes wrong.
 //!

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Sessions against the simulator over real HTTP: `X-CustomerToken` → `X-TokenID`, bare or
 //! JSON-quoted; renewed ahead of expiry and once on a 401.
 

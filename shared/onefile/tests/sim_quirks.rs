@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The OneFile simulator's own behaviour, checked with plain HTTP (no picsync client): routes,
 //! sessions, rate limit, every quirk switch, bad input, LastModified, faults and counters.
 

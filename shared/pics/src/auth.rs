@@ -32,7 +32,7 @@ pub(crate) struct Token {
 
 impl Token {
     /// Whether the token may still be used now.
-    pub fn fresh(&self, now: Instant) -> bool {
+    pub(crate) fn fresh(&self, now: Instant) -> bool {
         now < self.renew_at
     }
 }

@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! The PICS REST API client, and the contract it assumes of the API.
 //!
 //! PICS sells its REST API as a module, with a Swagger index on each instance. Public pages

@@ -26,7 +26,7 @@ pub(crate) struct Call {
 
 impl Call {
     /// A call without body or precondition.
-    pub fn new(method: Method, url: Url, path: &[&str]) -> Self {
+    pub(crate) fn new(method: Method, url: Url, path: &[&str]) -> Self {
         Self {
             endpoint: format!("{method} /{}", path.join("/")),
             method,
@@ -39,14 +39,14 @@ impl Call {
     }
 
     /// Adds a JSON body.
-    pub fn json<T: serde::Serialize>(mut self, body: &T) -> Result<Self, PicsError> {
+    pub(crate) fn json<T: serde::Serialize>(mut self, body: &T) -> Result<Self, PicsError> {
         let bytes = serde_json::to_vec(body).map_err(|e| PicsError::Encode(e.to_string()))?;
         self.body = Some(bytes);
         Ok(self)
     }
 
     /// Makes the call conditional on the learner's RowVersion (R41).
-    pub fn if_match(mut self, learner: &str, row_version: &str) -> Result<Self, PicsError> {
+    pub(crate) fn if_match(mut self, learner: &str, row_version: &str) -> Result<Self, PicsError> {
         let v = HeaderValue::from_str(row_version).map_err(|_| {
             PicsError::Encode(format!(
                 "the RowVersion of learner {learner} cannot be sent as an If-Match header"

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Bearer authentication and the error rules, against the simulator.
 
 mod common;

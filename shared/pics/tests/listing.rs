@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Learner listing against the simulator: paging, `modifiedSince`, `oneFileLinked`.
 
 mod common;

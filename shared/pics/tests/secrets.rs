@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Credentials and bearer tokens never appear in errors, Debug output or logs (captured at
 //! TRACE level while the client meets every kind of failure).
 
@@ -50,7 +51,7 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
         .unwrap();
     let c = client(&sim);
     let mut seen: Vec<String> = vec![format!("{c:?}"), format!("{:?}", config(&sim))];
-    fn record(seen: &mut Vec<String>, e: picsync_pics::PicsError) {
+    fn record(seen: &mut Vec<String>, e: &picsync_pics::PicsError) {
         seen.push(e.to_string());
         seen.push(format!("{e:?}"));
     }
@@ -72,19 +73,19 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
     c.get_learner("L-00001").await.unwrap();
     sim.faults()
         .script("GET /learners/{id}", [Fault::Status(400)]);
-    record(&mut seen, c.get_learner("L-00001").await.unwrap_err());
-    record(&mut seen, c.get_learner("L-missing").await.unwrap_err());
+    record(&mut seen, &c.get_learner("L-00001").await.unwrap_err());
+    record(&mut seen, &c.get_learner("L-missing").await.unwrap_err());
     sim.faults().script(
         "GET /learners/{id}",
         [Fault::Status(401), Fault::Status(401)],
     );
-    record(&mut seen, c.get_learner("L-00001").await.unwrap_err());
+    record(&mut seen, &c.get_learner("L-00001").await.unwrap_err());
     sim.before_next_write("L-00001", |s| {
         s.learner_mut("L-00001").unwrap().sex = Some("F".into());
     });
     record(
         &mut seen,
-        c.patch_learner("L-00001", &l.row_version, &LearnerPatch::default())
+        &c.patch_learner("L-00001", &l.row_version, &LearnerPatch::default())
             .await
             .unwrap_err(),
     );
@@ -98,7 +99,7 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
     bad.password = WRONG_PASSWORD.into();
     let bad = PicsClient::new(bad).unwrap();
     seen.push(format!("{bad:?}"));
-    record(&mut seen, bad.get_learner("L-00001").await.unwrap_err());
+    record(&mut seen, &bad.get_learner("L-00001").await.unwrap_err());
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("PICS call"), "logs were captured: {logs}");

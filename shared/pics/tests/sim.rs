@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The PICS simulator's own behaviours, over raw HTTP (no client in between).
 
 mod common;
@@ -297,7 +298,7 @@ async fn sim_edits_bump_row_version_and_last_modified_and_hooks_queue_per_write(
     let raw = Raw::new(&sim).await;
     let l0 = sim.learner("L-00001").unwrap();
     sim.edit(|s| {
-        s.learner_mut("L-00001").unwrap().reviews[0].attended_value = Some("Cancelled".into())
+        s.learner_mut("L-00001").unwrap().reviews[0].attended_value = Some("Cancelled".into());
     });
     let l1 = sim.learner("L-00001").unwrap();
     assert_ne!(l1.row_version, l0.row_version);
@@ -309,10 +310,10 @@ async fn sim_edits_bump_row_version_and_last_modified_and_hooks_queue_per_write(
     assert_eq!(sim.learner("L-00001").unwrap(), l1);
     // two hooks: one per write
     sim.before_next_write("L-00001", |s| {
-        s.learner_mut("L-00001").unwrap().mobile = Some("1".into())
+        s.learner_mut("L-00001").unwrap().mobile = Some("1".into());
     });
     sim.before_next_write("L-00001", |s| {
-        s.learner_mut("L-00001").unwrap().mobile = Some("2".into())
+        s.learner_mut("L-00001").unwrap().mobile = Some("2".into());
     });
     assert_eq!(sim.pending_hooks("L-00001"), 2);
     let (s, _, _) = raw

@@ -1,3 +1,4 @@
+#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Reads and writes against the simulator, and the conditional-write rule R41.
 
 mod common;
@@ -114,7 +115,7 @@ async fn r41_every_write_under_a_learner_is_conditional() {
     // any change under the learner (here: a qualification, by a user) makes `stale` stale
     sim.edit(|s| {
         s.learner_mut("L-00001").unwrap().qualifications[0].registration_number =
-            Some("REG-USER".into())
+            Some("REG-USER".into());
     });
     let before = sim.state();
     let q = QualificationPatch {

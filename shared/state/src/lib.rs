@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests link the dev-dependencies too
 //! picsync's state: small port traits for everything the engine remembers between runs, and
 //! their embedded implementation ([`embedded::EmbeddedState`], a redb file under a data
 //! directory, or in memory for tests). The DynamoDB implementation lives with the Lambda

@@ -114,7 +114,7 @@ impl SimUser {
             role: role::LEARNER,
             first_name: first.to_string(),
             last_name: last.to_string(),
-            email: format!("{}.{}@learners.example", first, last).to_lowercase(),
+            email: format!("{first}.{last}@learners.example").to_lowercase(),
             mis_id: Some(mis_id.to_string()),
             ..Self::default()
         }
@@ -127,7 +127,7 @@ impl SimUser {
             role: role::ASSESSOR,
             first_name: first.to_string(),
             last_name: last.to_string(),
-            email: format!("{}.{}@staff.example", first, last).to_lowercase(),
+            email: format!("{first}.{last}@staff.example").to_lowercase(),
             ..Self::default()
         }
     }

@@ -300,7 +300,7 @@ impl PicsSim {
             .lock()
             .hooks
             .get(learner_id)
-            .map_or(0, |q| q.len())
+            .map_or(0, std::collections::VecDeque::len)
     }
 
     /// Invalidates every token: the next call of each client meets a 401.

@@ -35,9 +35,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panicking test closure must not poison the simulator for every later call.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -616,16 +618,16 @@ fn list_learners(inner: &Inner, uri: &Uri) -> Answer {
                     "true" => true,
                     "false" => false,
                     _ => return Err(bad_request("oneFileLinked must be true or false")),
-                })
+                });
             }
             "modifiedsince" => {
                 since = Some(patch::parse_local_datetime(v).ok_or_else(|| {
                     bad_request("modifiedSince must be a local date-time YYYY-MM-DDTHH:MM:SS")
-                })?)
+                })?);
             }
             "page" => page = positive(v).ok_or_else(|| bad_request("page must be 1 or more"))?,
             "pagesize" => {
-                size = positive(v).ok_or_else(|| bad_request("pageSize must be 1 or more"))?
+                size = positive(v).ok_or_else(|| bad_request("pageSize must be 1 or more"))?;
             }
             _ => {}
         }

@@ -17,13 +17,13 @@ use picsync_state::embedded::EmbeddedState;
 use secrecy::SecretString;
 
 /// OneFile's minute, scaled down for tests.
-pub const WINDOW: Duration = Duration::from_millis(400);
+pub(crate) const WINDOW: Duration = Duration::from_millis(400);
 
-pub fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     picsync_domain::time::london_date(Utc::now())
 }
 
-pub fn settings(onefile_url: &str) -> Settings {
+pub(crate) fn settings(onefile_url: &str) -> Settings {
     Settings {
         integration_enabled: true,
         desktop_integration_disabled: true,
@@ -32,7 +32,7 @@ pub fn settings(onefile_url: &str) -> Settings {
     }
 }
 
-pub fn tenant(sims: &Running, settings: Settings) -> Tenant {
+pub(crate) fn tenant(sims: &Running, settings: Settings) -> Tenant {
     let mut pc = PicsConfig::new(
         sims.pics.base_url(),
         world::PICS_USERNAME,
@@ -59,13 +59,13 @@ pub fn tenant(sims: &Running, settings: Settings) -> Tenant {
     }
 }
 
-pub struct Env {
+pub(crate) struct Env {
     pub sims: Running,
     pub tenant: Tenant,
     pub engine: Engine<EmbeddedState>,
 }
 
-pub async fn env(learners: usize) -> Env {
+pub(crate) async fn env(learners: usize) -> Env {
     let sims = world::start(learners, today(), (300, WINDOW))
         .await
         .expect("simulators start on 127.0.0.1");

@@ -11,7 +11,7 @@ use scheduler::Scheduler;
 use serde_json::Value;
 use worker::Worker;
 
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -19,7 +19,7 @@ pub fn fixture(name: &str) -> String {
     .unwrap()
 }
 
-pub async fn setup(learners: usize) -> (Stack, world::Running, Scheduler) {
+pub(crate) async fn setup(learners: usize) -> (Stack, world::Running, Scheduler) {
     let stack = testing::stack(&["acme"], 3, 30).await;
     let today = picsync_domain::time::london_date(chrono::Utc::now());
     let sims = world::start(learners, today, (300, testing::WINDOW))
@@ -30,14 +30,14 @@ pub async fn setup(learners: usize) -> (Stack, world::Running, Scheduler) {
     (stack, sims, scheduler)
 }
 
-pub async fn invoke(s: &Scheduler, payload: Value) -> Value {
+pub(crate) async fn invoke(s: &Scheduler, payload: Value) -> Value {
     s.handle(LambdaEvent::new(payload, Context::default()))
         .await
         .unwrap()
 }
 
 /// One receive of up to 10 messages, as Lambda's event source mapping hands them over.
-pub async fn receive(stack: &Stack, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+pub(crate) async fn receive(stack: &Stack, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
     stack
         .sqs
         .receive_message()
@@ -52,7 +52,7 @@ pub async fn receive(stack: &Stack, url: &str) -> Vec<aws_sdk_sqs::types::Messag
         .unwrap_or_default()
 }
 
-pub fn event(msgs: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+pub(crate) fn event(msgs: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
     let mut ev = SqsEvent::default();
     for m in msgs {
         let mut r = SqsMessage::default();
@@ -74,7 +74,7 @@ pub fn event(msgs: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
 
 /// One batch through the worker, settled as the event source mapping does: processed
 /// messages deleted, returned ones made visible again at once (the visibility timeout, shortened).
-pub async fn batch(stack: &Stack, w: &Worker) -> Option<(usize, Vec<String>)> {
+pub(crate) async fn batch(stack: &Stack, w: &Worker) -> Option<(usize, Vec<String>)> {
     let msgs = receive(stack, &stack.queue_url).await;
     if msgs.is_empty() {
         return None;
@@ -115,7 +115,7 @@ pub async fn batch(stack: &Stack, w: &Worker) -> Option<(usize, Vec<String>)> {
 }
 
 /// Batches until the queue is empty (bounded).
-pub async fn drain(stack: &Stack, w: &Worker) -> usize {
+pub(crate) async fn drain(stack: &Stack, w: &Worker) -> usize {
     let mut batches = 0;
     for _ in 0..200 {
         match batch(stack, w).await {
@@ -129,7 +129,7 @@ pub async fn drain(stack: &Stack, w: &Worker) -> usize {
 
 /// Settles a batch as the event source mapping does: `failed` made visible again, the rest
 /// deleted.
-pub async fn settle(stack: &Stack, msgs: &[aws_sdk_sqs::types::Message], failed: &[String]) {
+pub(crate) async fn settle(stack: &Stack, msgs: &[aws_sdk_sqs::types::Message], failed: &[String]) {
     for m in msgs {
         let handle = m.receipt_handle().unwrap();
         if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
@@ -147,7 +147,7 @@ pub async fn settle(stack: &Stack, msgs: &[aws_sdk_sqs::types::Message], failed:
 }
 
 /// The bodies of the tasks now in the queue, in order (made visible again at once).
-pub async fn receive_bodies(stack: &Stack) -> Vec<Value> {
+pub(crate) async fn receive_bodies(stack: &Stack) -> Vec<Value> {
     let msgs = receive(stack, &stack.queue_url).await;
     for m in &msgs {
         stack
@@ -167,7 +167,7 @@ pub async fn receive_bodies(stack: &Stack) -> Vec<Value> {
 
 /// A metrics or log sink a test reads back (issue 14).
 #[derive(Clone, Default)]
-pub struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(crate) struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Buf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -181,7 +181,7 @@ impl std::io::Write for Buf {
 
 impl Buf {
     /// Every line, as JSON.
-    pub fn lines(&self) -> Vec<Value> {
+    pub(crate) fn lines(&self) -> Vec<Value> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

@@ -14,30 +14,30 @@ use serde::de::DeserializeOwned;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-pub const PK: &str = "pk";
-pub const SK: &str = "sk";
-pub const DOC: &str = "doc";
-pub const VERSION: &str = "version";
-pub const HOLDER: &str = "holder";
-pub const RUN_ID: &str = "run_id";
-pub const EXPIRES_AT: &str = "expires_at";
-pub const CREATED_ID: &str = "created_id";
+pub(super) const PK: &str = "pk";
+pub(super) const SK: &str = "sk";
+pub(super) const DOC: &str = "doc";
+pub(super) const VERSION: &str = "version";
+pub(super) const HOLDER: &str = "holder";
+pub(super) const RUN_ID: &str = "run_id";
+pub(super) const EXPIRES_AT: &str = "expires_at";
+pub(super) const CREATED_ID: &str = "created_id";
 
-pub fn s(v: impl Into<String>) -> AttributeValue {
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-pub fn n(v: impl std::fmt::Display) -> AttributeValue {
+pub(super) fn n(v: impl std::fmt::Display) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
 /// An instant as a number that conditions compare: microseconds since the epoch.
-pub fn time(t: DateTime<Utc>) -> AttributeValue {
+pub(super) fn time(t: DateTime<Utc>) -> AttributeValue {
     n(t.timestamp_micros())
 }
 
 /// The primary key of a tenant's record.
-pub fn key(tenant: &TenantId, sk: &str) -> Item {
+pub(super) fn key(tenant: &TenantId, sk: &str) -> Item {
     HashMap::from([
         (PK.to_string(), s(keys::partition(tenant))),
         (SK.to_string(), s(sk)),
@@ -45,7 +45,7 @@ pub fn key(tenant: &TenantId, sk: &str) -> Item {
 }
 
 /// A full item: the key, the record as JSON, and its version.
-pub fn record<T: Serialize>(
+pub(super) fn record<T: Serialize>(
     tenant: &TenantId,
     sk: &str,
     doc: &T,
@@ -74,7 +74,7 @@ fn corrupt(item: &Item, detail: impl Into<String>) -> StateError {
 }
 
 /// The record held in `doc`.
-pub fn doc<T: DeserializeOwned>(item: &Item) -> Result<T, StateError> {
+pub(super) fn doc<T: DeserializeOwned>(item: &Item) -> Result<T, StateError> {
     match item.get(DOC) {
         Some(AttributeValue::S(json)) => {
             serde_json::from_str(json).map_err(|e| corrupt(item, e.to_string()))
@@ -84,7 +84,7 @@ pub fn doc<T: DeserializeOwned>(item: &Item) -> Result<T, StateError> {
 }
 
 /// A numeric attribute (None when absent).
-pub fn num(item: &Item, name: &str) -> Result<Option<i64>, StateError> {
+pub(super) fn num(item: &Item, name: &str) -> Result<Option<i64>, StateError> {
     match item.get(name) {
         None => Ok(None),
         Some(AttributeValue::N(v)) => v
@@ -96,7 +96,7 @@ pub fn num(item: &Item, name: &str) -> Result<Option<i64>, StateError> {
 }
 
 /// A string attribute.
-pub fn string(item: &Item, name: &str) -> Result<String, StateError> {
+pub(super) fn string(item: &Item, name: &str) -> Result<String, StateError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(corrupt(item, format!("no `{name}` string attribute"))),
@@ -104,12 +104,12 @@ pub fn string(item: &Item, name: &str) -> Result<String, StateError> {
 }
 
 /// The item's version (0 when it has none).
-pub fn version(item: &Item) -> Result<u64, StateError> {
+pub(super) fn version(item: &Item) -> Result<u64, StateError> {
     Ok(num(item, VERSION)?.map_or(0, |v| v.max(0) as u64))
 }
 
 /// An instant stored by [`time`].
-pub fn instant(item: &Item, name: &str) -> Result<DateTime<Utc>, StateError> {
+pub(super) fn instant(item: &Item, name: &str) -> Result<DateTime<Utc>, StateError> {
     let micros = num(item, name)?.ok_or_else(|| corrupt(item, format!("no `{name}`")))?;
     Ok(DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or(DateTime::<Utc>::MIN_UTC))
 }

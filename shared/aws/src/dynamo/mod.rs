@@ -76,12 +76,12 @@ impl std::fmt::Debug for DynamoState {
     }
 }
 
-pub(crate) fn backend<E, R>(what: &str, e: SdkError<E, R>) -> StateError
+pub(crate) fn backend<E, R>(what: &str, e: &SdkError<E, R>) -> StateError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StateError::Backend(format!("DynamoDB {what}: {}", DisplayErrorContext(&e)))
+    StateError::Backend(format!("DynamoDB {what}: {}", DisplayErrorContext(e)))
 }
 
 /// How a conditional write went.
@@ -149,11 +149,11 @@ impl DynamoState {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+                    .is_some_and(aws_sdk_dynamodb::operation::create_table::CreateTableError::is_resource_in_use_exception) =>
             {
                 Ok(())
             }
-            Err(e) => Err(backend("CreateTable", e)),
+            Err(e) => Err(backend("CreateTable", &e)),
         }
     }
 
@@ -206,7 +206,7 @@ impl DynamoState {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| backend("GetItem", e))?;
+            .map_err(|e| backend("GetItem", &e))?;
         Ok(out.item)
     }
 
@@ -218,7 +218,7 @@ impl DynamoState {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| backend("PutItem", e))?;
+            .map_err(|e| backend("PutItem", &e))?;
         Ok(())
     }
 
@@ -245,7 +245,7 @@ impl DynamoState {
                 Some(PutItemError::ConditionalCheckFailedException(c)) => {
                     Ok(Written::Refused(c.item.clone()))
                 }
-                _ => Err(backend("PutItem", e)),
+                _ => Err(backend("PutItem", &e)),
             },
         }
     }
@@ -271,7 +271,7 @@ impl DynamoState {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("Query", e))?;
+                .map_err(|e| backend("Query", &e))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

@@ -78,7 +78,7 @@ impl DynamoState {
             Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(backend("UpdateItem", e)),
+                _ => Err(backend("UpdateItem", &e)),
             },
         }
     }
@@ -203,7 +203,7 @@ impl DynamoState {
                     // ("TransactionConflict")
                     Ok(None)
                 }
-                _ => Err(backend("TransactWriteItems", e)),
+                _ => Err(backend("TransactWriteItems", &e)),
             },
         }
     }
@@ -341,7 +341,7 @@ impl RunStore for DynamoState {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        out.map(|_| ()).map_err(|e| backend("UpdateItem", e))
+        out.map(|_| ()).map_err(|e| backend("UpdateItem", &e))
     }
 
     async fn get_run(&self, tenant: &TenantId, run_id: &str) -> Result<Option<RunRecord>> {
@@ -538,7 +538,7 @@ impl IntentStore for DynamoState {
             Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
                 Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(backend("DeleteItem", e)),
+                _ => Err(backend("DeleteItem", &e)),
             },
         }
     }
@@ -581,7 +581,7 @@ impl AuditStore for DynamoState {
                     .set_request_items(Some(pending))
                     .send()
                     .await
-                    .map_err(|e| backend("BatchWriteItem", e))?;
+                    .map_err(|e| backend("BatchWriteItem", &e))?;
                 pending = out.unprocessed_items.unwrap_or_default();
                 pending.retain(|_, v| !v.is_empty());
                 if pending.is_empty() {

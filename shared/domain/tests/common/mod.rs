@@ -4,25 +4,25 @@
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use picsync_domain::*;
 
-pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-pub fn dt(y: i32, m: u32, day: u32, h: u32, min: u32) -> NaiveDateTime {
+pub(crate) fn dt(y: i32, m: u32, day: u32, h: u32, min: u32) -> NaiveDateTime {
     d(y, m, day).and_hms_opt(h, min, 0).unwrap()
 }
 
-pub fn utc(y: i32, m: u32, day: u32, h: u32, min: u32) -> chrono::DateTime<Utc> {
+pub(crate) fn utc(y: i32, m: u32, day: u32, h: u32, min: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, day, h, min, 0).unwrap()
 }
 
-pub const TODAY: (i32, u32, u32) = (2024, 7, 15);
+pub(crate) const TODAY: (i32, u32, u32) = (2024, 7, 15);
 
-pub fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     d(TODAY.0, TODAY.1, TODAY.2)
 }
 
-pub fn officer(id: &str, link: Option<i64>) -> PicsOfficer {
+pub(crate) fn officer(id: &str, link: Option<i64>) -> PicsOfficer {
     PicsOfficer {
         id: OfficerId::from(id),
         ident: format!("OFF-{id}"),
@@ -33,7 +33,7 @@ pub fn officer(id: &str, link: Option<i64>) -> PicsOfficer {
     }
 }
 
-pub fn assessor(id: i64, first: &str, last: &str) -> OfUser {
+pub(crate) fn assessor(id: i64, first: &str, last: &str) -> OfUser {
     OfUser {
         id: OfUserId(id),
         role: Some(5),
@@ -46,7 +46,7 @@ pub fn assessor(id: i64, first: &str, last: &str) -> OfUser {
 
 /// A live, in-learning learner L1 linked to OneFile learner 1000, main officer O1 linked to
 /// assessor 500, no qualifications, no reviews.
-pub fn view() -> LearnerView {
+pub(crate) fn view() -> LearnerView {
     let demo = Demographics {
         first_name: Some("Ada".into()),
         surname: Some("Lovelace".into()),
@@ -90,7 +90,7 @@ pub fn view() -> LearnerView {
     }
 }
 
-pub fn qual(id: &str, code: &str, aim: Option<i64>) -> PicsQualification {
+pub(crate) fn qual(id: &str, code: &str, aim: Option<i64>) -> PicsQualification {
     PicsQualification {
         id: QualificationId::from(id),
         vq_reference: Some(code.into()),
@@ -106,7 +106,7 @@ pub fn qual(id: &str, code: &str, aim: Option<i64>) -> PicsQualification {
     }
 }
 
-pub fn aim(id: i64, code: &str) -> OfLearningAim {
+pub(crate) fn aim(id: i64, code: &str) -> OfLearningAim {
     OfLearningAim {
         id: OfAimId(id),
         standard: Some(OfStandardId(id + 10_000)),
@@ -118,14 +118,14 @@ pub fn aim(id: i64, code: &str) -> OfLearningAim {
 }
 
 /// A view with one qualification Q1 (code ST0001) linked to aim 700.
-pub fn view_with_pair() -> LearnerView {
+pub(crate) fn view_with_pair() -> LearnerView {
     let mut v = view();
     v.pics.qualifications.push(qual("Q1", "ST0001", Some(700)));
     v.onefile.aims.push(aim(700, "ST0001"));
     v
 }
 
-pub fn review(id: &str, proposed: Option<NaiveDateTime>) -> PicsReview {
+pub(crate) fn review(id: &str, proposed: Option<NaiveDateTime>) -> PicsReview {
     PicsReview {
         id: ReviewId::from(id),
         kind: ReviewType::Normal,
@@ -137,7 +137,7 @@ pub fn review(id: &str, proposed: Option<NaiveDateTime>) -> PicsReview {
     }
 }
 
-pub fn of_review(
+pub(crate) fn of_review(
     id: i64,
     assessor: Option<i64>,
     scheduled: Option<chrono::DateTime<Utc>>,
@@ -150,7 +150,7 @@ pub fn of_review(
     }
 }
 
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub settings: Settings,
     pub catalogue: Catalogue,
     pub centre: Option<OfCentreId>,
@@ -161,7 +161,7 @@ pub struct Ctx {
 }
 
 /// The day the fixtures' learner was linked (R37: only later qualifications are assigned).
-pub fn linked_on() -> NaiveDate {
+pub(crate) fn linked_on() -> NaiveDate {
     d(2024, 7, 1)
 }
 
@@ -180,7 +180,7 @@ impl Default for Ctx {
 }
 
 impl Ctx {
-    pub fn plan(&self, v: &LearnerView) -> Plan {
+    pub(crate) fn plan(&self, v: &LearnerView) -> Plan {
         plan(
             v,
             &Context {
@@ -196,7 +196,7 @@ impl Ctx {
     }
 }
 
-pub fn entry(standard: i64, centre: i64, code: &str, pathways: &[i64]) -> CatalogueEntry {
+pub(crate) fn entry(standard: i64, centre: i64, code: &str, pathways: &[i64]) -> CatalogueEntry {
     CatalogueEntry {
         standard: OfStandardId(standard),
         centre: OfCentreId(centre),

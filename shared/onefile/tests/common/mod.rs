@@ -9,13 +9,13 @@ use picsync_onefile::{OneFileClient, OneFileConfig, Pacer, SecretString};
 use picsync_sim::onefile::{OneFileSim, OneFileSimBuilder, Population};
 
 /// A running simulator and what was seeded in it.
-pub struct World {
+pub(crate) struct World {
     pub sim: OneFileSim,
     pub pop: Population,
 }
 
 /// Starts `builder` with a centre of `learners` learners (2 learning aims and 3 reviews each).
-pub async fn world(builder: OneFileSimBuilder, learners: usize) -> World {
+pub(crate) async fn world(builder: OneFileSimBuilder, learners: usize) -> World {
     let mut pop = Population::default();
     let sim = builder
         .seed(|s| pop = s.populate("North", learners, 2, 3))
@@ -25,7 +25,7 @@ pub async fn world(builder: OneFileSimBuilder, learners: usize) -> World {
 }
 
 /// A configuration for tests: 2 s timeout, fast retries, a 600 ms rate window.
-pub fn config(sim: &OneFileSim) -> OneFileConfig {
+pub(crate) fn config(sim: &OneFileSim) -> OneFileConfig {
     let mut c = OneFileConfig::new(
         sim.base_url(),
         SecretString::from(sim.customer_token().to_string()),
@@ -37,16 +37,16 @@ pub fn config(sim: &OneFileSim) -> OneFileConfig {
 }
 
 /// A pacer that never slows a test down.
-pub fn unpaced() -> Pacer {
+pub(crate) fn unpaced() -> Pacer {
     Pacer::new(100_000, Duration::from_secs(1))
 }
 
 /// A client with [`config`] and no effective pacing.
-pub fn client(sim: &OneFileSim) -> OneFileClient {
+pub(crate) fn client(sim: &OneFileSim) -> OneFileClient {
     OneFileClient::new(config(sim), unpaced()).unwrap()
 }
 
 /// A client with a custom configuration and no effective pacing.
-pub fn client_with(cfg: OneFileConfig) -> OneFileClient {
+pub(crate) fn client_with(cfg: OneFileConfig) -> OneFileClient {
     OneFileClient::new(cfg, unpaced()).unwrap()
 }

@@ -12,22 +12,22 @@ use picsync_sim::pics::{
     SimPlacement, SimQualification, SimReview,
 };
 
-pub const USER: &str = "picsync-api-user";
-pub const PASSWORD: &str = "Pw-9f3c1e-very-secret";
+pub(crate) const USER: &str = "picsync-api-user";
+pub(crate) const PASSWORD: &str = "Pw-9f3c1e-very-secret";
 
-pub fn dt(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
+pub(crate) fn dt(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d)
         .unwrap()
         .and_hms_opt(h, mi, s)
         .unwrap()
 }
 
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 /// Learner `i`: id `L-0000i`, linked to OneFile id `1000 + i` when `linked`.
-pub fn learner(i: usize, linked: bool) -> SimLearner {
+pub(crate) fn learner(i: usize, linked: bool) -> SimLearner {
     SimLearner {
         one_file_id: linked.then_some(1000 + i as i64),
         first_name: Some(format!("First{i}")),
@@ -37,7 +37,7 @@ pub fn learner(i: usize, linked: bool) -> SimLearner {
 }
 
 /// A learner with everything under it, and the officer and organisation it refers to.
-pub fn full_builder() -> PicsSimBuilder {
+pub(crate) fn full_builder() -> PicsSimBuilder {
     let l = SimLearner {
         one_file_id: Some(4242),
         last_modified: Some(dt(2024, 5, 1, 8, 0, 0)),
@@ -70,12 +70,12 @@ pub fn full_builder() -> PicsSimBuilder {
 }
 
 /// A simulator builder with the test credentials.
-pub fn builder() -> PicsSimBuilder {
+pub(crate) fn builder() -> PicsSimBuilder {
     PicsSim::builder().credentials(USER, PASSWORD)
 }
 
 /// A client configuration for tests: pages of 10, 400 ms timeout, fast retries.
-pub fn config(sim: &PicsSim) -> PicsConfig {
+pub(crate) fn config(sim: &PicsSim) -> PicsConfig {
     let mut c = PicsConfig::new(sim.base_url(), USER, PASSWORD);
     c.page_size = 10;
     c.timeout = Duration::from_millis(400);
@@ -83,6 +83,6 @@ pub fn config(sim: &PicsSim) -> PicsConfig {
     c
 }
 
-pub fn client(sim: &PicsSim) -> PicsClient {
+pub(crate) fn client(sim: &PicsSim) -> PicsClient {
     PicsClient::new(config(sim)).unwrap()
 }
