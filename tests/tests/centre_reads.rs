@@ -325,3 +325,90 @@ fn world_london(t: chrono::DateTime<Utc>) -> chrono::NaiveDateTime {
     let l = t.with_timezone(&chrono_tz::Europe::London).naive_local();
     l.with_nanosecond(0).unwrap()
 }
+
+/// A periodic run (not a full sweep) with `t`: the summary and its OneFile calls.
+async fn periodic(env: &Env, t: &Tenant) -> (RunSummary, u64) {
+    let calls = env.sims.onefile.counters().total();
+    let s = env
+        .engine
+        .run_tenant(t, &RunOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(s.run.failed, 0, "{:?}", s.run.failures);
+    assert!(!s.run.full_sweep);
+    (s, env.sims.onefile.counters().total() - calls)
+}
+
+/// Issue 16 item 2: a review started in OneFile, which leaves its learner's LastModified alone
+/// (the pessimistic case: OneFile does not document it), reaches PICS with the next periodic
+/// run in centre mode, seen by the run's centre-wide search of recent reviews against what the
+/// learner's last sync read; in learner mode it waits for the full sweep. A quiet periodic run
+/// compares nobody and costs a page of users and a page of recent reviews.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i16_a_review_started_in_onefile_reaches_pics_with_the_next_periodic_run_in_centre_mode() {
+    let env = env(60).await;
+    env.sims.onefile.set_quirks(Quirks {
+        child_changes_touch_learner: false,
+        ..env.sims.onefile.quirks()
+    });
+    let centre = with_reads(&env.tenant, ReviewReads::Centre);
+    let learner = with_reads(&env.tenant, ReviewReads::Learner);
+    let first = env
+        .engine
+        .run_tenant(&centre, &RunOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(first.run.failed, 0, "{:?}", first.run.failures);
+    // the reviews the initial run uploaded are new to the learners' records once
+    periodic(&env, &centre).await;
+    let (quiet, quiet_calls) = periodic(&env, &centre).await;
+    assert_eq!(quiet.run.total, 0, "a quiet periodic run compares nobody");
+    assert_eq!(quiet.run.review_reads_fallback, None);
+    assert!(
+        quiet_calls <= 3,
+        "a quiet periodic run: {quiet_calls} OneFile calls"
+    );
+
+    // a OneFile user starts a linked, unstarted review scheduled yesterday
+    let id = env.sims.info.in_scope[1].clone(); // odd: its linked review is not started
+    let uid = env.sims.info.onefile_ids[&id];
+    let review = env.sims.onefile.read(|s| {
+        s.reviews_of(uid)
+            .iter()
+            .find(|r| r.started_on.is_none())
+            .map(|r| r.id)
+            .unwrap()
+    });
+    let yesterday = Utc::now() - Duration::days(1);
+    env.sims.onefile.edit(|e| {
+        let r = e.review(review).unwrap();
+        r.scheduled_for = Some(yesterday);
+        r.started_on = Some(yesterday + Duration::minutes(5));
+    });
+    let in_pics = |env: &Env| {
+        env.sims
+            .pics
+            .learner(&id)
+            .unwrap()
+            .reviews
+            .into_iter()
+            .find(|r| r.one_file_system_id == Some(review))
+            .and_then(|r| r.actual_date_time)
+    };
+
+    // learner mode: nothing cheap sees it (it waits for the full sweep)
+    let (missed, _) = periodic(&env, &learner).await;
+    assert_eq!(missed.run.total, 0);
+    assert_eq!(in_pics(&env), None);
+
+    // centre mode: the next periodic run compares that learner alone and the start reaches PICS
+    let (seen, _) = periodic(&env, &centre).await;
+    assert_eq!(seen.run.total, 1, "only the learner whose review changed");
+    assert_eq!(
+        in_pics(&env),
+        Some(world_london(yesterday + Duration::minutes(5)))
+    );
+    let (after, _) = periodic(&env, &centre).await;
+    assert_eq!(after.run.total, 0, "recorded: not compared again");
+    assert_converged(&env).await;
+}

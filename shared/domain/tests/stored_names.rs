@@ -115,3 +115,24 @@ fn s15_every_synced_field_is_stored_under_its_pinned_name() {
     }
     assert!(serde_json::from_value::<CertField>(json("Registration")).is_err());
 }
+
+/// Issue 16: a review's digest is stored in learner states (`reviews_seen`); a change of its
+/// form would make every learner's reviews look changed once. Pinned.
+#[test]
+fn i16_a_reviews_digest_is_pinned() {
+    use chrono::TimeZone;
+    let at = |h| chrono::Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap();
+    let r = picsync_domain::OfReview {
+        id: picsync_domain::OfReviewId(1042),
+        assessor: Some(picsync_domain::OfUserId(7)),
+        scheduled_for: Some(at(9)),
+        started_on: None,
+    };
+    let started = picsync_domain::OfReview {
+        started_on: Some(at(10)),
+        ..r.clone()
+    };
+    // FNV-1a 64 of "1042|7|1772442000000|", computed independently
+    assert_eq!(r.digest(), "3eccde83e5cf1756");
+    assert_ne!(r.digest(), started.digest());
+}

@@ -613,6 +613,17 @@ impl<S: State> Engine<S> {
             return Err(EngineError::StillChanging(report.ident.clone()));
         }
         let onefile_learner = last.as_ref().map(|(v, _)| v.onefile.learner.id);
+        // issue 16: the reviews as read, for a periodic run to see one changed in OneFile
+        let reviews_seen = last
+            .as_ref()
+            .filter(|_| ctx.tenant.settings.download_reviews || ctx.tenant.settings.upload_reviews)
+            .map(|(v, _)| {
+                v.onefile
+                    .reviews
+                    .iter()
+                    .map(|r| (r.id.0.to_string(), r.digest()))
+                    .collect()
+            });
         // The new baseline is what both sides agree on once the last plan is applied (R40).
         if let Some((mut view, plan)) = last {
             if apply::apply(&plan, &mut view).is_ok() {
@@ -645,6 +656,7 @@ impl<S: State> Engine<S> {
         // D1: what the baseline and cursors are about; D2: attention no longer needed
         st.onefile_id = onefile_learner.or(st.onefile_id);
         st.needs_attention = false;
+        st.reviews_seen = reviews_seen;
         if let Err(e) = self.save_learner_state(tenant, learner, &mut st).await {
             // The writes landed but the state that knows about them did not: the learner fails
             // (so that it is retried and not skipped, §6), and its failure record carries the new
@@ -696,6 +708,7 @@ fn forget_former_onefile_learner(st: &mut LearnerState, pics: &PicsLearner) -> b
             st.baseline = Baseline::default();
             st.pics_seen = None;
             st.onefile_seen = None;
+            st.reviews_seen = None;
             true
         }
         _ => false,

@@ -416,6 +416,19 @@ impl<S: State> Engine<S> {
             .into_iter()
             .map(|s| (s.learner.clone(), s))
             .collect();
+        // Issue 16: in centre mode a periodic run sees OneFile review changes that leave the
+        // learner's LastModified alone, from one centre-wide search of recent reviews.
+        let recent = if full || wanted.is_some() {
+            None
+        } else {
+            self.recent_centre_reviews(t, centre, &users, now).await
+        };
+        let (recent, recent_problem) = match recent {
+            Some(Ok(r)) => (Some(r), None),
+            Some(Err(reason)) => (None, Some(reason)),
+            None => (None, None),
+        };
+        let mut review_changes = 0u64;
 
         let mut run = RunRecord::new(
             t.id.clone(),
@@ -459,7 +472,15 @@ impl<S: State> Engine<S> {
                             u.last_modified.is_some() && u.last_modified <= st.onefile_seen
                         })
                 });
-            if unchanged {
+            // issue 16: a recent review new or changed in OneFile since the learner's last sync
+            let reviews_moved = unchanged
+                && states
+                    .get(&id)
+                    .is_some_and(|st| reviews_changed(recent.as_ref(), user.as_ref(), st));
+            if reviews_moved {
+                review_changes += 1;
+            }
+            if unchanged && !reviews_moved {
                 run.skipped_unchanged += 1;
                 continue;
             }
@@ -474,6 +495,12 @@ impl<S: State> Engine<S> {
                 attempt: 0,
                 not_before: None,
             });
+        }
+        if let Some(reason) = recent_problem {
+            tracing::warn!(tenant = %t.id, run_id, %reason, "recent reviews not read centre-wide: OneFile review changes that leave the learner's LastModified alone wait for the full sweep (issue 16)");
+            run.review_reads_fallback = Some(reason);
+        } else if recent.is_some() {
+            tracing::info!(tenant = %t.id, run_id, learners = review_changes, "learners compared for a OneFile review changed since their last sync (issue 16)");
         }
         if let Err(reason) = self
             .attach_centre_reviews(t, centre, &users, &mut tasks)
@@ -547,6 +574,55 @@ impl<S: State> Engine<S> {
             "reviews read centre-wide (issue 16)"
         );
         Ok(())
+    }
+
+    /// Issue 16 (item 2), `review_reads = "centre"`: the centre's reviews scheduled in the
+    /// detection window, grouped by learner, for a periodic run to see OneFile review changes.
+    /// `None` when not in centre mode or without review sync; `Err` names why the read could
+    /// not be used (those changes then wait for the full sweep, as in `learner` mode).
+    ///
+    /// **Decision**: the window is from five weeks before to two weeks after now. A review is
+    /// started, rescheduled or has its assessor changed around its date; one changed outside
+    /// the window (or deleted) is caught by the full sweep. The read costs a page per 100
+    /// reviews in the window, about one review per learner: some 0.01 calls a learner a run.
+    async fn recent_centre_reviews(
+        &self,
+        t: &Tenant,
+        centre: i64,
+        users: &HashMap<i64, OfLearner>,
+        now: DateTime<Utc>,
+    ) -> Option<std::result::Result<HashMap<i64, Vec<OfReview>>, String>> {
+        let s = &t.settings;
+        if s.review_reads != ReviewReads::Centre || !(s.download_reviews || s.upload_reviews) {
+            return None;
+        }
+        let window = (
+            now - chrono::Duration::weeks(REVIEW_WINDOW_WEEKS_BEFORE),
+            now + chrono::Duration::weeks(REVIEW_WINDOW_WEEKS_AFTER),
+        );
+        let learners: HashSet<i64> = users.keys().copied().collect();
+        let read = match t
+            .onefile
+            .centre_reviews_scheduled(centre, &learners, Some(window))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return Some(Err(format!(
+                    "the centre-wide search of recent reviews failed: {e}"
+                )));
+            }
+        };
+        if let Err(reason) = review_read_problem(&read) {
+            return Some(Err(reason));
+        }
+        let mut by_learner: HashMap<i64, Vec<OfReview>> = HashMap::new();
+        for r in &read.reviews {
+            if let Some(l) = r.learner_id {
+                by_learner.entry(l).or_default().push(mapping::of_review(r));
+            }
+        }
+        Some(Ok(by_learner))
     }
 
     /// The run-wide context a worker needs for tasks of one run.
@@ -925,6 +1001,29 @@ impl<S: State> TaskRunner<'_, S> {
 /// bytes of JSON (about 130 reviews); a learner with more reads its own. The scheduler sends
 /// tasks to SQS in batches of ten, and a batch holds at most 256 KiB.
 pub(crate) const MAX_TASK_REVIEWS_BYTES: usize = 20_000;
+
+/// Issue 16: the periodic runs' review detection window, in weeks before and after now.
+const REVIEW_WINDOW_WEEKS_BEFORE: i64 = 5;
+const REVIEW_WINDOW_WEEKS_AFTER: i64 = 2;
+
+/// Issue 16: whether a review of the learner in the run's read of recent reviews is new or
+/// changed since the learner's last sync. Without that read, or for a learner whose reviews
+/// were not recorded (`reviews_seen` is `None`), nothing is known: no change (the full sweep
+/// compares it).
+pub(crate) fn reviews_changed(
+    recent: Option<&HashMap<i64, Vec<OfReview>>>,
+    user: Option<&OfLearner>,
+    st: &picsync_state::LearnerState,
+) -> bool {
+    let (Some(recent), Some(user), Some(seen)) = (recent, user, st.reviews_seen.as_ref()) else {
+        return false;
+    };
+    recent.get(&user.id.0).is_some_and(|reviews| {
+        reviews
+            .iter()
+            .any(|r| seen.get(&r.id.0.to_string()) != Some(&r.digest()))
+    })
+}
 
 /// Issue 16: why a centre-wide review read cannot be trusted for this run, if it cannot.
 ///

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -330,8 +331,23 @@ impl OneFileClient {
         organisation_id: i64,
         learners: &HashSet<i64>,
     ) -> Result<CentreReviews, OneFileError> {
+        self.centre_reviews_scheduled(organisation_id, learners, None)
+            .await
+    }
+
+    /// [`Self::centre_reviews`] narrowed to the reviews scheduled within `window` (`DateFrom`,
+    /// `DateTo`; inclusive), when one is given: the periodic runs' change detection (issue 16).
+    /// A review with no scheduled date is outside every window.
+    pub async fn centre_reviews_scheduled(
+        &self,
+        organisation_id: i64,
+        learners: &HashSet<i64>,
+        window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<CentreReviews, OneFileError> {
         let q = ReviewSearch {
             organisation_id: Some(organisation_id),
+            date_from: window.map(|w| w.0),
+            date_to: window.map(|w| w.1),
             ..ReviewSearch::default()
         };
         let (found, paging): (Vec<Review>, _) = self

@@ -372,6 +372,12 @@ pub struct LearnerState {
     /// after it are assigned). Absent in states written before it existed.
     #[serde(default)]
     pub linked_on: Option<NaiveDate>,
+    /// The learner's OneFile reviews as its last successful sync read them: review id →
+    /// [`picsync_domain::OfReview::digest`]. A periodic run in centre mode compares the learner
+    /// when a recently scheduled review is new or its digest moved (issue 16). `None`: not
+    /// known (states written before it existed, or review sync off), which is no change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews_seen: Option<std::collections::BTreeMap<String, String>>,
 }
 
 pub trait LearnerStore {
