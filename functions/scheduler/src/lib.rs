@@ -20,7 +20,7 @@ use picsync_engine::{Engine, EngineError, EnrolRequest, NoProgress, RunOptions};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-pub use request::{Request, Target};
+pub use request::{IfBusy, Request, Target};
 
 /// Learners whose plans a dry run returns in full (the others are counted).
 pub const MAX_PLANS_SHOWN: usize = 200;
@@ -148,6 +148,7 @@ impl Scheduler {
                 dry_run,
                 learners,
                 full,
+                if_busy,
             } => {
                 let opts = RunOptions {
                     mode,
@@ -156,13 +157,14 @@ impl Scheduler {
                     full,
                     ..RunOptions::default()
                 };
-                self.sync(&t, &opts).await
+                self.sync(&t, &opts, if_busy).await
             }
             Request::Sync {
                 target: Target::All,
                 mode,
                 dry_run,
                 full,
+                if_busy,
                 ..
             } => {
                 let opts = RunOptions {
@@ -171,7 +173,7 @@ impl Scheduler {
                     full,
                     ..RunOptions::default()
                 };
-                self.sync_all(&opts).await
+                self.sync_all(&opts, if_busy).await
             }
             Request::Enrol {
                 tenant,
@@ -283,7 +285,12 @@ impl Scheduler {
     }
 
     /// One tenant: a dry run planned here, or a run started and its tasks queued.
-    async fn sync(&self, id: &TenantId, opts: &RunOptions) -> Result<Value, SchedulerError> {
+    async fn sync(
+        &self,
+        id: &TenantId,
+        opts: &RunOptions,
+        if_busy: IfBusy,
+    ) -> Result<Value, SchedulerError> {
         let t = self.tenant(id).await?;
         if opts.dry_run {
             // R38: planned here, nothing written, no queue
@@ -311,6 +318,16 @@ impl Scheduler {
             Err(e) => {
                 if let EngineError::Busy { run_id, .. } = &e {
                     self.deployment.metrics.lease_refused(id, run_id);
+                    if if_busy == IfBusy::Skip {
+                        // R39: a frequent schedule meets a long run (the nightly sweep) as a
+                        // matter of course; the run holding the lease carries on
+                        tracing::info!(tenant = %id, holder = %run_id, "run not started: the tenant's previous run still holds its lease (if_busy = skip)");
+                        return Ok(json!({
+                            "tenant": id.as_str(),
+                            "skipped": "busy",
+                            "holder": run_id,
+                        }));
+                    }
                 }
                 return Err(engine_err(id)(e));
             }
@@ -354,7 +371,7 @@ impl Scheduler {
     }
 
     /// Every tenant of `PICSYNC_TENANTS`, in parallel; one tenant's failure stops no other.
-    async fn sync_all(&self, opts: &RunOptions) -> Result<Value, SchedulerError> {
+    async fn sync_all(&self, opts: &RunOptions, if_busy: IfBusy) -> Result<Value, SchedulerError> {
         let tenants = &self.deployment.config.tenants;
         if tenants.is_empty() {
             return Err(SchedulerError::Config(ConfigError {
@@ -364,7 +381,7 @@ impl Scheduler {
         }
         let results = futures::future::join_all(tenants.iter().map(|t| async move {
             let span = tracing::info_span!("tenant", tenant = %t);
-            (t, self.sync(t, opts).instrument(span).await)
+            (t, self.sync(t, opts, if_busy).instrument(span).await)
         }))
         .await;
         let mut ok = Vec::new();

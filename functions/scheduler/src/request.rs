@@ -1,8 +1,9 @@
 //! What the scheduler may be asked, parsed and checked before anything is read or written.
 //!
 //! A sync (from EventBridge Scheduler or `aws lambda invoke`):
-//! `{"tenant": "<id>" | "all", "mode": "initial" | "periodic", "dry_run": false, "learners": [..], "full": false}`
-//! (`mode` left out: initial for the first run after enabling, else periodic, R43).
+//! `{"tenant": "<id>" | "all", "mode": "initial" | "periodic", "dry_run": false, "learners": [..], "full": false, "if_busy": "fail" | "skip"}`
+//! (`mode` left out: initial for the first run after enabling, else periodic, R43; `if_busy`
+//! left out: a start that finds the lease held fails, R39, see [`IfBusy`]).
 //! A by-hand operation on one tenant, named by `op`:
 //! `{"op": "enrol", "tenant": "acme", "learner": "..", "pathways": {"<qualification>": <id>}, "centres": {..}, "dry_run": false}`,
 //! `{"op": "link", "tenant": "acme", "learner": "..", "onefile_id": 123, "dry_run": false}`,
@@ -31,6 +32,21 @@ pub enum Target {
     All,
 }
 
+/// R39: what a sync start does when another run of the tenant holds its lease.
+///
+/// **Decision**: by hand (the default) the start is refused with an error that names the run
+/// holding the lease. A schedule that fires every 15 minutes meets the nightly full sweep (or
+/// a long initial sync) still running as a matter of course: its input says `"if_busy":
+/// "skip"`, and that tenant is then reported as skipped (a `LeaseRefused` metric and an info
+/// line), not as a failed invocation that would page somebody. Nothing runs twice either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfBusy {
+    #[default]
+    Fail,
+    Skip,
+}
+
 /// A checked request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
@@ -40,6 +56,8 @@ pub enum Request {
         dry_run: bool,
         learners: Vec<LearnerId>,
         full: bool,
+        /// R39: what a start that finds the tenant's lease held does.
+        if_busy: IfBusy,
     },
     Enrol {
         tenant: TenantId,
@@ -100,6 +118,8 @@ struct SyncBody {
     learners: Vec<String>,
     #[serde(default)]
     full: bool,
+    #[serde(default)]
+    if_busy: IfBusy,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +289,7 @@ pub fn parse(payload: &serde_json::Value) -> Result<Request, String> {
         dry_run: body.dry_run,
         learners,
         full: body.full,
+        if_busy: body.if_busy,
     })
 }
 
@@ -297,7 +318,8 @@ mod tests {
                 mode: Some(Mode::Initial),
                 dry_run: false,
                 learners: vec![],
-                full: false
+                full: false,
+                if_busy: IfBusy::Fail,
             }
         );
         // R43: no mode, the engine decides
@@ -313,6 +335,16 @@ mod tests {
             parse(&json!({"tenant": "acme", "learners": ["lrn-1", " lrn-2 "]})).unwrap(),
             Request::Sync { learners, .. } if learners == vec![LearnerId::from("lrn-1"), LearnerId::from("lrn-2")]
         ));
+        // R39: the 15-minute schedule skips a tenant whose run is still going
+        assert!(matches!(
+            parse(&json!({"tenant": "all", "if_busy": "skip"})).unwrap(),
+            Request::Sync {
+                if_busy: IfBusy::Skip,
+                ..
+            }
+        ));
+        let e = parse(&json!({"tenant": "all", "if_busy": "wait"})).unwrap_err();
+        assert!(e.contains("if_busy") || e.contains("wait"), "{e}");
     }
 
     #[test]
@@ -383,6 +415,24 @@ mod tests {
         for (payload, expected) in cases {
             let e = parse(&payload).expect_err(&payload.to_string());
             assert!(e.contains(expected), "{payload}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_schedule_input_of_the_template_parses() {
+        // infra/template.yaml's schedules invoke the scheduler with these payloads: each must
+        // be a request this parser accepts (a typo would fail every scheduled run)
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+        let template = std::fs::read_to_string(path).unwrap();
+        let inputs: Vec<&str> = template
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Input: '"))
+            .map(|l| l.trim_end_matches('\''))
+            .collect();
+        assert!(inputs.len() >= 3, "periodic, nightly sweep, reconcile: {inputs:?}");
+        for input in inputs {
+            let v: serde_json::Value = serde_json::from_str(input).unwrap();
+            parse(&v).unwrap_or_else(|e| panic!("{input}: {e}"));
         }
     }
 }

@@ -11,7 +11,7 @@ use picsync_domain::TenantId;
 use picsync_sim::world;
 use picsync_state::RunStore;
 use scheduler::{Scheduler, SchedulerError};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -173,4 +173,39 @@ async fn r34_refresh_aims_by_hand() {
         .unwrap();
     assert!(ts.catalogue_refreshed.is_some());
     assert_eq!(ts.last_synchronised, None, "R34: not a sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r39_a_schedule_that_meets_a_running_run_skips_the_tenant_and_a_by_hand_start_fails() {
+    let (stack, _sims, scheduler) = setup(12, &["acme"]).await;
+    let first = scheduler
+        .handle(event(fixture("initial.json")))
+        .await
+        .unwrap();
+    let queued = stack.depth(&stack.queue_url).await;
+    // the 15-minute schedule's input (infra/template.yaml): the run still going is left alone
+    let skipped = scheduler
+        .handle(event(json!({"tenant": "all", "if_busy": "skip"})))
+        .await
+        .unwrap();
+    let t = &skipped["tenants"][0];
+    assert_eq!(t["skipped"], "busy", "{skipped}");
+    assert_eq!(t["holder"], first["run_id"], "{skipped}");
+    // by hand, the same start is refused with the run that holds the lease (R39)
+    let e = scheduler
+        .handle(event(json!({"tenant": "acme"})))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "Busy", "{e}");
+    let runs = stack
+        .state
+        .list_runs(&TenantId::from("acme"), 10)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "no second run recorded");
+    assert_eq!(
+        stack.depth(&stack.queue_url).await,
+        queued,
+        "nothing queued twice"
+    );
 }

@@ -242,7 +242,8 @@
 //! a learner's `LastModified`, every learner in scope is compared in full every
 //! `full_sweep_hours` (daily by default). Cursors advance only once every change planned from
 //! them was applied. **Decisions**: a full comparison is due `full_sweep_hours` after the last,
-//! less min(1 h, half the interval), so an early schedule never slips a day; PICS's local
+//! less min(10 min, half the interval), so an early schedule never slips a day and the
+//! 15-minute schedule's run before the nightly sweep does not sweep too; PICS's local
 //! `LastModified` is compared in UTC, and in the repeated autumn hour reads as changed; the
 //! values left by the sync's own writes are recorded, so they are not taken for user changes.
 //!

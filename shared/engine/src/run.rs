@@ -1057,10 +1057,13 @@ pub(crate) fn review_read_problem(
 /// not push the sweep a whole interval on (a daily sweep would become a two-day one).
 ///
 /// **Decision**: the sweep is due once `full_sweep_hours` minus a tolerance have passed since
-/// the last one; the tolerance is one hour, at most half the interval.
+/// the last one started; the tolerance is ten minutes, at most half the interval. It covers a
+/// schedule's jitter (seconds) and must stay below the periodic schedule's interval (15
+/// minutes): with a larger one, the periodic run a tolerance before the nightly sweep would
+/// sweep as well, and the sweep would creep earlier every day.
 pub(crate) fn full_sweep_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, hours: u32) -> bool {
     let interval = chrono::Duration::hours(i64::from(hours));
-    let tolerance = chrono::Duration::hours(1).min(interval / 2);
+    let tolerance = chrono::Duration::minutes(10).min(interval / 2);
     last.is_none_or(|last| now - last >= interval - tolerance)
 }
 
@@ -1156,22 +1159,39 @@ mod sweep_tests {
     fn s6_full_sweep_tolerates_an_early_schedule() {
         let t = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
         let h = chrono::Duration::hours;
+        let m = chrono::Duration::minutes;
         let s = chrono::Duration::seconds;
         assert!(full_sweep_due(None, t, 24));
+        // a daily schedule that fires a second (or a few minutes) early still sweeps
         assert!(full_sweep_due(Some(t), t + h(24) - s(1), 24));
-        assert!(full_sweep_due(Some(t), t + h(23), 24));
-        assert!(!full_sweep_due(Some(t), t + h(23) - s(1), 24));
+        assert!(full_sweep_due(Some(t), t + h(24) - m(10), 24));
+        // issue 16: the 15-minute periodic run before the nightly sweep does not sweep
+        assert!(!full_sweep_due(Some(t), t + h(24) - m(15), 24));
+        assert!(!full_sweep_due(Some(t), t + h(24) - m(10) - s(1), 24));
         // the tolerance is at most half the interval
-        assert!(!full_sweep_due(
-            Some(t),
-            t + chrono::Duration::minutes(29),
-            1
-        ));
-        assert!(full_sweep_due(
-            Some(t),
-            t + chrono::Duration::minutes(30),
-            1
-        ));
+        assert!(!full_sweep_due(Some(t), t + m(29), 1));
+        assert!(full_sweep_due(Some(t), t + m(50), 1));
+        assert!(!full_sweep_due(Some(t), t + m(49), 1));
+    }
+
+    #[test]
+    fn s6_a_sweep_on_the_15_minute_schedule_stays_at_its_time_of_day() {
+        // issue 16: periodic runs every 15 minutes, each starting a few seconds after its
+        // tick; whichever run sweeps, the sweep must not creep earlier day by day
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
+        let mut last = t0 + chrono::Duration::seconds(4);
+        let mut sweeps = Vec::new();
+        for tick in 1..(96 * 10) {
+            let now = t0 + chrono::Duration::minutes(15 * tick) + chrono::Duration::seconds(3);
+            if full_sweep_due(Some(last), now, 24) {
+                sweeps.push(now);
+                last = now;
+            }
+        }
+        assert_eq!(sweeps.len(), 9, "one sweep a day: {sweeps:?}");
+        for s in sweeps {
+            assert_eq!(s.time().format("%H:%M").to_string(), "02:00", "{s}");
+        }
     }
 
     #[test]
