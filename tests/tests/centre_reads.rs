@@ -412,3 +412,74 @@ async fn i16_a_review_started_in_onefile_reaches_pics_with_the_next_periodic_run
     assert_eq!(after.run.total, 0, "recorded: not compared again");
     assert_converged(&env).await;
 }
+
+/// Issue 16 (review): a centre-wide read cut short without any sign on its pages (OneFile
+/// filtering a page after cutting it, so a short page is taken for the last) must not pass
+/// for "these learners have no reviews": the learners' last syncs recorded reviews the read
+/// lacks, so the run falls back to per-learner reads, and OneFile's edits still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i16_a_centre_wide_read_cut_short_falls_back_instead_of_hiding_reviews() {
+    let env = converged(200).await;
+    let centre = with_reads(&env.tenant, ReviewReads::Centre);
+    // a sweep in centre mode records every learner's reviews (reviews_seen)
+    let (_, _, _) = sweep(&env, &centre).await;
+    assert!(review_pages(&env) >= 3, "the read needs three pages or more");
+    // a OneFile user starts a review of a learner late in the centre's list
+    let id = env.sims.info.in_scope[env.sims.info.in_scope.len() - 1].clone();
+    let uid = env.sims.info.onefile_ids[&id];
+    let started = env.sims.onefile.edit(|e| {
+        let r = e
+            .store()
+            .reviews_of(uid)
+            .iter()
+            .find(|r| r.started_on.is_none())
+            .map(|r| r.id);
+        if let Some(r) = r {
+            e.review(r).unwrap().started_on = Some(Utc::now() - Duration::days(1));
+        }
+        r
+    });
+    env.sims.onefile.set_quirks(Quirks {
+        review_pages_cut_short: true,
+        ..env.sims.onefile.quirks()
+    });
+    let (s, _, searches) = sweep(&env, &centre).await;
+    let why = s.run.review_reads_fallback.clone().expect("a fallback");
+    assert!(why.contains("cut short"), "{why}");
+    assert!(
+        searches >= s.run.total,
+        "per-learner reads after the centre-wide pages: {searches}"
+    );
+    if let Some(started) = started {
+        let l = env.sims.pics.learner(&id).unwrap();
+        let r = l
+            .reviews
+            .iter()
+            .find(|r| r.one_file_system_id == Some(started))
+            .expect("the review is in PICS");
+        assert!(r.actual_date_time.is_some(), "the start arrived: {r:?}");
+    }
+    env.sims.onefile.set_quirks(Quirks {
+        review_pages_cut_short: false,
+        ..env.sims.onefile.quirks()
+    });
+    assert_converged(&env).await;
+}
+
+/// Issue 16 (review): the search of recent reviews assumes `DateFrom`/`DateTo` filter on the
+/// scheduled date; a server that ignores them (or filters on another date) serves reviews
+/// outside the window, and the periodic run says so and does not use the read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i16_a_date_filter_the_server_ignores_is_detected_and_not_trusted() {
+    let env = converged(200).await;
+    let centre = with_reads(&env.tenant, ReviewReads::Centre);
+    let (ok, _) = periodic(&env, &centre).await;
+    assert_eq!(ok.run.review_reads_fallback, None);
+    env.sims.onefile.set_quirks(Quirks {
+        ignore_review_date_filter: true,
+        ..env.sims.onefile.quirks()
+    });
+    let (s, _) = periodic(&env, &centre).await;
+    let why = s.run.review_reads_fallback.clone().expect("a fallback");
+    assert!(why.contains("DateFrom/DateTo"), "{why}");
+}

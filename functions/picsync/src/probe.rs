@@ -199,14 +199,29 @@ pub(crate) async fn run(out: &Out, t: &Tenant) -> Result<u8, CliError> {
 }
 
 /// Learners whose per-learner review search is compared with the centre-wide read.
-const SAMPLE: usize = 5;
+const SAMPLE: usize = 20;
+
+/// Up to `k` learner ids spread evenly over the whole listing (sorted by id), so that learners
+/// late in the centre's list, and learners the centre-wide pages left out, are sampled too (a
+/// read cut short loses the end of the list; a sample taken from the pages cannot see that).
+fn spread(learners: &[picsync_onefile::User], k: usize) -> Vec<i64> {
+    let mut ids: Vec<i64> = learners.iter().map(|u| u.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() <= k {
+        return ids;
+    }
+    (0..k).map(|i| ids[i * (ids.len() - 1) / (k - 1)]).collect()
+}
 
 /// Issue 16: reads the centre's reviews with the paged centre-wide search and compares them,
-/// for a sample of learners (up to [`SAMPLE`], those with reviews first), with each learner's
-/// own search. `holds`: the pages were consistent, served no review of another centre, and
-/// agree with every learner sampled; then `review_reads = "centre"` is safe for the tenant.
-/// `differs` names what did not hold. `unknown`: nothing to compare (no learners or no
-/// reviews), or a search failed. Read-only.
+/// for up to [`SAMPLE`] learners spread over the whole listing, with each learner's own
+/// search; and reads the reviews scheduled in the periodic runs' detection window, checking
+/// that OneFile's `DateFrom`/`DateTo` filter on the scheduled date. `holds`: the pages were
+/// consistent, served no review of another centre, agree with every learner sampled, and the
+/// window held; then `review_reads = "centre"` is safe for the tenant. `differs` names what
+/// did not hold. `unknown`: nothing to compare (no learners or no reviews), or a search
+/// failed. Read-only.
 async fn centre_reads(
     of: &picsync_onefile::OneFileClient,
     centre: i64,
@@ -234,16 +249,39 @@ async fn centre_reads(
             by_learner.entry(l).or_default().insert(r.id);
         }
     }
-    let mut sample: Vec<i64> = by_learner.keys().copied().take(SAMPLE).collect();
-    for u in learners {
-        if sample.len() >= SAMPLE {
-            break;
+    let sample = spread(learners, SAMPLE);
+    let mut problems = Vec::new();
+    // the periodic runs' search of recent reviews (five weeks back, two ahead)
+    let now = chrono::Utc::now();
+    let window = (now - chrono::Duration::weeks(5), now + chrono::Duration::weeks(2));
+    match of
+        .centre_reviews_scheduled(centre, &ids, Some(window))
+        .await
+    {
+        Ok(recent) => {
+            let slack = chrono::Duration::days(1);
+            let outside = recent
+                .reviews
+                .iter()
+                .filter(|r| {
+                    r.scheduled_for
+                        .is_none_or(|d| d < window.0 - slack || d > window.1 + slack)
+                })
+                .count();
+            if outside > 0 {
+                problems.push(format!(
+                    "the search of reviews scheduled in a window served {outside} scheduled outside it (DateFrom/DateTo do not filter on the scheduled date)"
+                ));
+            }
         }
-        if !sample.contains(&u.id) {
-            sample.push(u.id);
+        Err(e) => {
+            return finding(
+                ITEM,
+                "unknown",
+                format!("the centre-wide search of recent reviews failed: {e}"),
+            );
         }
     }
-    let mut problems = Vec::new();
     if !read.paging.consistent() {
         problems.push(format!(
             "the pages repeated {} records and {} pages were longer than asked",

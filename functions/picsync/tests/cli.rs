@@ -534,7 +534,35 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
         "the probe writes nothing"
     );
     assert!(l.trim_start().starts_with("holds"), "{l}");
-    assert!(l.contains("5 learners sampled"), "{l}");
+    assert!(l.contains("20 learners sampled"), "{l}");
+
+    // a read cut short (a short page taken for the last): learners late in the list are
+    // sampled too, so the missing reviews show
+    sims.onefile.set_quirks(Quirks {
+        review_pages_cut_short: true,
+        ..sims.onefile.quirks()
+    });
+    let l = line(&probe().await.unwrap());
+    assert!(
+        l.trim_start().starts_with("differs") && l.contains("missing"),
+        "{l}"
+    );
+
+    // DateFrom/DateTo not honoured: the window's search serves reviews outside it
+    sims.onefile.set_quirks(Quirks {
+        review_pages_cut_short: false,
+        ignore_review_date_filter: true,
+        ..sims.onefile.quirks()
+    });
+    let l = line(&probe().await.unwrap());
+    assert!(
+        l.trim_start().starts_with("differs") && l.contains("DateFrom/DateTo"),
+        "{l}"
+    );
+    sims.onefile.set_quirks(Quirks {
+        ignore_review_date_filter: false,
+        ..sims.onefile.quirks()
+    });
 
     // pages that overlap
     sims.onefile.set_quirks(Quirks {

@@ -377,9 +377,14 @@ fn make_edit(
                         .is_some_and(|r| r.learner_id == uid && r.started_on.is_none())
                 })
             })?;
+            // started when it is held: its date is set to the start (a review is started
+            // around its date, and the seeded dates of the world's reviews are weeks or
+            // months away), which the detection window of periodic runs sees
             let started = Utc::now() - chrono::Duration::minutes(3);
             sims.onefile.edit(|e| {
-                e.review(review)?.started_on = Some(started);
+                let r = e.review(review)?;
+                r.scheduled_for = Some(started - chrono::Duration::minutes(5));
+                r.started_on = Some(started);
                 Some(())
             })?;
             Some(Target::ReviewStarted { review })
@@ -699,13 +704,15 @@ fn next_slot(mode: BenchMode, a: &Args, after: f64, inclusive: bool) -> f64 {
     }
 }
 
-/// Whether the run at virtual minute `t` is the day's full sweep.
-fn is_sweep(mode: BenchMode, a: &Args, t: f64) -> bool {
+/// Whether the run at virtual minute `t` is the day's full sweep, given the start of the last
+/// one: the first run at or after the sweep's slot each day (a run still going at that slot
+/// moves the sweep to the next slot, as the engine's `full_sweep_due` would).
+fn is_sweep(mode: BenchMode, a: &Args, t: f64, last_sweep: Option<f64>) -> bool {
     match mode {
         BenchMode::Baseline => true,
         BenchMode::Picsync | BenchMode::Centre => {
-            let in_day = t.rem_euclid(DAY);
-            (in_day - a.sweep_at).abs() < a.interval / 2.0
+            let due_from = (t / DAY).floor() * DAY + a.sweep_at - a.interval / 2.0;
+            t >= due_from && last_sweep.is_none_or(|l| l < due_from)
         }
     }
 }
@@ -785,6 +792,7 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
     let mut runs: Vec<RunFigures> = Vec::new();
     let mut edited_to = 0.0_f64;
     let mut slot = next_slot(mode, a, 0.0, true);
+    let mut last_sweep: Option<f64> = None;
     loop {
         let draining = slot >= edit_minutes;
         // the edits of the virtual interval before this run
@@ -797,7 +805,10 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
                 tokio::time::sleep(GAP).await;
             }
         }
-        let full = is_sweep(mode, a, slot);
+        let full = is_sweep(mode, a, slot, last_sweep);
+        if full {
+            last_sweep = Some(slot);
+        }
         let calls0 = sims.onefile.counters().total();
         let t0 = Instant::now();
         let s = engine
@@ -847,7 +858,7 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
         slot = next_slot(mode, a, end, false);
         if draining && delivered == 0 && !full {
             // with no new edits, periodic runs deliver nothing more: the next sweep will
-            slot = next_sweep(mode, a, slot);
+            slot = next_sweep(mode, a, slot, last_sweep);
         }
         let edits_due = slot.min(edit_minutes) > edited_to;
         if edits_due {
@@ -914,9 +925,9 @@ async fn simulate(a: &Args, mode: BenchMode) -> Result<Outcome, String> {
 }
 
 /// The first full-sweep slot at or after `t`.
-fn next_sweep(mode: BenchMode, a: &Args, t: f64) -> f64 {
+fn next_sweep(mode: BenchMode, a: &Args, t: f64, last_sweep: Option<f64>) -> f64 {
     let mut s = t;
-    while !is_sweep(mode, a, s) {
+    while !is_sweep(mode, a, s, last_sweep) {
         s = next_slot(mode, a, s, false);
     }
     s
@@ -1142,7 +1153,7 @@ fn markdown(a: &Args, outcomes: &[Outcome], command: &str) -> String {
         "- Command: `{command}`\n\
          - Tenant: the simulators' world of {} learners (`picsync_sim::world`), the engine in process with an in-memory state, {} learners at once, `learner_demographics = pull` (so OneFile's learner details travel to PICS), other settings at their defaults. OneFile's quirk `child_changes_touch_learner = false`: a change to a review or learning aim does not move its learner's `LastModified` (the pessimistic case; OneFile does not document it).\n\
          - Scaled clock: OneFile's rate window and picsync's pacer window are a minute ÷ {} ({} ms). Runs are made back to back in real time, each at a virtual start (every {} min for picsync, with the run at {} each day a full sweep; {} for the baseline); a run's virtual duration is its real duration × {}. A run still going at a later slot makes that slot wait for the next one after it (R39). Real gaps of at least 1.1 s separate a run's end, the edits and the next run's start (LastModified has second resolution).\n\
-         - Edits: {} % of the learners an hour in all ({:.2} edits a virtual minute), at uniformly random virtual instants over the hours users edit, kinds in equal shares at random, learners at random among those in scope (never a second edit of one kind to one learner while the first is pending); seed {}. The instants and kinds are planned up front, so every mode meets the same ones (and the same learners, but where a learner is busy in one mode). Each edit is applied to the simulators before the first run that starts after its instant. Users edit for {} virtual hours from 00:00; the schedule then runs on without new edits until the next full run has delivered what periodic runs cannot see. The kinds: (i) a PICS qualification's registration number (linked to a OneFile learning aim); (ii) a new Normal review booked in PICS four weeks or more ahead, with a reviewer linked to a OneFile assessor; (iii) an unstarted OneFile review that PICS holds started (`StartedOn`); (iv) the OneFile learner's telephone; (v) a OneFile learning aim's certificate-applied-for date.\n\
+         - Edits: {} % of the learners an hour in all ({:.2} edits a virtual minute), at uniformly random virtual instants over the hours users edit, kinds in equal shares at random, learners at random among those in scope (never a second edit of one kind to one learner while the first is pending); seed {}. The instants and kinds are planned up front, so every mode meets the same ones (and the same learners, but where a learner is busy in one mode). Each edit is applied to the simulators before the first run that starts after its instant. Users edit for {} virtual hours from 00:00; the schedule then runs on without new edits until the next full run has delivered what periodic runs cannot see. The kinds: (i) a PICS qualification's registration number (linked to a OneFile learning aim); (ii) a new Normal review booked in PICS four weeks or more ahead, with a reviewer linked to a OneFile assessor; (iii) an unstarted OneFile review that PICS holds started where it is held (`StartedOn`, its `ScheduledFor` moved to that time: a review is started around its date); (iv) the OneFile learner's telephone; (v) a OneFile learning aim's certificate-applied-for date.\n\
          - Arrival: after each run, the simulators' stores are read directly (no API call); an edit's arrival time is the virtual start of the run that delivered it plus that run's virtual duration (an upper bound). Percentiles are nearest-rank over the edits that arrived.\n\
          - Budget use a day: (OneFile calls of the periodic runs started while users edit, scaled to 24 hours, plus one full sweep's calls) ÷ (280 × 1440), the setting's limit; with 24 hours simulated and one sweep in them this is the day's calls. The initial sync and its settling run are not counted.\n\
          - Full-sweep calls per unchanged learner: after the day, a periodic run and then two full sweeps with no edit in between, one with this benchmark's settings and one with the default `learner_demographics = ignore`; OneFile calls ÷ the learners compared. The BENCHMARKS.md line is the latter's (the settings of the issue's 2.012): with `pull`, the engine also reads each learner's full record (`GET /user/{{id}}`, +1 a learner), since OneFile's user search serves a summary without the demographics.",
@@ -1269,15 +1280,22 @@ mod tests {
         assert_eq!(next_slot(BenchMode::Picsync, &a, 0.0, true), 0.0);
         assert_eq!(next_slot(BenchMode::Picsync, &a, 0.0, false), 15.0);
         assert_eq!(next_slot(BenchMode::Picsync, &a, 16.2, false), 30.0);
-        assert!(is_sweep(BenchMode::Picsync, &a, 120.0));
-        assert!(is_sweep(BenchMode::Picsync, &a, 120.0 + DAY));
-        assert!(!is_sweep(BenchMode::Picsync, &a, 135.0));
+        assert!(!is_sweep(BenchMode::Picsync, &a, 105.0, None));
+        assert!(is_sweep(BenchMode::Picsync, &a, 120.0, None));
+        assert!(is_sweep(BenchMode::Picsync, &a, 120.0 + DAY, Some(120.0)));
+        assert!(!is_sweep(BenchMode::Picsync, &a, 135.0, Some(120.0)));
+        // a run still going at 02:00 moves the day's sweep to the next slot, never drops it
+        assert!(is_sweep(BenchMode::Picsync, &a, 135.0, None));
+        assert!(is_sweep(BenchMode::Picsync, &a, 150.0 + DAY, Some(120.0)));
         assert_eq!(next_slot(BenchMode::Baseline, &a, 0.0, true), 120.0);
         assert_eq!(
             next_slot(BenchMode::Baseline, &a, 120.0, false),
             120.0 + DAY
         );
-        assert_eq!(next_sweep(BenchMode::Picsync, &a, 135.0), 120.0 + DAY);
+        assert_eq!(
+            next_sweep(BenchMode::Picsync, &a, 135.0, Some(120.0)),
+            120.0 + DAY
+        );
     }
 
     #[test]

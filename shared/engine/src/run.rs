@@ -503,7 +503,7 @@ impl<S: State> Engine<S> {
             tracing::info!(tenant = %t.id, run_id, learners = review_changes, "learners compared for a OneFile review changed since their last sync (issue 16)");
         }
         if let Err(reason) = self
-            .attach_centre_reviews(t, centre, &users, &mut tasks)
+            .attach_centre_reviews(t, centre, &users, &states, &mut tasks)
             .await
         {
             tracing::warn!(tenant = %t.id, run_id, %reason, "centre-wide review read not used: this run reads reviews per learner (issue 16)");
@@ -526,6 +526,7 @@ impl<S: State> Engine<S> {
         t: &Tenant,
         centre: i64,
         users: &HashMap<i64, OfLearner>,
+        states: &HashMap<LearnerId, picsync_state::LearnerState>,
         tasks: &mut [LearnerTask],
     ) -> std::result::Result<(), String> {
         let s = &t.settings;
@@ -552,25 +553,50 @@ impl<S: State> Engine<S> {
                 by_learner.entry(l).or_default().push(mapping::of_review(r));
             }
         }
+        // a learner's last sync saw reviews this read lacks: the read may have been cut short
+        // (a short page taken for the last one) or the reviews deleted; such a learner reads
+        // its own (a learner absent from the read must not pass for one with no reviews), and
+        // many such learners mean the read cannot be trusted at all
+        let mut lacking = 0usize;
         let mut too_large = 0;
-        for task in tasks.iter_mut() {
+        let mut copies: Vec<Option<Vec<OfReview>>> = Vec::with_capacity(tasks.len());
+        for task in tasks.iter() {
             let Some(u) = &task.onefile_user else {
+                copies.push(None);
                 continue;
             };
-            let reviews = by_learner.remove(&u.id.0).unwrap_or_default();
+            // `get`, not `remove`: two PICS learners may name one OneFile learner
+            let reviews = by_learner.get(&u.id.0).cloned().unwrap_or_default();
+            let seen = states
+                .get(&task.learner)
+                .and_then(|st| st.reviews_seen.as_ref());
+            if seen.is_some_and(|seen| lacks_seen(&reviews, seen)) {
+                lacking += 1;
+                copies.push(None);
+                continue;
+            }
             if serde_json::to_vec(&reviews).map_or(usize::MAX, |v| v.len()) > MAX_TASK_REVIEWS_BYTES
             {
                 too_large += 1;
+                copies.push(None);
                 continue;
             }
-            task.reviews = Some(reviews);
+            copies.push(Some(reviews));
+        }
+        if lacking > 10.max(compared / 100) {
+            return Err(format!(
+                "OneFile's centre-wide review search lacked reviews that {lacking} learners' last syncs saw: the read looks cut short"
+            ));
+        }
+        for (task, copy) in tasks.iter_mut().zip(copies) {
+            task.reviews = copy;
         }
         tracing::info!(
             tenant = %t.id,
             reviews = read.reviews.len(),
             pages = read.paging.pages,
             learners = compared,
-            read_per_learner = too_large,
+            read_per_learner = too_large + lacking,
             "reviews read centre-wide (issue 16)"
         );
         Ok(())
@@ -617,10 +643,23 @@ impl<S: State> Engine<S> {
             return Some(Err(reason));
         }
         let mut by_learner: HashMap<i64, Vec<OfReview>> = HashMap::new();
+        let mut outside_window = 0usize;
         for r in &read.reviews {
-            if let Some(l) = r.learner_id {
-                by_learner.entry(l).or_default().push(mapping::of_review(r));
+            let review = mapping::of_review(r);
+            if !in_window(review.scheduled_for, window) {
+                outside_window += 1;
             }
+            if let Some(l) = r.learner_id {
+                by_learner.entry(l).or_default().push(review);
+            }
+        }
+        // OneFile does not document which date `DateFrom`/`DateTo` filter on: a read whose
+        // reviews are not scheduled in the window was filtered on another date (or not at
+        // all), and would miss the reviews the detection is for
+        if outside_window > 10.max(read.reviews.len() / 100) {
+            return Some(Err(format!(
+                "OneFile's search of recent reviews served {outside_window} reviews not scheduled in the window asked for: its DateFrom/DateTo filter is not on the scheduled date"
+            )));
         }
         Some(Ok(by_learner))
     }
@@ -667,8 +706,11 @@ impl<S: State> Engine<S> {
                 ctx,
                 &task.learner,
                 task.onefile_user.clone(),
-                // **Decision**: a task tried again (§7) may be long after the run's read: it
-                // reads its reviews afresh
+                // **Decision**: a task re-queued after a failure (§7, `attempt` > 0) may run
+                // long after the run's read: it reads its reviews afresh. A redelivery of the
+                // same message (a visibility timeout, a crashed invocation) still uses the
+                // copy; a plan from it that would write a review is made again from a fresh
+                // read first (`touches_reviews` in learner.rs), so a stale copy never writes
                 task.reviews.clone().filter(|_| task.attempt == 0),
             )
             .await;
@@ -1006,6 +1048,13 @@ pub(crate) const MAX_TASK_REVIEWS_BYTES: usize = 20_000;
 const REVIEW_WINDOW_WEEKS_BEFORE: i64 = 5;
 const REVIEW_WINDOW_WEEKS_AFTER: i64 = 2;
 
+/// Issue 16: whether a review's scheduled time lies in the detection window, with a day's
+/// slack either side (OneFile's date filters may be on calendar dates).
+fn in_window(scheduled: Option<DateTime<Utc>>, window: (DateTime<Utc>, DateTime<Utc>)) -> bool {
+    let slack = chrono::Duration::days(1);
+    scheduled.is_some_and(|d| window.0 - slack <= d && d <= window.1 + slack)
+}
+
 /// Issue 16: whether a review of the learner in the run's read of recent reviews is new or
 /// changed since the learner's last sync. Without that read, or for a learner whose reviews
 /// were not recorded (`reviews_seen` is `None`), nothing is known: no change (the full sweep
@@ -1023,6 +1072,13 @@ pub(crate) fn reviews_changed(
             .iter()
             .any(|r| seen.get(&r.id.0.to_string()) != Some(&r.digest()))
     })
+}
+
+/// Issue 16: whether a centre-wide read of a learner's reviews lacks one that its last sync
+/// recorded (`reviews_seen`).
+fn lacks_seen(reviews: &[OfReview], seen: &std::collections::BTreeMap<String, String>) -> bool {
+    seen.keys()
+        .any(|id| !reviews.iter().any(|r| r.id.0.to_string() == *id))
 }
 
 /// Issue 16: why a centre-wide review read cannot be trusted for this run, if it cannot.
@@ -1117,6 +1173,34 @@ mod sweep_tests {
         let e = review_read_problem(&read(250, 0, 1, 0)).unwrap_err();
         assert!(e.contains("inconsistently"), "{e}");
         assert!(review_read_problem(&read(250, 0, 0, 1)).is_err());
+    }
+
+    #[test]
+    fn i16_a_read_lacking_a_review_the_last_sync_saw_and_the_detection_window() {
+        let review = |id: i64| OfReview {
+            id: picsync_domain::OfReviewId(id),
+            assessor: None,
+            scheduled_for: None,
+            started_on: None,
+        };
+        let seen = |ids: &[i64]| -> std::collections::BTreeMap<String, String> {
+            ids.iter().map(|i| (i.to_string(), "d".to_string())).collect()
+        };
+        assert!(!lacks_seen(&[review(1), review(2)], &seen(&[1, 2])));
+        // a review new in OneFile is not a lack; one the last sync saw and the read has not is
+        assert!(!lacks_seen(&[review(1), review(2)], &seen(&[1])));
+        assert!(lacks_seen(&[review(1)], &seen(&[1, 2])));
+        // a learner absent from the read (no reviews served) that had reviews
+        assert!(lacks_seen(&[], &seen(&[7])));
+        assert!(!lacks_seen(&[], &seen(&[])));
+
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let w = (now - chrono::Duration::weeks(5), now + chrono::Duration::weeks(2));
+        assert!(in_window(Some(now), w));
+        assert!(in_window(Some(w.0 - chrono::Duration::hours(23)), w));
+        assert!(!in_window(Some(w.0 - chrono::Duration::days(2)), w));
+        assert!(!in_window(Some(w.1 + chrono::Duration::days(2)), w));
+        assert!(!in_window(None, w));
     }
 
     #[test]

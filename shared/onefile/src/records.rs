@@ -826,7 +826,10 @@ impl FromWire for Review {
         Ok(Self {
             id: o.id()?,
             learner_id: o.opt_i64(f::LEARNER_ID)?,
-            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
+            // not Seen on reviews and read only as an extra guard of centre-wide reads: a value
+            // of another shape is left out rather than failing every review search (the
+            // learner-id guard is the one that decides)
+            organisation_id: o.opt_i64(f::ORGANISATION_ID).ok().flatten(),
             assessor_id: o.opt_i64(f::ASSESSOR_ID)?,
             visit_id: o.opt_i64(f::VISIT_ID)?,
             status: o.opt_i64(f::STATUS)?,
@@ -926,6 +929,20 @@ mod tests {
         let bad = map(json!({"ID": 9, "Pathways": [{"Name": "no id"}]}));
         let e = Standard::from_map("POST /Standard/Search", &bad).unwrap_err();
         assert!(e.to_string().contains("pathway without ID"), "{e}");
+    }
+
+    #[test]
+    fn a_review_whose_organisation_is_of_an_unexpected_shape_still_reads() {
+        // issue 16: `OrganisationID` is not Seen on reviews; it must not fail the search
+        let m = map(json!({"ID": 4, "LearnerID": 2, "OrganisationID": {"ID": 7}}));
+        let r = Review::from_map("POST /Review/Search", &m).unwrap();
+        assert_eq!((r.id, r.learner_id, r.organisation_id), (4, Some(2), None));
+        let m = map(json!({"ID": 4, "LearnerID": 2, "OrganisationID": "12"}));
+        let r = Review::from_map("POST /Review/Search", &m).unwrap();
+        assert_eq!(r.organisation_id, Some(12));
+        // the fields that decide are still checked
+        let m = map(json!({"ID": 4, "LearnerID": {"ID": 2}}));
+        assert!(Review::from_map("POST /Review/Search", &m).is_err());
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub struct Quirks {
     /// Paged Review/Search pages overlap: each page after the first starts one record early,
     /// repeating the last record of the page before (issue 16: an inconsistent paging).
     pub review_pages_overlap: bool,
+    /// Paged Review/Search serves its second page half full, as if OneFile filtered a page
+    /// after cutting it (issue 16: a reader that takes a short page for the last one stops
+    /// there, and the centre-wide read is cut short without any inconsistency on its pages).
+    pub review_pages_cut_short: bool,
+    /// Review/Search ignores `DateFrom`/`DateTo` (issue 16: which date they filter on, if
+    /// any, is undocumented).
+    pub ignore_review_date_filter: bool,
     /// `POST /Visit/Search` answers 404, as if OneFile had no such endpoint (it is Assumed).
     pub no_visit_search: bool,
     /// `POST /LearningAim/{id}` accepts `CertificateReceivedDate` and stores nothing, as OneFile
@@ -108,6 +115,8 @@ impl Default for Quirks {
             ignore_owner_filters: false,
             ignore_review_organisation_filter: false,
             review_pages_overlap: false,
+            review_pages_cut_short: false,
+            ignore_review_date_filter: false,
             no_visit_search: false,
             ignore_certificate_received_date: false,
         }

@@ -461,8 +461,12 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .filter(|_| !q.ignore_review_organisation_filter);
             let learner = req.i64("LearnerID")?.filter(|_| !q.ignore_owner_filters);
             let status = req.i64("Status")?;
-            let from = req.instant("DateFrom")?;
-            let to = req.instant("DateTo")?;
+            let from = req
+                .instant("DateFrom")?
+                .filter(|_| !q.ignore_review_date_filter);
+            let to = req
+                .instant("DateTo")?
+                .filter(|_| !q.ignore_review_date_filter);
             let items = store
                 .reviews
                 .values()
@@ -486,6 +490,17 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                     let served = q.page_size_cap.map_or(size, |c| size.min(c.max(1))) as usize;
                     let skip = (page as usize - 1).saturating_mul(served) - 1;
                     let items = items.into_iter().skip(skip).take(served).collect();
+                    listing(store, items, None, q, |r| render::review(r, q))
+                }
+                // the second page comes half full (filtered after it was cut): the records
+                // after it are never served to a reader that stops at a short page
+                Some((2, size)) if q.review_pages_cut_short && size > 1 => {
+                    let served = q.page_size_cap.map_or(size, |c| size.min(c.max(1))) as usize;
+                    let items = items
+                        .into_iter()
+                        .skip(served)
+                        .take(served / 2)
+                        .collect();
                     listing(store, items, None, q, |r| render::review(r, q))
                 }
                 _ => listing(store, items, paging, q, |r| render::review(r, q)),
