@@ -423,7 +423,10 @@ async fn i16_a_centre_wide_read_cut_short_falls_back_instead_of_hiding_reviews()
     let centre = with_reads(&env.tenant, ReviewReads::Centre);
     // a sweep in centre mode records every learner's reviews (reviews_seen)
     let (_, _, _) = sweep(&env, &centre).await;
-    assert!(review_pages(&env) >= 3, "the read needs three pages or more");
+    assert!(
+        review_pages(&env) >= 3,
+        "the read needs three pages or more"
+    );
     // a OneFile user starts a review of a learner late in the centre's list
     let id = env.sims.info.in_scope[env.sims.info.in_scope.len() - 1].clone();
     let uid = env.sims.info.onefile_ids[&id];

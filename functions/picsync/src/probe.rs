@@ -253,7 +253,10 @@ async fn centre_reads(
     let mut problems = Vec::new();
     // the periodic runs' search of recent reviews (five weeks back, two ahead)
     let now = chrono::Utc::now();
-    let window = (now - chrono::Duration::weeks(5), now + chrono::Duration::weeks(2));
+    let window = (
+        now - chrono::Duration::weeks(5),
+        now + chrono::Duration::weeks(2),
+    );
     match of
         .centre_reviews_scheduled(centre, &ids, Some(window))
         .await

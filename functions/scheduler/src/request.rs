@@ -429,7 +429,10 @@ mod tests {
             .filter_map(|l| l.trim().strip_prefix("Input: '"))
             .map(|l| l.trim_end_matches('\''))
             .collect();
-        assert!(inputs.len() >= 3, "periodic, nightly sweep, reconcile: {inputs:?}");
+        assert!(
+            inputs.len() >= 3,
+            "periodic, nightly sweep, reconcile: {inputs:?}"
+        );
         for input in inputs {
             let v: serde_json::Value = serde_json::from_str(input).unwrap();
             parse(&v).unwrap_or_else(|e| panic!("{input}: {e}"));

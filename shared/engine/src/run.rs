@@ -1184,7 +1184,9 @@ mod sweep_tests {
             started_on: None,
         };
         let seen = |ids: &[i64]| -> std::collections::BTreeMap<String, String> {
-            ids.iter().map(|i| (i.to_string(), "d".to_string())).collect()
+            ids.iter()
+                .map(|i| (i.to_string(), "d".to_string()))
+                .collect()
         };
         assert!(!lacks_seen(&[review(1), review(2)], &seen(&[1, 2])));
         // a review new in OneFile is not a lack; one the last sync saw and the read has not is
@@ -1195,7 +1197,10 @@ mod sweep_tests {
         assert!(!lacks_seen(&[], &seen(&[])));
 
         let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
-        let w = (now - chrono::Duration::weeks(5), now + chrono::Duration::weeks(2));
+        let w = (
+            now - chrono::Duration::weeks(5),
+            now + chrono::Duration::weeks(2),
+        );
         assert!(in_window(Some(now), w));
         assert!(in_window(Some(w.0 - chrono::Duration::hours(23)), w));
         assert!(!in_window(Some(w.0 - chrono::Duration::days(2)), w));

@@ -496,11 +496,7 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 // after it are never served to a reader that stops at a short page
                 Some((2, size)) if q.review_pages_cut_short && size > 1 => {
                     let served = q.page_size_cap.map_or(size, |c| size.min(c.max(1))) as usize;
-                    let items = items
-                        .into_iter()
-                        .skip(served)
-                        .take(served / 2)
-                        .collect();
+                    let items = items.into_iter().skip(served).take(served / 2).collect();
                     listing(store, items, None, q, |r| render::review(r, q))
                 }
                 _ => listing(store, items, paging, q, |r| render::review(r, q)),
