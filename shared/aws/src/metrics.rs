@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 pub const NAMESPACE: &str = "picsync";
 
 /// Every metric name the functions emit (the template's alarms and dashboard may use only
-/// these; `tests/tests/template_metrics.rs` checks it).
+/// these; `shared/aws/tests/template_metrics.rs` checks it).
 pub const METRIC_NAMES: &[&str] = &[
     // per closed run
     "RunsCompleted",

@@ -5,7 +5,7 @@
 //! integrations. What follows is what this client relies on. Each point is either documented by
 //! OneFile, seen in public client code, or **Assumed** (our best reading, to confirm against
 //! OneFile's Beta environment); the client tolerates every variant listed, and the simulator in
-//! `tests/` can produce each of them. Rule ids (R35, §7, …) are explained in
+//! `tests/sim` can produce each of them. Rule ids (R35, §7, …) are explained in
 //! `picsync_domain::rules`.
 //!
 //! # Servers and sessions

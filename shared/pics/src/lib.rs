@@ -5,7 +5,7 @@
 //! document only authentication, the imports and the system settings; the read and update
 //! calls this client makes are therefore *our contract*: the shape picsync needs, named in
 //! PICS's own vocabulary. All PICS traffic goes through this crate, so matching the real
-//! Swagger later changes this adapter alone; the simulator in `tests/` implements exactly this
+//! Swagger later changes this adapter alone; the simulator in `tests/sim` implements exactly this
 //! contract. Rule ids (R41, §7, …) are explained in `picsync_domain::rules`.
 //!
 //! # Authentication

@@ -24,7 +24,7 @@ use picsync_state::embedded::EmbeddedState;
 use picsync_state::*;
 
 /// The world learner enrolled in these tests: unlinked, with three qualifications, officers to
-/// create, an employer to create, and an eligible review (see `tests/src/world.rs`).
+/// create, an employer to create, and an eligible review (see `tests/sim/src/world.rs`).
 const ENROLLED: &str = "lrn-00029";
 
 fn engine(state: &Arc<EmbeddedState>, who: &str) -> Engine<EmbeddedState> {

@@ -14,7 +14,7 @@ struct Statement {
 }
 
 fn template() -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 

@@ -5,7 +5,7 @@
 //!
 //! The learner enrolled is the world's `lrn-00029` (Ident `L00029`): unlinked, three
 //! qualifications, Main Officer `OFF6` and qualification assessors `OFF6`–`OFF8`, none of them
-//! linked to OneFile (see `tests/src/world.rs`).
+//! linked to OneFile (see `tests/sim/src/world.rs`).
 
 mod common;
 use common::*;
