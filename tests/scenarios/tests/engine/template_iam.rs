@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The SAM template's IAM is least privilege (issue: security): no wildcard action anywhere, no
 //! wildcard resource on the table, the queues or the secrets (secrets only under `picsync/`),
 //! every statement names its resource. Reads `infra/template.yaml` as text, statement by

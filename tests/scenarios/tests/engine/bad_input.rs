@@ -1,11 +1,9 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Bad input, table-driven: settings, task messages (SQS bodies) and API responses. Each case
 //! gets a clear error that names the problem, and nothing is written. (Configuration files are
 //! covered through the binary in functions/picsync/tests/cli.rs; scheduler payloads with the
 //! scheduler function.)
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use picsync_domain::{LearnerId, Settings};
 use picsync_engine::{LearnerTask, NoProgress, RunOptions};

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Exactly-once under crashes (§7): an enrolment and a review upload are killed at every
 //! step boundary — every write either side receives — and then retried; no OneFile record is
 //! ever created twice and the end state equals the fault-free one.
@@ -8,8 +7,7 @@
 //! `Fault::Status(503)` on every retry). A third kill sits between a OneFile create and the
 //! recording of its id in state (a state backend that fails there).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

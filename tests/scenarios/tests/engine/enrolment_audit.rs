@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Enrolment against both simulators (h4): the audit trail of every OneFile record it creates (§7),
 //! R15 whatever the learner's scope (and in a dry run), and R1 for the operations besides the
 //! sync.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeSet;
 

@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Regressions found by the independent review (issue 11): sub-second OneFile times (R22/R40),
 //! the R18 fallback reviewer (R22), historic qualifications (R37), the daily sweep and the
 //! autumn clock change (§6), and a panic in one learner (§7).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! A PICS learner whose OneFile learner changes under it: re-linked to another OneFile learner
 //! (reconciled afresh, no duplicate reviews), or deleted in OneFile (a clear, permanent failure,
 //! once per run, listed as needing attention).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeSet;
 

@@ -1,11 +1,9 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Faults, storms, edits and overlapping runs (§7, R35, R39, R41): through an initial and a
 //! periodic sync with random faults on every endpoint of both systems, the end state equals the
 //! fault-free run's, nothing is duplicated, no user edit is overwritten, and every learner that
 //! failed is reported with its reason and succeeds on the next run.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

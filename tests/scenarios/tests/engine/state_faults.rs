@@ -1,11 +1,9 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! What the sync does when its own state cannot keep up: a state write that fails (R40), a
 //! re-plan loop that ends on a 412 (R41), stale "done" intents (§7), the crash window between a
 //! review upload and its PICS write-back (R19/R21), tenant records written by two routines at
 //! once, and the R43 initial run after a disable and a re-enable.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! End-to-end scenarios of the engine against both simulators over loopback (issue: the sync
 //! engine end to end). Each asserts the end state on both sides, per rule.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 

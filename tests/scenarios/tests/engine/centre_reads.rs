@@ -1,12 +1,10 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Issue 16, item 1: a run reads the centre's OneFile reviews once (`review_reads = "centre"`),
 //! grouped per learner, instead of one search per learner; it falls back to per-learner reads
 //! by itself when the pages are inconsistent or the centre filter looks ignored; every review is
 //! guarded by its owner; and nothing is written from a copy read at the run's start that has
 //! gone stale since (no lost edits).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use chrono::{Duration, Utc};
 use picsync_domain::LearnerId;

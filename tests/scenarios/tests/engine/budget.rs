@@ -1,9 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! R35 and R39 across every OneFile caller of a tenant: dry runs and by-hand operations never
 //! run beside a run, so the tenant's OneFile budget is the run's alone.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use picsync_domain::{LearnerId, OfUserId};
 use picsync_engine::{EngineError, EnrolRequest, NoProgress, RunOptions};

@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! R10 and `multiple_centres`: with the setting on, every centre of the OneFile customer offers
 //! learning aims, and a qualification offered by several needs an explicit choice; off, the
 //! tenant's one centre, as before.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use picsync_domain::enrol::EnrolChoices;
 use picsync_domain::{LearnerId, OfCentreId, QualificationId, Rule};

@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The sync against a OneFile that does not behave as assumed (issue 11 items 3, 14 and 15):
 //! search filters that are ignored, an Assumed `Visit/Search` that does not exist, and an
 //! Assumed learning-aim field name that OneFile silently ignores.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

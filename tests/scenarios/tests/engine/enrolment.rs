@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Enrolment against a OneFile whose searches are not what they seem (issue 11 item 3, issue 17
 //! item 2): R12 and R14 under a "contains" MISID match and under ignored owner filters, and R12
 //! across every OneFile role.
@@ -7,8 +6,7 @@
 //! qualifications, Main Officer `OFF6` and qualification assessors `OFF6`–`OFF8`, none of them
 //! linked to OneFile (see `tests/sim/src/world.rs`).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use picsync_domain::enrol::EnrolPlan;
 use picsync_domain::{LearnerId, Rule};
@@ -115,7 +113,7 @@ async fn r12_only_users_whose_mis_value_equals_the_ident_are_counted() {
     );
 
     // two exact holders among longer ones: refused, naming the two and only them (R12)
-    let env = common::env(40).await;
+    let env = crate::common::env(40).await;
     quirks(&env, |q| q.mis_contains = true);
     let longer = add(&env, user(role::LEARNER, "Longer", "One", "L000291", false));
     let a = add(&env, user(role::LEARNER, "Old", "Copy", "L00029", true));
