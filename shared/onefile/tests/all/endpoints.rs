@@ -1,12 +1,10 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Every call of the client (its crate page, "Endpoints used"), round-tripped through the
 //! simulator over real HTTP: what the client sends is what the store holds, and what the
 //! store holds is what the client reads.
 
-mod common;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{client, world};
+use crate::common::{client, world};
 use picsync_onefile::{
     Assignment, LearningAimUpdate, NewClassroom, NewPlacement, NewReview, NewUser, NewVisit,
     OneFileError, PlacementUpdate, ReviewSearch, UserSearch, UserUpdate, role,

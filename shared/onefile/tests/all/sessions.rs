@@ -1,12 +1,10 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Sessions against the simulator over real HTTP: `X-CustomerToken` → `X-TokenID`, bare or
 //! JSON-quoted; renewed ahead of expiry and once on a 401.
 
-mod common;
 
 use std::time::Duration;
 
-use common::{client, client_with, config, world};
+use crate::common::{client, client_with, config, world};
 use picsync_onefile::{OneFileError, SecretString};
 use picsync_sim::faults::Fault;
 use picsync_sim::onefile::{OneFileSim, Quirks};

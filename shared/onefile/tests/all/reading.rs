@@ -1,12 +1,10 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Tolerant reading against the simulator over real HTTP: 204 as empty, missing and null
 //! fields, every date style (date-only values read in Europe/London), bad values as clear
 //! `Malformed` errors, unreadable bodies retried.
 
-mod common;
 
 use chrono::{NaiveDate, Timelike};
-use common::{client, world};
+use crate::common::{client, world};
 use picsync_onefile::{OneFileError, ReviewSearch, UserSearch, role};
 use picsync_sim::faults::Fault;
 use picsync_sim::onefile::{DateStyle, OneFileSim, Quirks};

@@ -1,12 +1,10 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Pacing and rate limits against the simulator over real HTTP (R35), with the window scaled
 //! down from a minute to a fraction of a second.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client_with, config, world};
+use crate::common::{client_with, config, world};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{OneFileClient, OneFileError, Pacer};
 use picsync_sim::onefile::{OneFileSim, Quirks};

@@ -1,14 +1,12 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Retries against the simulator over real HTTP: bounded exponential backoff on 5xx,
 //! timeouts and connection errors; other 4xx are permanent; creates are never sent twice
 //! when OneFile may have acted on them (§7).
 
-mod common;
 
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use common::{client, client_with, config, world};
+use crate::common::{client, client_with, config, world};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{NewReview, NewVisit, OneFileError, TransportKind, UserUpdate};
 use picsync_sim::faults::Fault;

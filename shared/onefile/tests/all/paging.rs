@@ -1,11 +1,9 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Paging that cannot silently lose records, against the simulator over real HTTP.
 
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{client, config, world};
+use crate::common::{client, config, world};
 use picsync_onefile::{OneFileClient, ReviewSearch, UserSearch, role};
 use picsync_sim::onefile::{OneFileSim, Quirks};
 
@@ -98,7 +96,7 @@ async fn a_small_configured_page_size_pages_through_everything() {
     let w = world(OneFileSim::builder(), 23).await;
     let mut cfg = config(&w.sim);
     cfg.page_size = 5;
-    let c = OneFileClient::new(cfg, common::unpaced()).unwrap();
+    let c = OneFileClient::new(cfg, crate::common::unpaced()).unwrap();
     let got = c.search_users(&learners(w.pop.centre_id)).await.unwrap();
     assert_eq!(got.len(), 23);
     // reviews of the whole centre page too (3 each)

@@ -1,9 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The client keeps only what a search asked for, and notices an Assumed field OneFile does not
 //! store (issue 11 items 3 and 15; the crate page, "Conventions" and "Assumed names").
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use chrono::NaiveDate;
 use picsync_onefile::{LearningAimUpdate, OneFileError, ReviewSearch, UserSearch, fields, role};

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Reading a OneFile reply never panics, whatever the bytes (the same entry point as the
 //! cargo-fuzz target in fuzz/).
 
