@@ -13,7 +13,7 @@
 //! (one sink a process, so neither injectable per [`crate::Deployment`] nor separable between
 //! tests running in one process), aggregates values over a flush interval where ours are one
 //! document per closed run, and by default pulls `lambda_http` and `tower`. The EMF envelope is
-//! a dozen lines of `serde_json`; `tests/emf.rs` of the worker validates every document against
+//! a dozen lines of `serde_json`; `tests/all/emf.rs` of the worker validates every document against
 //! the specification.
 
 use std::io::Write;
@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 pub const NAMESPACE: &str = "picsync";
 
 /// Every metric name the functions emit (the template's alarms and dashboard may use only
-/// these; `shared/aws/tests/template_metrics.rs` checks it).
+/// these; `shared/aws/tests/all/template_metrics.rs` checks it).
 pub const METRIC_NAMES: &[&str] = &[
     // per closed run
     "RunsCompleted",

@@ -1,6 +1,6 @@
 //! Stored names: the name under which audit entries, run records and baselines store each rule
 //! and field, written out here and not derived from the Rust identifier, so that renaming a
-//! variant does not change stored history (issue 15). `tests/stored_names.rs` pins every name.
+//! variant does not change stored history (issue 15). `tests/all/stored_names.rs` pins every name.
 
 /// For a field-less enum: `as_str()` (its stored name; the `match` is exhaustive, so a new
 /// variant without a name does not compile), `from_stored()` (its stored name, or a name stored

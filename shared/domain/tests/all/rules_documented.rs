@@ -1,8 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Every rule id has its entry on the rules page (`picsync_domain::rules`), so that no rule
 //! goes undocumented in the repository.
 
-const PAGE: &str = include_str!("../src/rules.rs");
+const PAGE: &str = include_str!("../../src/rules.rs");
 
 /// True when `id` (e.g. `R3`) appears on the page as a whole id, not as the start of a longer
 /// one (`R3` inside `R30`) nor the end of one.

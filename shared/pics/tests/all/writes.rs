@@ -1,9 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Reads and writes against the simulator, and the conditional-write rule R41.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use picsync_pics::{
     LearnerPatch, NewReview, OfficerPatch, OrganisationPatch, PicsError, QualificationPatch,
     ReviewPatch,

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Issue 14: the functions' metrics. The scheduler and the worker write their EMF documents to
 //! an injected sink for a small run on the stand-ins and simulators; every line must be a valid
 //! embedded-metric-format document, and the closed run's figures must equal its run record's.
@@ -12,8 +11,7 @@ use scheduler::Scheduler;
 use serde_json::{Value, json};
 use worker::Worker;
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// Checks one document against CloudWatch's EMF specification: a root object with `_aws`
 /// (`Timestamp` a number of milliseconds, `CloudWatchMetrics` an array of directives), each

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Issue 14: the template's alarms and dashboard watch what the code emits. Every metric of the
 //! `picsync` namespace used by an alarm or the dashboard is one the functions emit
 //! (`metrics::METRIC_NAMES`, itself checked against the emitted documents), every alarm tells

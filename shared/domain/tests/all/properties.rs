@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Property tests over generated learners: the planner converges, never writes a value the
 //! target already holds, never echoes a value it wrote (R40), and initial and periodic plans
 //! differ only where the rules say (R29 labels, R30/R40 baseline use).
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use picsync_domain::apply::apply;

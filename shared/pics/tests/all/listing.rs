@@ -1,9 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Learner listing against the simulator: paging, `modifiedSince`, `oneFileLinked`.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use picsync_pics::LearnerQuery;
 
 #[tokio::test]

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The DynamoDB backend against Amazon's DynamoDB Local (scripts/standins.sh): the state
 //! conformance suite, and the conditional paths under real concurrency.
 

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Stored names (issue 15 item 4): audit entries, run records and baselines store each rule and
 //! field under a name of its own, not Rust's `Debug` output, so that renaming a variant does not
 //! change stored history. These tables pin every name: a change to one fails here.

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Chaos on the Lambda path (§7, R39): scheduler → SQS FIFO (moto) → worker invocations, against
 //! DynamoDB Local and both simulators, while one invocation is killed mid-batch after OneFile
 //! writes (its process gone: a new worker takes over), one runs into its deadline, one batch's
@@ -6,8 +5,7 @@
 //! free its lease, leave every other learner reconciled with its OneFile records created once,
 //! and put the broken learner in the dead-letter queue with its reason.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

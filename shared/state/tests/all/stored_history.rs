@@ -1,8 +1,7 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Stored history stays readable (issue 15 item 4): audit entries, run records and baselines as
 //! picsync stored them before rules and fields had pinned stored names (serde's derived variant
 //! names) still read, and what is stored now uses the pinned names
-//! (`shared/domain/tests/stored_names.rs`).
+//! (`shared/domain/tests/all/stored_names.rs`).
 
 use chrono::NaiveDate;
 use picsync_domain::{Baseline, CertField, QualificationId, Rule, Value};

@@ -1,8 +1,6 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! One table test per rule of §5 (`picsync_domain::rules`), named by rule id.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use picsync_domain::apply::apply;
 use picsync_domain::plan::{

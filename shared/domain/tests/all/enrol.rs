@@ -1,8 +1,6 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Enrolment planner (§4): one test per rule R6–R14, named by rule id.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use picsync_domain::enrol::*;
 use picsync_domain::*;

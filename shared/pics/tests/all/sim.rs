@@ -1,11 +1,9 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The PICS simulator's own behaviours, over raw HTTP (no client in between).
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use picsync_sim::pics::{SimLearner, SimQualification, SimReview};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The embedded backend passes the state conformance suite, in memory and on disk, and keeps
 //! its records across a reopen.
 

@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Secrets come from the file or the environment, missing ones are named, and values never
 //! show in Debug output or errors.
 

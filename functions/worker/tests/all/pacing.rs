@@ -1,14 +1,12 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! R35 on the Lambda path (issue 13): a tenant's learners of a batch run at once on its one
 //! pacer, and its pacing (the bucket and a 429's hold) passes from one batch to the next,
 //! whatever execution environment the next one lands in.
 //! Needs DynamoDB Local and moto (`scripts/standins.sh start`).
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use picsync_domain::TenantId;
 use picsync_onefile::PacerState;

@@ -1,11 +1,9 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! Bearer authentication and the error rules, against the simulator.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use picsync_pics::{LearnerQuery, PicsClient, PicsError};
 use picsync_sim::faults::Fault;
 

@@ -1,10 +1,8 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! A PICS learner re-linked to another OneFile learner: its links to the former learner's
 //! reviews and learning aims move to the new learner's matching records (or stay, reported), so
 //! that the plan downloads none of the new learner's reviews as a duplicate.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use chrono::Duration;
 use picsync_domain::plan::{PicsOp, QualField, ReviewField};

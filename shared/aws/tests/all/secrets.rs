@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The Secrets Manager source against moto server (scripts/standins.sh): fetch, cache,
 //! invalidate, and errors that name the tenant, the secret and the key but never a value.
 

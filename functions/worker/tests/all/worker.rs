@@ -1,4 +1,3 @@
-#![allow(unused_crate_dependencies)] // a test binary links every dev-dependency of its package
 //! The worker handler against the stand-ins (DynamoDB Local; SQS and Secrets Manager on moto)
 //! and both simulators: scheduler → real SQS FIFO queue → worker, end to end (R36); malformed
 //! bodies; the dead-letter queue with a reason after the last receive (FIFO order kept); a
@@ -15,8 +14,7 @@ use scheduler::Scheduler;
 use serde_json::{Value, json};
 use worker::Worker;
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r36_scheduler_queue_worker_end_to_end_for_50_learners() {
