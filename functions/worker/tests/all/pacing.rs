@@ -3,7 +3,6 @@
 //! whatever execution environment the next one lands in.
 //! Needs DynamoDB Local and moto (`scripts/standins.sh start`).
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::*;

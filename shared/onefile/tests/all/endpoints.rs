@@ -2,9 +2,8 @@
 //! simulator over real HTTP: what the client sends is what the store holds, and what the
 //! store holds is what the client reads.
 
-
-use chrono::{NaiveDate, TimeZone, Utc};
 use crate::common::{client, world};
+use chrono::{NaiveDate, TimeZone, Utc};
 use picsync_onefile::{
     Assignment, LearningAimUpdate, NewClassroom, NewPlacement, NewReview, NewUser, NewVisit,
     OneFileError, PlacementUpdate, ReviewSearch, UserSearch, UserUpdate, role,

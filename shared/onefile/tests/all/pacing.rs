@@ -1,7 +1,6 @@
 //! Pacing and rate limits against the simulator over real HTTP (R35), with the window scaled
 //! down from a minute to a fraction of a second.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::{client_with, config, world};

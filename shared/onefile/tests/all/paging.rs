@@ -1,6 +1,5 @@
 //! Paging that cannot silently lose records, against the simulator over real HTTP.
 
-
 use std::collections::BTreeSet;
 
 use crate::common::{client, config, world};

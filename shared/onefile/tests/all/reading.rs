@@ -2,9 +2,8 @@
 //! fields, every date style (date-only values read in Europe/London), bad values as clear
 //! `Malformed` errors, unreadable bodies retried.
 
-
-use chrono::{NaiveDate, Timelike};
 use crate::common::{client, world};
+use chrono::{NaiveDate, Timelike};
 use picsync_onefile::{OneFileError, ReviewSearch, UserSearch, role};
 use picsync_sim::faults::Fault;
 use picsync_sim::onefile::{DateStyle, OneFileSim, Quirks};

@@ -2,11 +2,10 @@
 //! timeouts and connection errors; other 4xx are permanent; creates are never sent twice
 //! when OneFile may have acted on them (§7).
 
-
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
 use crate::common::{client, client_with, config, world};
+use chrono::{TimeZone, Utc};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{NewReview, NewVisit, OneFileError, TransportKind, UserUpdate};
 use picsync_sim::faults::Fault;

@@ -1,7 +1,6 @@
 //! Sessions against the simulator over real HTTP: `X-CustomerToken` → `X-TokenID`, bare or
 //! JSON-quoted; renewed ahead of expiry and once on a 401.
 
-
 use std::time::Duration;
 
 use crate::common::{client, client_with, config, world};

@@ -1,6 +1,5 @@
 //! Bearer authentication and the error rules, against the simulator.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::*;

@@ -1,6 +1,5 @@
 //! Learner listing against the simulator: paging, `modifiedSince`, `oneFileLinked`.
 
-
 use crate::common::*;
 use picsync_pics::LearnerQuery;
 

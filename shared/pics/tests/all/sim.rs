@@ -1,6 +1,5 @@
 //! The PICS simulator's own behaviours, over raw HTTP (no client in between).
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::*;

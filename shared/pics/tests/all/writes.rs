@@ -1,6 +1,5 @@
 //! Reads and writes against the simulator, and the conditional-write rule R41.
 
-
 use crate::common::*;
 use picsync_pics::{
     LearnerPatch, NewReview, OfficerPatch, OrganisationPatch, PicsError, QualificationPatch,
