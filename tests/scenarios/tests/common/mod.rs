@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use picsync_domain::settings::Environment;
+use picsync_domain::time::{london_date, london_to_utc};
 use picsync_domain::{Settings, TenantId};
-use picsync_engine::{Engine, Tenant};
+use picsync_engine::{Clock, Engine, Tenant};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{OneFileClient, OneFileConfig, Pacer};
 use picsync_pics::{PicsClient, PicsConfig};
@@ -19,8 +20,36 @@ use secrecy::SecretString;
 /// OneFile's minute, scaled down for tests.
 pub(crate) const WINDOW: Duration = Duration::from_millis(400);
 
-pub(crate) fn today() -> NaiveDate {
-    picsync_domain::time::london_date(Utc::now())
+/// One test's day: the date its world is seeded for (Europe/London) and the clock every engine
+/// of the test runs on. The clock is the real time (the simulators stamp their records with it)
+/// until London midnight, and the day's last millisecond after it, so that a test running
+/// across midnight sees one "today" on both sides and does not sync a world seeded for
+/// yesterday as of tomorrow (issue 15 item 5).
+#[derive(Clone)]
+pub(crate) struct Day {
+    pub today: NaiveDate,
+    pub clock: Clock,
+}
+
+impl Day {
+    /// Today, as of now.
+    pub(crate) fn now() -> Self {
+        Self::of(london_date(Utc::now()))
+    }
+
+    /// `today`, with a clock held at its last millisecond once the real time is past it.
+    pub(crate) fn of(today: NaiveDate) -> Self {
+        let midnight = today
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(london_to_utc)
+            .expect("a day after today");
+        let last = midnight - chrono::Duration::milliseconds(1);
+        Self {
+            today,
+            clock: Arc::new(move || Utc::now().min(last)),
+        }
+    }
 }
 
 pub(crate) fn settings(onefile_url: &str) -> Settings {
@@ -60,21 +89,24 @@ pub(crate) fn tenant(sims: &Running, settings: Settings) -> Tenant {
 }
 
 pub(crate) struct Env {
+    pub day: Day,
     pub sims: Running,
     pub tenant: Tenant,
     pub engine: Engine<EmbeddedState>,
 }
 
 pub(crate) async fn env(learners: usize) -> Env {
-    let sims = world::start(learners, today(), (300, WINDOW))
+    let day = Day::now();
+    let sims = world::start(learners, day.today, (300, WINDOW))
         .await
         .expect("simulators start on 127.0.0.1");
     let tenant = tenant(&sims, settings(&sims.onefile.base_url()));
     let engine = Engine::new(
         Arc::new(EmbeddedState::in_memory().expect("state")),
-        picsync_engine::system_clock(),
+        day.clock.clone(),
     );
     Env {
+        day,
         sims,
         tenant,
         engine,

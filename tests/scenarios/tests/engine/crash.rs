@@ -25,10 +25,10 @@ use picsync_state::*;
 /// create, an employer to create, and an eligible review (see `tests/sim/src/world.rs`).
 const ENROLLED: &str = "lrn-00029";
 
-fn engine(state: &Arc<EmbeddedState>, who: &str) -> Engine<EmbeddedState> {
+fn engine(state: &Arc<EmbeddedState>, who: &str, day: &Day) -> Engine<EmbeddedState> {
     // a zero intent TTL: the retry takes over an abandoned claim at once, as a redelivery after
     // the claim expired would
-    Engine::new(state.clone(), picsync_engine::system_clock())
+    Engine::new(state.clone(), day.clock.clone())
         .with_holder(who)
         .with_intent_ttl(chrono::Duration::zero())
 }
@@ -142,7 +142,7 @@ fn pics_links(p: &PicsState, s: &Store) -> Vec<String> {
 /// Enrols and then syncs the learner, retrying a failed attempt with a second engine over the same
 /// state (the redelivered task). Returns whether the first attempt failed.
 async fn enrol_and_sync(env: &Env, state: &Arc<EmbeddedState>) -> bool {
-    let first = engine(state, "first");
+    let first = engine(state, "first", &env.day);
     let req = EnrolRequest {
         learner: LearnerId::new(ENROLLED),
         ..Default::default()
@@ -150,7 +150,7 @@ async fn enrol_and_sync(env: &Env, state: &Arc<EmbeddedState>) -> bool {
     let failed = first.enrol(&env.tenant, &req).await.is_err();
     env.sims.onefile.faults().clear();
     env.sims.pics.faults().clear();
-    let second = engine(state, "second");
+    let second = engine(state, "second", &env.day);
     second
         .enrol(&env.tenant, &req)
         .await
@@ -412,7 +412,7 @@ async fn a_death_between_create_and_recording_its_id_never_duplicates() {
             fail_at,
             seen: AtomicU32::new(0),
         });
-        let first = Engine::new(dying, picsync_engine::system_clock())
+        let first = Engine::new(dying, env.day.clock.clone())
             .with_holder("first")
             .with_intent_ttl(chrono::Duration::zero());
         let req = EnrolRequest {
@@ -424,7 +424,7 @@ async fn a_death_between_create_and_recording_its_id_never_duplicates() {
             matches!(err, Err(EngineError::State(_))),
             "create {fail_at}: the death surfaced: {err:?}"
         );
-        let second = engine(&Arc::new(inner), "second");
+        let second = engine(&Arc::new(inner), "second", &env.day);
         second
             .enrol(&env.tenant, &req)
             .await
@@ -477,7 +477,7 @@ async fn a_review_upload_killed_at_every_step_is_uploaded_once() {
                 }
                 faults.script(endpoint, script);
                 let state = Arc::new(EmbeddedState::in_memory().unwrap());
-                let first = engine(&state, "first");
+                let first = engine(&state, "first", &env.day);
                 let run1 = first
                     .run_tenant(&env.tenant, &RunOptions::default(), &NoProgress)
                     .await
@@ -493,7 +493,7 @@ async fn a_review_upload_killed_at_every_step_is_uploaded_once() {
                 env.sims.onefile.faults().clear();
                 env.sims.pics.faults().clear();
                 // the next run retries the failed learner (R3/§6: a failed learner is never skipped)
-                let second = engine(&state, "second");
+                let second = engine(&state, "second", &env.day);
                 let run2 = second
                     .run_tenant(&env.tenant, &RunOptions::default(), &NoProgress)
                     .await

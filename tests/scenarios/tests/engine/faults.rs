@@ -96,7 +96,7 @@ fn pics_view(env: &Env) -> Vec<String> {
 
 /// The edits users make between the two runs: the same in every world of this suite.
 fn edit_as_users(env: &Env) {
-    let today = today();
+    let today = env.day.today;
     for id in env.sims.info.in_scope.iter().step_by(20) {
         env.sims.pics.edit(|s| {
             if let Some(l) = s.learner_mut(id)

@@ -109,9 +109,9 @@ async fn r21_a_sync_under_ignored_owner_filters_keeps_only_the_learners_own_aims
     assert!(dry.run.rule_counts.is_empty(), "{:?}", dry.run.rule_counts);
 }
 
-fn engine(state: &Arc<EmbeddedState>, who: &str) -> Engine<EmbeddedState> {
+fn engine(state: &Arc<EmbeddedState>, who: &str, day: &Day) -> Engine<EmbeddedState> {
     // a zero intent TTL: the retry takes over the abandoned claim at once
-    Engine::new(state.clone(), picsync_engine::system_clock())
+    Engine::new(state.clone(), day.clock.clone())
         .with_holder(who)
         .with_intent_ttl(chrono::Duration::zero())
 }
@@ -129,7 +129,7 @@ async fn s7_a_resumed_visit_upload_without_visit_search_completes() {
         concurrency: 1,
         ..Default::default()
     };
-    let run1 = engine(&state, "first")
+    let run1 = engine(&state, "first", &env.day)
         .run_tenant(&env.tenant, &opts, &NoProgress)
         .await
         .unwrap();
@@ -147,7 +147,7 @@ async fn s7_a_resumed_visit_upload_without_visit_search_completes() {
 
     // the rerun meets a OneFile without Visit/Search (404)
     quirks(&env, |q| q.no_visit_search = true);
-    let run2 = engine(&state, "second")
+    let run2 = engine(&state, "second", &env.day)
         .run_tenant(&env.tenant, &opts, &NoProgress)
         .await
         .unwrap();

@@ -16,6 +16,7 @@ use picsync_state::{AuditStore, LearnerStore};
 
 /// The world, an engine whose clock the test sets (and can make panic once), and its state.
 struct Fixture {
+    day: Day,
     sims: Running,
     tenant: picsync_engine::Tenant,
     engine: Engine<EmbeddedState>,
@@ -25,24 +26,26 @@ struct Fixture {
 }
 
 async fn fixture(learners: usize) -> Fixture {
-    let sims = world::start(learners, today(), (300, WINDOW))
+    let day = Day::now();
+    let sims = world::start(learners, day.today, (300, WINDOW))
         .await
         .expect("simulators start on 127.0.0.1");
     let tenant = tenant(&sims, settings(&sims.onefile.base_url()));
     let state = Arc::new(EmbeddedState::in_memory().expect("state"));
     let now: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
     let panic_next = Arc::new(AtomicBool::new(false));
-    let (n, p) = (now.clone(), panic_next.clone());
+    let (n, p, real) = (now.clone(), panic_next.clone(), day.clock.clone());
     let clock: picsync_engine::Clock = Arc::new(move || {
         if p.swap(false, Ordering::SeqCst) {
             panic!("injected: a bug in the sync of one learner");
         }
         n.lock()
-            .map(|t| t.unwrap_or_else(Utc::now))
-            .unwrap_or_else(|_| Utc::now())
+            .map(|t| t.unwrap_or_else(|| real()))
+            .unwrap_or_else(|_| real())
     });
     let engine = Engine::new(state.clone(), clock);
     Fixture {
+        day,
         sims,
         tenant,
         engine,
@@ -141,7 +144,7 @@ async fn r22_r18_fallback_assessor_never_replaces_the_pics_reviewer() {
     f.sims.pics.edit(|s| {
         let mut r = picsync_sim::pics::SimReview::normal(
             review_id.clone(),
-            (today() + Duration::days(30))
+            (f.day.today + Duration::days(30))
                 .and_hms_opt(9, 30, 0)
                 .unwrap(),
         );
@@ -214,7 +217,7 @@ async fn r37_only_qualifications_added_after_the_first_sync_are_assigned() {
         })
         .collect();
     assert!(!candidates.is_empty(), "the world has R37 cases");
-    let start = today() + Duration::days(7);
+    let start = f.day.today + Duration::days(7);
     f.sims.pics.edit(|s| {
         for (l, q) in &candidates {
             let l = s.learner_mut(l).unwrap();
@@ -376,7 +379,7 @@ async fn r37_enrolment_and_linking_record_the_link_day() {
         .expect("the learner has a state once linked");
     assert_eq!(
         st.linked_on,
-        Some(today()),
+        Some(f.day.today),
         "R37: only qualifications starting after today will be assigned"
     );
 }

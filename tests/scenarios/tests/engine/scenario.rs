@@ -303,7 +303,7 @@ async fn user_edits_on_both_sides_travel_as_spec_says() {
             .find(|q| q.one_file_learning_aim_id.is_some())
             .unwrap();
         q.registration_number = Some("TYPED-IN-PICS".into());
-        let when = (today() + chrono::Duration::days(40))
+        let when = (env.day.today + chrono::Duration::days(40))
             .and_hms_opt(9, 30, 0)
             .unwrap();
         l.reviews.push(picsync_sim::pics::SimReview::normal(
@@ -323,7 +323,7 @@ async fn user_edits_on_both_sides_travel_as_spec_says() {
         let rr = e.review(r).unwrap();
         rr.started_on = rr.scheduled_for;
         let aa = e.learning_aim(aim).unwrap();
-        aa.certificate_received_date = Some(today());
+        aa.certificate_received_date = Some(env.day.today);
         aa.elements_done = Some(39);
         (r, aim)
     });
@@ -378,7 +378,7 @@ async fn user_edits_on_both_sides_travel_as_spec_says() {
         .iter()
         .find(|q| q.one_file_learning_aim_id == Some(aim_b))
         .unwrap();
-    assert_eq!(qb.certificate_received_date, Some(today()), "R25");
+    assert_eq!(qb.certificate_received_date, Some(env.day.today), "R25");
     if !qb.has_units {
         assert_eq!(qb.elements_done, Some(39), "R23");
     }

@@ -178,9 +178,9 @@ impl AuditStore for Flaky {
     }
 }
 
-fn flaky_engine() -> (Arc<Flaky>, Engine<Flaky>) {
+fn flaky_engine(day: &Day) -> (Arc<Flaky>, Engine<Flaky>) {
     let state = Arc::new(Flaky::new(EmbeddedState::in_memory().unwrap()));
-    let engine = Engine::new(state.clone(), picsync_engine::system_clock());
+    let engine = Engine::new(state.clone(), day.clock.clone());
     (state, engine)
 }
 
@@ -196,7 +196,7 @@ fn only(l: &str) -> RunOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r40_a_failed_state_write_fails_the_learner_and_a_later_pics_edit_survives() {
     let env = env(20).await;
-    let (state, engine) = flaky_engine();
+    let (state, engine) = flaky_engine(&env.day);
     let first = engine
         .run_tenant(&env.tenant, &RunOptions::default(), &NoProgress)
         .await
@@ -280,10 +280,14 @@ async fn r40_a_failed_state_write_fails_the_learner_and_a_later_pics_edit_surviv
 }
 
 /// A qualification added to a learner's Delivery Plan in PICS today (R37 assigns it).
-fn new_qualification(id: &str, code: &str) -> picsync_sim::pics::SimQualification {
+fn new_qualification(
+    id: &str,
+    code: &str,
+    today: chrono::NaiveDate,
+) -> picsync_sim::pics::SimQualification {
     let mut q = picsync_sim::pics::SimQualification::new(id, code);
     // R37: only a qualification starting after the day the learner was taken on is assigned
-    q.start_date = today().succ_opt();
+    q.start_date = today.succ_opt();
     q.title = Some(format!("New {code}"));
     q
 }
@@ -328,7 +332,11 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
         s.learner_mut(&a)
             .unwrap()
             .qualifications
-            .push(new_qualification(&format!("{a}-qn2"), "ST0002"));
+            .push(new_qualification(
+                &format!("{a}-qn2"),
+                "ST0002",
+                env.day.today,
+            ));
     });
     let q3 = format!("{a}-qn3");
     for _ in 0..12 {
@@ -366,7 +374,7 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
                 s.learner_mut(&who)
                     .unwrap()
                     .qualifications
-                    .push(new_qualification(&q3, "ST0003"));
+                    .push(new_qualification(&q3, "ST0003", env.day.today));
             });
             wait_for_reads(pics, reads, base + 3).await;
             pics.edit(|s| {
@@ -428,7 +436,7 @@ async fn r41_a_replan_loop_ending_on_a_412_fails_retryably_and_moves_no_state() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r34_a_catalogue_refresh_racing_a_finishing_run_loses_neither_write() {
     let env = env(5).await;
-    let (state, engine) = flaky_engine();
+    let (state, engine) = flaky_engine(&env.day);
     engine.refresh_aims(&env.tenant, false).await.unwrap();
     let before = engine.tenant_state(&env.tenant.id).await.unwrap().unwrap();
     assert!(!before.initial_done);
