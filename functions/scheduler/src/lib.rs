@@ -109,7 +109,7 @@ impl Scheduler {
         );
         let lease_ttl = chrono::Duration::from_std(deployment.config.lease_ttl)
             .unwrap_or(chrono::Duration::hours(6));
-        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
+        let engine = Engine::new(deployment.state.clone(), deployment.clock.clone())
             .with_lease_ttl(lease_ttl)
             .with_observer(std::sync::Arc::new(deployment.metrics.clone()));
         Ok(Self {

@@ -24,7 +24,7 @@ fn event(payload: Value) -> LambdaEvent<Value> {
 
 async fn setup(learners: usize, tenants: &[&str]) -> (Stack, world::Running, Scheduler) {
     let stack = testing::stack(tenants, 3, 30).await;
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = stack.today;
     let sims = world::start(learners, today, (300, testing::WINDOW))
         .await
         .unwrap();

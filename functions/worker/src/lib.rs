@@ -143,7 +143,7 @@ impl Worker {
         let intent_ttl =
             chrono::Duration::from_std(deployment.config.function_timeout + Duration::from_secs(5))
                 .unwrap_or(chrono::Duration::minutes(6));
-        let engine = Engine::new(deployment.state.clone(), picsync_engine::system_clock())
+        let engine = Engine::new(deployment.state.clone(), deployment.clock.clone())
             .with_lease_ttl(lease_ttl)
             .with_intent_ttl(intent_ttl)
             .with_observer(std::sync::Arc::new(deployment.metrics.clone()));

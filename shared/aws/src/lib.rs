@@ -63,6 +63,9 @@ pub struct Deployment {
     pub sqs: aws_sdk_sqs::Client,
     /// Where the functions' EMF metrics go (stdout; a buffer in tests).
     pub metrics: Metrics,
+    /// The engines' "now": the system clock; in tests, one that keeps the day their world was
+    /// seeded for.
+    pub clock: picsync_engine::Clock,
 }
 
 impl Deployment {
@@ -104,12 +107,19 @@ impl Deployment {
             tenants,
             sqs,
             metrics: Metrics::stdout(),
+            clock: picsync_engine::system_clock(),
         }
     }
 
     /// The metrics sent to `metrics` instead of stdout.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// The engines run on `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: picsync_engine::Clock) -> Self {
+        self.clock = clock;
         self
     }
 }

@@ -162,6 +162,9 @@ pub struct Stack {
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
     pub dlq_url: String,
+    /// The day (Europe/London) this stack's tests seed their world for: its deployments' engines
+    /// keep it, should a test run past London midnight (`world::clock_of_day`).
+    pub today: chrono::NaiveDate,
 }
 
 /// OneFile's minute in tests.
@@ -218,6 +221,7 @@ pub async fn stack(tenants: &[&str], max_receive: u32, visibility: u32) -> Stack
         sqs,
         queue_url,
         dlq_url,
+        today: picsync_sim::world::today(),
     }
 }
 
@@ -238,6 +242,9 @@ impl Stack {
         )
         // tests that read the metrics pass their own sink (`Deployment::with_metrics`)
         .with_metrics(crate::Metrics::to_writer(std::io::sink()))
+        .with_clock(std::sync::Arc::new(picsync_sim::world::clock_of_day(
+            self.today,
+        )))
     }
 
     /// Stores a tenant's secret (`<prefix><tenant>`).

@@ -8,7 +8,7 @@
 //! on both sides, learners out of scope (dormant, ended long ago), learners never enrolled, and a
 //! MIS value held by two OneFile users (one archived).
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::onefile::{
     SimClassroom, SimLearningAim, SimPathway, SimPlacement, SimReview, SimStandard, SimUser, Store,
@@ -417,6 +417,65 @@ mod picsync_domain_free {
 
     pub(super) fn london(t: DateTime<Utc>) -> NaiveDateTime {
         t.with_timezone(&London).naive_local()
+    }
+}
+
+/// Today in Europe/London.
+pub fn today() -> NaiveDate {
+    picsync_domain_free::london(Utc::now()).date()
+}
+
+/// The clock of a test whose world is seeded for `today`: the real time (the simulators stamp
+/// their records with it) until London midnight, and `today`'s last millisecond after it, so
+/// that a test running across midnight sees one today and does not sync a world seeded for
+/// yesterday as of tomorrow (issue 15 item 5). An engine takes it as its clock
+/// (`Arc::new(clock_of_day(today))`).
+pub fn clock_of_day(today: NaiveDate) -> impl Fn() -> DateTime<Utc> + Send + Sync + 'static {
+    let last = today
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| {
+            midnight
+                .and_local_timezone(chrono_tz::Europe::London)
+                .earliest()
+        })
+        .map_or(DateTime::<Utc>::MAX_UTC, |m| {
+            m.with_timezone(&Utc) - Duration::milliseconds(1)
+        });
+    move || Utc::now().min(last)
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn a_days_clock_stops_at_its_last_millisecond_and_is_the_real_time_before() {
+        let today = today();
+        let yesterday = today.pred_opt().unwrap();
+        let held = clock_of_day(yesterday)();
+        assert_eq!(
+            picsync_domain_free::london(held),
+            at(today, 0) - Duration::milliseconds(1)
+        );
+        assert_eq!(picsync_domain_free::london(held).date(), yesterday);
+        let before = Utc::now();
+        let t = clock_of_day(today.succ_opt().unwrap())();
+        assert!(
+            before <= t && t <= Utc::now(),
+            "the real time before the day ends: {t}"
+        );
+        // a summer and a winter midnight: London is UTC+1, then UTC+0
+        let summer = d(2026, 7, 1);
+        let winter = d(2026, 12, 1);
+        for (day, offset_h) in [(summer, 1), (winter, 0)] {
+            let held = clock_of_day(day)();
+            let midnight = Utc.from_utc_datetime(&at(day.succ_opt().unwrap(), 0));
+            assert_eq!(
+                held,
+                midnight - Duration::hours(offset_h) - Duration::milliseconds(1)
+            );
+        }
     }
 }
 

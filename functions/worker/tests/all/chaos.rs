@@ -102,7 +102,7 @@ fn context(budget: Duration) -> Context {
 
 async fn world_and_stack() -> (Stack, world::Running, Scheduler) {
     let stack = testing::stack(&["acme"], 10, VISIBILITY).await;
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = stack.today;
     let sims = world::start(LEARNERS, today, (300, testing::WINDOW))
         .await
         .unwrap();

@@ -21,7 +21,7 @@ pub(crate) fn fixture(name: &str) -> String {
 
 pub(crate) async fn setup(learners: usize) -> (Stack, world::Running, Scheduler) {
     let stack = testing::stack(&["acme"], 3, 30).await;
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = stack.today;
     let sims = world::start(learners, today, (300, testing::WINDOW))
         .await
         .unwrap();

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use picsync_domain::settings::Environment;
-use picsync_domain::time::{london_date, london_to_utc};
 use picsync_domain::{Settings, TenantId};
 use picsync_engine::{Clock, Engine, Tenant};
 use picsync_http::RetryPolicy;
@@ -21,10 +20,8 @@ use secrecy::SecretString;
 pub(crate) const WINDOW: Duration = Duration::from_millis(400);
 
 /// One test's day: the date its world is seeded for (Europe/London) and the clock every engine
-/// of the test runs on. The clock is the real time (the simulators stamp their records with it)
-/// until London midnight, and the day's last millisecond after it, so that a test running
-/// across midnight sees one "today" on both sides and does not sync a world seeded for
-/// yesterday as of tomorrow (issue 15 item 5).
+/// of the test runs on, the real time held at the day's last millisecond should the test run
+/// past London midnight (`world::clock_of_day`, issue 15 item 5).
 #[derive(Clone)]
 pub(crate) struct Day {
     pub today: NaiveDate,
@@ -34,20 +31,10 @@ pub(crate) struct Day {
 impl Day {
     /// Today, as of now.
     pub(crate) fn now() -> Self {
-        Self::of(london_date(Utc::now()))
-    }
-
-    /// `today`, with a clock held at its last millisecond once the real time is past it.
-    pub(crate) fn of(today: NaiveDate) -> Self {
-        let midnight = today
-            .succ_opt()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(london_to_utc)
-            .expect("a day after today");
-        let last = midnight - chrono::Duration::milliseconds(1);
+        let today = world::today();
         Self {
             today,
-            clock: Arc::new(move || Utc::now().min(last)),
+            clock: Arc::new(world::clock_of_day(today)),
         }
     }
 }

@@ -25,24 +25,3 @@ mod review_fixes;
 mod scenario;
 mod state_faults;
 mod template_iam;
-
-/// The one clock of a test (`common::Day`) keeps the seed's day after London midnight and is the
-/// real time before it.
-#[test]
-fn a_days_clock_stops_at_its_last_millisecond() {
-    use chrono::{Duration, Utc};
-    use picsync_domain::time::{london_date, london_to_utc};
-    let today = london_date(Utc::now());
-    let yesterday = today.pred_opt().unwrap();
-    let past = common::Day::of(yesterday);
-    let midnight = london_to_utc(today.and_hms_opt(0, 0, 0).unwrap());
-    assert_eq!((past.clock)(), midnight - Duration::milliseconds(1));
-    assert_eq!(london_date((past.clock)()), yesterday);
-    let tomorrow = common::Day::of(today.succ_opt().unwrap());
-    let before = Utc::now();
-    let t = (tomorrow.clock)();
-    assert!(
-        before <= t && t <= Utc::now(),
-        "real time before the day ends: {t}"
-    );
-}
