@@ -445,40 +445,6 @@ pub fn clock_of_day(today: NaiveDate) -> impl Fn() -> DateTime<Utc> + Send + Syn
     move || Utc::now().min(last)
 }
 
-#[cfg(test)]
-mod clock_tests {
-    use super::*;
-
-    #[test]
-    fn a_days_clock_stops_at_its_last_millisecond_and_is_the_real_time_before() {
-        let today = today();
-        let yesterday = today.pred_opt().unwrap();
-        let held = clock_of_day(yesterday)();
-        assert_eq!(
-            picsync_domain_free::london(held),
-            at(today, 0) - Duration::milliseconds(1)
-        );
-        assert_eq!(picsync_domain_free::london(held).date(), yesterday);
-        let before = Utc::now();
-        let t = clock_of_day(today.succ_opt().unwrap())();
-        assert!(
-            before <= t && t <= Utc::now(),
-            "the real time before the day ends: {t}"
-        );
-        // a summer and a winter midnight: London is UTC+1, then UTC+0
-        let summer = d(2026, 7, 1);
-        let winter = d(2026, 12, 1);
-        for (day, offset_h) in [(summer, 1), (winter, 0)] {
-            let held = clock_of_day(day)();
-            let midnight = Utc.from_utc_datetime(&at(day.succ_opt().unwrap(), 0));
-            assert_eq!(
-                held,
-                midnight - Duration::hours(offset_h) - Duration::milliseconds(1)
-            );
-        }
-    }
-}
-
 /// Both simulators, started on 127.0.0.1 with the world seeded.
 pub struct Running {
     pub onefile: crate::onefile::OneFileSim,
@@ -521,4 +487,38 @@ pub async fn start(
         pics,
         info: w.info,
     })
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn a_days_clock_stops_at_its_last_millisecond_and_is_the_real_time_before() {
+        let today = today();
+        let yesterday = today.pred_opt().unwrap();
+        let held = clock_of_day(yesterday)();
+        assert_eq!(
+            picsync_domain_free::london(held),
+            at(today, 0) - Duration::milliseconds(1)
+        );
+        assert_eq!(picsync_domain_free::london(held).date(), yesterday);
+        let before = Utc::now();
+        let t = clock_of_day(today.succ_opt().unwrap())();
+        assert!(
+            before <= t && t <= Utc::now(),
+            "the real time before the day ends: {t}"
+        );
+        // a summer and a winter midnight: London is UTC+1, then UTC+0
+        let summer = d(2026, 7, 1);
+        let winter = d(2026, 12, 1);
+        for (day, offset_h) in [(summer, 1), (winter, 0)] {
+            let held = clock_of_day(day)();
+            let midnight = Utc.from_utc_datetime(&at(day.succ_opt().unwrap(), 0));
+            assert_eq!(
+                held,
+                midnight - Duration::hours(offset_h) - Duration::milliseconds(1)
+            );
+        }
+    }
 }
