@@ -79,7 +79,6 @@ pub(crate) enum ConfigError {
 pub(crate) struct TenantSetup {
     pub id: TenantId,
     pub pics_url: String,
-    pub environment: Environment,
     pub centre: Option<i64>,
     pub secrets_file: Option<PathBuf>,
     pub settings: Settings,
@@ -217,7 +216,6 @@ impl Config {
         Ok(TenantSetup {
             id: TenantId::new(name.clone()),
             pics_url,
-            environment,
             centre: t.onefile_centre,
             secrets_file,
             settings,
@@ -255,7 +253,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.pics_url, "https://acme.picsweb.co.uk/app/api/v1");
-        assert_eq!(t.environment, Environment::Beta);
         assert_eq!(t.settings.environment, Environment::Beta);
         assert_eq!(
             t.secrets_file,

@@ -373,16 +373,7 @@ impl<S: State> Engine<S> {
         e: &EngineError,
         unsaved: Option<&LearnerState>,
     ) -> Result<()> {
-        let mut attempts = 0;
-        loop {
-            let mut st = self
-                .state
-                .get_learner_state(tenant, learner)
-                .await?
-                .unwrap_or_else(|| LearnerState {
-                    learner: learner.clone(),
-                    ..Default::default()
-                });
+        self.update_learner_state(tenant, learner, |st| {
             if let Some(u) = unsaved {
                 st.baseline = u.baseline.clone();
                 st.pics_seen = u.pics_seen;
@@ -394,6 +385,30 @@ impl<S: State> Engine<S> {
             // An operator's switch (R1) or a closed run is nothing to attend to in the learner.
             st.needs_attention = !e.is_retryable()
                 && !matches!(e, EngineError::NotEnabled(_) | EngineError::RunClosed(_));
+        })
+        .await
+    }
+
+    /// Reads the learner's state (a new one if it has none), changes it with `change` and
+    /// writes it back. A lost race (another routine wrote the state meanwhile) reads again and
+    /// applies `change` again, at most `max_replans` times; any other failure is returned.
+    async fn update_learner_state(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+        mut change: impl FnMut(&mut LearnerState),
+    ) -> Result<()> {
+        let mut attempts = 0;
+        loop {
+            let mut st = self
+                .state
+                .get_learner_state(tenant, learner)
+                .await?
+                .unwrap_or_else(|| LearnerState {
+                    learner: learner.clone(),
+                    ..Default::default()
+                });
+            change(&mut st);
             match self.state.put_learner_state(tenant, &st).await {
                 Ok(_) => return Ok(()),
                 Err(picsync_state::StateError::Conflict(_)) if attempts < self.max_replans => {
@@ -444,24 +459,12 @@ impl<S: State> Engine<S> {
         learner: &LearnerId,
         onefile: OfUserId,
     ) -> Result<()> {
-        for _ in 0..3 {
-            let mut st = self
-                .state
-                .get_learner_state(tenant, learner)
-                .await?
-                .unwrap_or_else(|| LearnerState {
-                    learner: learner.clone(),
-                    ..Default::default()
-                });
-            st.linked_on = Some(self.today());
+        let today = self.today();
+        self.update_learner_state(tenant, learner, |st| {
+            st.linked_on = Some(today);
             st.onefile_id.get_or_insert(onefile);
-            match self.state.put_learner_state(tenant, &st).await {
-                Ok(_) => return Ok(()),
-                Err(picsync_state::StateError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(EngineError::StillChanging(learner.to_string()))
+        })
+        .await
     }
 
     async fn sync_learner_inner(
