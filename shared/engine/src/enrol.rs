@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::{LearnerReport, RunCtx};
+use crate::writer::AimAssignment;
 use crate::{Engine, Tenant, mapping};
 
 /// A PICS write made with the learner's RowVersion (R41), see `Engine::write_if_match`.
@@ -654,11 +655,16 @@ impl<S: State> Engine<S> {
         let mut assigned: Vec<i64> = Vec::new();
         for a in &e.aims {
             let aim = self
-                .create_once_audited(
+                .assign_standard(
                     ctx,
-                    &format!("aim:{learner}:{}", a.qualification),
-                    learner,
-                    "learning aim",
+                    AimAssignment {
+                        learner,
+                        user,
+                        qualification: &a.qualification,
+                        standard: a.standard,
+                        pathway: a.pathway,
+                        claimed: &assigned,
+                    },
                     CreateAudit::new(
                         format!(
                             "assigned: standard {} ({}) for qualification {}",
@@ -666,21 +672,6 @@ impl<S: State> Engine<S> {
                         ),
                         Rule::R8,
                     ),
-                    |id| self.aim_exists(ctx, user.0, id),
-                    || async {
-                        let aims = of.learning_aims(user.0).await?;
-                        Ok(aims
-                            .into_iter()
-                            .find(|x| {
-                                x.standard_id == Some(a.standard.0) && !assigned.contains(&x.id)
-                            })
-                            .map(|x| x.id))
-                    },
-                    || async {
-                        Ok(of
-                            .assign_standard(a.standard.0, user.0, a.pathway.map(|p| p.0))
-                            .await?)
-                    },
                 )
                 .await?;
             assigned.push(aim);

@@ -109,20 +109,38 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A record many learners refer to, from the run's cache, else fetched once and kept (`None`:
+/// the record does not exist, and that is not kept).
+async fn cached<K, V, Fut>(
+    cache: &Mutex<HashMap<K, V>>,
+    key: K,
+    fetch: impl FnOnce() -> Fut,
+) -> Result<Option<V>>
+where
+    K: Eq + std::hash::Hash,
+    V: Clone,
+    Fut: std::future::Future<Output = Result<Option<V>>>,
+{
+    if let Some(v) = lock(cache).get(&key) {
+        return Ok(Some(v.clone()));
+    }
+    let v = fetch().await?;
+    if let Some(v) = &v {
+        lock(cache).insert(key, v.clone());
+    }
+    Ok(v)
+}
+
 impl<S: State> Engine<S> {
     async fn officer(&self, ctx: &RunCtx<'_>, id: &OfficerId) -> Result<Option<PicsOfficer>> {
-        if let Some(o) = lock(&ctx.officers).get(id) {
-            return Ok(Some(o.clone()));
-        }
-        match ctx.tenant.pics.get_officer(id.as_str()).await {
-            Ok(o) => {
-                let o = mapping::pics_officer(&o);
-                lock(&ctx.officers).insert(id.clone(), o.clone());
-                Ok(Some(o))
+        cached(&ctx.officers, id.clone(), || async {
+            match ctx.tenant.pics.get_officer(id.as_str()).await {
+                Ok(o) => Ok(Some(mapping::pics_officer(&o))),
+                Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
             }
-            Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     pub(crate) async fn officers_of(
@@ -149,33 +167,25 @@ impl<S: State> Engine<S> {
         ctx: &RunCtx<'_>,
         id: &OrganisationId,
     ) -> Result<Option<PicsOrganisation>> {
-        if let Some(o) = lock(&ctx.organisations).get(id) {
-            return Ok(Some(o.clone()));
-        }
-        match ctx.tenant.pics.get_organisation(id.as_str()).await {
-            Ok(o) => {
-                let o = mapping::pics_organisation(&o);
-                lock(&ctx.organisations).insert(id.clone(), o.clone());
-                Ok(Some(o))
+        cached(&ctx.organisations, id.clone(), || async {
+            match ctx.tenant.pics.get_organisation(id.as_str()).await {
+                Ok(o) => Ok(Some(mapping::pics_organisation(&o))),
+                Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
             }
-            Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     async fn assessor(&self, ctx: &RunCtx<'_>, id: OfUserId) -> Result<Option<OfUser>> {
-        if let Some(a) = lock(&ctx.assessors).get(&id) {
-            return Ok(Some(a.clone()));
-        }
-        match ctx.tenant.onefile.get_user(id.0).await {
-            Ok(u) => {
-                let a = mapping::of_user(&u);
-                lock(&ctx.assessors).insert(id, a.clone());
-                Ok(Some(a))
+        cached(&ctx.assessors, id, || async {
+            match ctx.tenant.onefile.get_user(id.0).await {
+                Ok(u) => Ok(Some(mapping::of_user(&u))),
+                Err(picsync_onefile::OneFileError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
             }
-            Err(picsync_onefile::OneFileError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     /// Reads everything the planner compares for one learner. `user` is the OneFile learner
