@@ -286,6 +286,11 @@ async fn drain(
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let stats = Arc::new(Mutex::new((0usize, 0usize)));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // One poller receives at a time: the stand-in does not keep a FIFO group to one batch in
+    // flight, so two pollers receiving at once would get two batches of the one group, and the
+    // one handed back would count a receive each time (5 receives and the stand-in's redrive
+    // moves a task to the dead-letter queue, which SQS would never do here).
+    let gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
     let began = Instant::now();
     let pollers: Vec<_> = (0..MAX_CONCURRENCY)
         .map(|_| {
@@ -293,9 +298,11 @@ async fn drain(
             let deployment = || deployment(stack, config, minute);
             let make = Arc::new(deployment);
             let (in_flight, stats, done) = (in_flight.clone(), stats.clone(), done.clone());
+            let gate = gate.clone();
             let timeout = config.function_timeout;
             async move {
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let receiving = gate.lock().await;
                     // SQS delivers nothing of a group with a batch in flight: with the one
                     // tenant's group in flight, a receive would return nothing, so the poller
                     // waits here instead of loading the stand-in with empty receives.
@@ -305,6 +312,7 @@ async fn drain(
                         .len()
                         >= TENANTS
                     {
+                        drop(receiving);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
@@ -319,6 +327,7 @@ async fn drain(
                         .map(|o| o.messages.unwrap_or_default())
                         .unwrap_or_default();
                     if msgs.is_empty() {
+                        drop(receiving);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -341,6 +350,7 @@ async fn drain(
                             true
                         }
                     };
+                    drop(receiving);
                     if !taken {
                         for m in &msgs {
                             if let Some(h) = m.receipt_handle() {
