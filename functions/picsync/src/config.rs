@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use picsync_domain::settings::{Environment, check_url};
-use picsync_domain::{Settings, TenantId};
+use picsync_domain::{Settings, TenantId, TenantProfile};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -35,22 +34,10 @@ fn default_dir() -> PathBuf {
     PathBuf::from(".picsync-data")
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TenantConfig {
-    /// The PICS API base URL, e.g. `https://provider.picsweb.co.uk/app/api/v1`.
-    pub pics_url: String,
-    /// `live`, `practice` or `beta` (R5).
-    pub onefile_environment: Option<String>,
-    /// A custom OneFile base URL instead of an environment (https, or http on loopback).
-    pub onefile_url: Option<String>,
-    /// The OneFile centre, when the customer has several.
-    pub onefile_centre: Option<i64>,
-    /// The secrets file (relative paths are read from the config file's folder).
-    pub secrets_file: Option<PathBuf>,
-    #[serde(default)]
-    pub settings: toml::Table,
-}
+/// A `[tenants.<id>]` table: a tenant profile (`picsync_domain::profile`, the schema the
+/// Lambda functions' profiles use: `pics_url`, `onefile_centre`, `[settings]`), plus
+/// `secrets_file`, the secrets file (relative paths are read from the config file's folder).
+pub(crate) type TenantConfig = toml::Table;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -79,7 +66,6 @@ pub(crate) enum ConfigError {
 pub(crate) struct TenantSetup {
     pub id: TenantId,
     pub pics_url: String,
-    pub environment: Environment,
     pub centre: Option<i64>,
     pub secrets_file: Option<PathBuf>,
     pub settings: Settings,
@@ -173,54 +159,31 @@ impl Config {
             tenant: name.clone(),
             detail,
         };
-        let pics_url = check_url(t.pics_url.trim())
-            .map_err(|e| err(format!("pics_url: {e}")))?
-            .trim_end_matches('/')
-            .to_string();
-        let environment = match (&t.onefile_environment, &t.onefile_url) {
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    "give onefile_environment or onefile_url, not both".into()
-                ));
-            }
-            (Some(e), None) => {
-                Environment::parse(e).map_err(|e| err(format!("onefile_environment: {e}")))?
-            }
-            (None, Some(u)) => Environment::Custom(
-                check_url(u.trim())
-                    .map_err(|e| err(format!("onefile_url: {e}")))?
-                    .trim_end_matches('/')
-                    .to_string(),
-            ),
-            (None, None) => {
-                return Err(err(
-                    "onefile_environment (live, practice, beta) or onefile_url is required".into(),
-                ));
+        let mut table = t.clone();
+        let secrets_file = match table.remove("secrets_file") {
+            None => None,
+            Some(toml::Value::String(f)) => Some(PathBuf::from(f)),
+            Some(other) => {
+                return Err(err(format!(
+                    "secrets_file: is a {}, not a path",
+                    other.type_str()
+                )));
             }
         };
-        let mut table = t.settings.clone();
-        table.insert(
-            "environment".into(),
-            toml::Value::String(match &environment {
-                Environment::Custom(u) => u.clone(),
-                other => other.name().to_string(),
-            }),
-        );
-        let settings = Settings::from_toml_table(table).map_err(|e| err(e.to_string()))?;
-        let secrets_file = t.secrets_file.as_ref().map(|p| {
+        let profile = TenantProfile::from_table(table).map_err(|e| err(e.to_string()))?;
+        let secrets_file = secrets_file.map(|p| {
             if p.is_relative() {
                 path.parent().unwrap_or(Path::new(".")).join(p)
             } else {
-                p.clone()
+                p
             }
         });
         Ok(TenantSetup {
             id: TenantId::new(name.clone()),
-            pics_url,
-            environment,
-            centre: t.onefile_centre,
+            pics_url: profile.pics_url,
+            centre: profile.onefile_centre,
             secrets_file,
-            settings,
+            settings: profile.settings,
         })
     }
 }
@@ -245,9 +208,9 @@ mod tests {
             dir = "/var/lib/picsync"
             [tenants.acme]
             pics_url = "https://acme.picsweb.co.uk/app/api/v1/"
-            onefile_environment = "beta"
             secrets_file = "acme-secrets.toml"
             [tenants.acme.settings]
+            environment = "beta"
             integration_enabled = true
             desktop_integration_disabled = true
             visit_type = "face_to_face"
@@ -255,8 +218,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.pics_url, "https://acme.picsweb.co.uk/app/api/v1");
-        assert_eq!(t.environment, Environment::Beta);
-        assert_eq!(t.settings.environment, Environment::Beta);
+        assert_eq!(
+            t.settings.environment,
+            picsync_domain::settings::Environment::Beta
+        );
         assert_eq!(
             t.secrets_file,
             Some(PathBuf::from("/etc/picsync/acme-secrets.toml"))
@@ -265,35 +230,53 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_table_is_a_tenant_profile() {
+        // issue 15: the Lambda profile file, pasted under [tenants.acme], is a CLI tenant
+        let profile = "pics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_centre = 10\n[settings]\nenvironment = \"practice\"\nupload_reviews = false\n";
+        let cli = profile
+            .replace("pics_url", "[tenants.acme]\npics_url")
+            .replace("[settings]", "[tenants.acme.settings]");
+        let t = parse(&cli).unwrap();
+        let p = TenantProfile::from_toml(profile).unwrap();
+        assert_eq!(
+            (t.pics_url, t.centre, t.settings),
+            (p.pics_url, p.onefile_centre, p.settings)
+        );
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let base = "[tenants.acme]\npics_url = \"https://x.picsweb.co.uk/app/api/v1\"\n";
-        let e = parse(base).unwrap_err().to_string();
-        assert!(e.contains("onefile_environment"), "{e}");
-        let e = parse(&format!("{base}onefile_environment = \"staging\"\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("onefile_environment") && e.contains("staging"),
-            "{e}"
-        );
-        let e = parse(&format!(
-            "{base}onefile_environment = \"live\"\n[tenants.acme.settings]\nupload_review = true\n"
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("upload_review"), "{e}");
-        let e = parse(&format!("{base}onefile_environment = \"live\"\n[tenants.acme.settings]\nintegration_enabled = true\n")).unwrap_err().to_string();
-        assert!(e.contains("R42"), "{e}");
-        let e = parse("[tenants.acme]\npics_url = \"http://pics.example.com\"\nonefile_environment = \"live\"\n").unwrap_err().to_string();
-        assert!(e.contains("pics_url") && e.contains("https"), "{e}");
-        let e = parse("[tenant.acme]\n").unwrap_err().to_string();
-        assert!(e.contains("tenant"), "{e}");
+        for (text, needle) in [
+            (
+                format!("{base}[tenants.acme.settings]\nenvironment = \"staging\"\n"),
+                "staging",
+            ),
+            (
+                format!("{base}[tenants.acme.settings]\nupload_review = true\n"),
+                "upload_review",
+            ),
+            (
+                format!("{base}[tenants.acme.settings]\nintegration_enabled = true\n"),
+                "R42",
+            ),
+            (
+                "[tenants.acme]\npics_url = \"http://pics.example.com\"\n".to_string(),
+                "https",
+            ),
+            (format!("{base}onefile_environment = \"live\"\n"), "moved"),
+            (format!("{base}secrets_file = 3\n"), "secrets_file"),
+            ("[tenant.acme]\n".to_string(), "tenant"),
+        ] {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text:?}: {e}");
+        }
     }
 
     #[test]
     fn tenant_choice() {
         let c: Config = toml::from_str(
-            "[tenants.a]\npics_url = \"https://a.example\"\nonefile_environment = \"live\"\n[tenants.b]\npics_url = \"https://b.example\"\nonefile_environment = \"live\"\n",
+            "[tenants.a]\npics_url = \"https://a.example\"\n[tenants.b]\npics_url = \"https://b.example\"\n",
         )
         .unwrap();
         let p = Path::new("c.toml");

@@ -10,10 +10,10 @@ use clap::Args;
 use picsync_domain::settings::Direction;
 use picsync_domain::{LearnerId, Settings, TenantId};
 use picsync_engine::{Engine, EngineError, EnrolRequest, NoProgress, RunOptions, Tenant};
-use picsync_onefile::{OneFileClient, OneFileConfig, Pacer};
-use picsync_pics::{PicsClient, PicsConfig};
+use picsync_onefile::Pacer;
 use picsync_sim::world;
 use picsync_state::embedded::EmbeddedState;
+use picsync_state::secrets::TenantSecrets;
 use secrecy::SecretString;
 
 use crate::CliError;
@@ -68,26 +68,20 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Result<u8, CliError> {
         learner_demographics: Direction::Ignore,
         ..Settings::default()
     };
-    let pics = PicsClient::new(PicsConfig::new(
-        sims.pics.base_url(),
-        world::PICS_USERNAME,
-        SecretString::from(world::PICS_PASSWORD),
-    ))
-    .map_err(EngineError::from)?;
-    let mut ocfg = OneFileConfig::new(
-        sims.onefile.base_url(),
-        SecretString::from(world::ONEFILE_TOKEN),
-    );
-    ocfg.rate_window = window;
-    let onefile = OneFileClient::new(ocfg, Pacer::new(settings.onefile_calls_per_minute, window))
-        .map_err(EngineError::from)?;
-    let tenant = Tenant {
-        id: TenantId::from("acme"),
+    let pacer = Pacer::new(settings.onefile_calls_per_minute, window);
+    let tenant = Tenant::connect(
+        TenantId::from("acme"),
         settings,
-        pics,
-        onefile,
-        centre: Some(world::CENTRE),
-    };
+        &sims.pics.base_url(),
+        Some(world::CENTRE),
+        &TenantSecrets::new(
+            SecretString::from(world::ONEFILE_TOKEN),
+            world::PICS_USERNAME,
+            SecretString::from(world::PICS_PASSWORD),
+        ),
+        pacer,
+        |_, onefile| onefile.rate_window = window,
+    )?;
     let state = Arc::new(EmbeddedState::in_memory().map_err(demo_err)?);
     let engine = Engine::new(state, picsync_engine::system_clock());
     let mut report = serde_json::Map::new();

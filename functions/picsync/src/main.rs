@@ -17,8 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use picsync_domain::enrol::EnrolChoices;
 use picsync_domain::{LearnerId, Mode, OfCentreId, OfPathwayId, OfUserId, QualificationId};
 use picsync_engine::{Engine, EngineError, EnrolRequest, RunOptions, Tenant};
-use picsync_onefile::{OneFileClient, OneFileConfig, Pacer};
-use picsync_pics::{PicsClient, PicsConfig};
+use picsync_onefile::Pacer;
 use picsync_state::embedded::EmbeddedState;
 use picsync_state::secrets::{FileSecrets, SecretSource};
 
@@ -239,28 +238,17 @@ async fn tenant(setup: &TenantSetup) -> Result<Tenant, CliError> {
         .get(&setup.id)
         .await
         .map_err(EngineError::from)?;
-    let pics = PicsClient::new(PicsConfig::new(
-        setup.pics_url.clone(),
-        secrets.pics_username.clone(),
-        secrets.pics_password.clone(),
-    ))
-    .map_err(EngineError::from)?;
+    // the settings carry the tenant's OneFile environment (config.rs puts it there)
     let pacer = Pacer::per_minute(setup.settings.onefile_calls_per_minute);
-    let onefile = OneFileClient::new(
-        OneFileConfig::new(
-            setup.environment.base_url(),
-            secrets.onefile_customer_token.clone(),
-        ),
+    Ok(Tenant::connect(
+        setup.id.clone(),
+        setup.settings.clone(),
+        &setup.pics_url,
+        setup.centre,
+        &secrets,
         pacer,
-    )
-    .map_err(EngineError::from)?;
-    Ok(Tenant {
-        id: setup.id.clone(),
-        settings: setup.settings.clone(),
-        pics,
-        onefile,
-        centre: setup.centre,
-    })
+        |_, _| {},
+    )?)
 }
 
 fn choices(c: &ChoiceArgs) -> EnrolChoices {

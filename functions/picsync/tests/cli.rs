@@ -20,10 +20,10 @@ fn picsync(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
 /// secrets file.
 fn write_config(dir: &Path, sims: &world::Running, settings: &str) {
     let config = format!(
-        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\n{settings}",
+        "[state]\ndir = \"state\"\n[tenants.acme]\npics_url = \"{}\"\nonefile_centre = {}\nsecrets_file = \"secrets.toml\"\n[tenants.acme.settings]\nenvironment = \"{}\"\n{settings}",
         sims.pics.base_url(),
-        sims.onefile.base_url(),
-        world::CENTRE
+        world::CENTRE,
+        sims.onefile.base_url()
     );
     std::fs::write(dir.join("picsync.toml"), config).unwrap();
     std::fs::write(
@@ -107,7 +107,7 @@ fn bad_configuration_exits_2_naming_the_problem() {
     // an unknown settings key
     std::fs::write(
         dir.path().join("picsync.toml"),
-        "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_environment = \"live\"\n[tenants.acme.settings]\nupload_review = true\n",
+        "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\n\n[tenants.acme.settings]\nupload_review = true\n",
     )
     .unwrap();
     let o = picsync(&["sync"], dir.path(), &[]);
@@ -116,7 +116,7 @@ fn bad_configuration_exits_2_naming_the_problem() {
     // an unknown tenant
     std::fs::write(
         dir.path().join("picsync.toml"),
-        "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_environment = \"live\"\n",
+        "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\n",
     )
     .unwrap();
     let o = picsync(&["--tenant", "nobody", "sync"], dir.path(), &[]);
@@ -149,19 +149,37 @@ fn bad_configuration_exits_2_naming_the_problem() {
 #[test]
 fn bad_config_files_table() {
     let dir = tempfile::tempdir().unwrap();
-    let ok_tenant = "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\nonefile_environment = \"live\"\n";
+    let ok_tenant = "[tenants.acme]\npics_url = \"https://acme.picsweb.co.uk/app/api/v1\"\n";
     // (config text, a fragment the error must contain)
     let cases: Vec<(String, &str)> = vec![
-        ("[tenants.acme]\nonefile_environment = \"live\"\n".into(), "pics_url"),
-        ("[tenants.acme]\npics_url = \"https://a.example\"\nonefile_environment = \"live\"\nonefile_url = \"https://b.example\"\n".into(), "not both"),
-        ("[tenants.acme]\npics_url = \"http://pics.example.com\"\nonefile_environment = \"live\"\n".into(), "https"),
-        ("[tenants.acme]\npics_url = \"https://a.example\"\nonefile_url = \"http://10.0.0.1/api\"\n".into(), "onefile_url"),
+        ("[tenants.acme]\nonefile_centre = 3\n".into(), "pics_url"),
+        (
+            "[tenants.acme]\npics_url = \"http://pics.example.com\"\n".into(),
+            "https",
+        ),
+        (
+            format!("{ok_tenant}[tenants.acme.settings]\nenvironment = \"http://10.0.0.1/api\"\n"),
+            "environment",
+        ),
+        (
+            format!("{ok_tenant}onefile_url = \"https://b.example\"\n"),
+            "onefile_url",
+        ),
         (format!("{ok_tenant}[surprise]\nx = 1\n"), "surprise"),
         (format!("{ok_tenant}secret = \"hunter2\"\n"), "secret"),
         ("[state]\ndir = 5\n".to_string() + ok_tenant, "dir"),
-        (format!("{ok_tenant}onefile_centre = \"ten\"\n"), "onefile_centre"),
-        (format!("{ok_tenant}[tenants.acme.settings]\nvisit_type = \"video\"\n"), "video"),
-        (format!("{ok_tenant}[tenants.acme.settings]\nonefile_calls_per_minute = 400\n"), "onefile_calls_per_minute"),
+        (
+            format!("{ok_tenant}onefile_centre = \"ten\"\n"),
+            "onefile_centre",
+        ),
+        (
+            format!("{ok_tenant}[tenants.acme.settings]\nvisit_type = \"video\"\n"),
+            "video",
+        ),
+        (
+            format!("{ok_tenant}[tenants.acme.settings]\nonefile_calls_per_minute = 400\n"),
+            "onefile_calls_per_minute",
+        ),
         ("[tenants]\nacme = 3\n".into(), "acme"),
         ("this is not toml".into(), "picsync.toml"),
     ];

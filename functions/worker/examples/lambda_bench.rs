@@ -77,13 +77,17 @@ async fn main() -> Result<(), Error> {
     );
     for latency in latencies {
         let real = Duration::from_millis(latency);
-        let (initial, sweep, scheduler) = one_latency(learners, minute, real).await?;
+        let (initial, sweep, periodic, scheduler) = one_latency(learners, minute, real).await?;
         println!("## {latency} ms per call\n");
         println!(
             "| run | learners | OneFile calls | PICS calls | batches | returned | 429s | wall (real-world min) | bound at 280/min (min) | budget use |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (name, p) in [("initial", &initial), ("full sweep", &sweep)] {
+        for (name, p) in [
+            ("initial", &initial),
+            ("full sweep", &sweep),
+            ("periodic, 2 % edited", &periodic.phase),
+        ] {
             let wall_min = p.wall.as_secs_f64() / minute.as_secs_f64();
             let bound = p.onefile as f64 / BUDGET;
             println!(
@@ -103,8 +107,18 @@ async fn main() -> Result<(), Error> {
             "\nScheduler phase (listing, learner states, queueing): {:.1} real-world min for {learners} learners.",
             scheduler.as_secs_f64() / minute.as_secs_f64()
         );
+        let p = &periodic.phase;
+        println!(
+            "Periodic run (issue 16) after PICS edits to {} learners: {} compared, scheduler and workers {:.1} real-world min ({:.0} s), {} OneFile calls; every edit was in OneFile after it.",
+            periodic.edits,
+            p.learners,
+            p.wall.as_secs_f64() / minute.as_secs_f64(),
+            p.wall.as_secs_f64() / scale,
+            p.onefile
+        );
+        // linear in the tenant's learners (the same share of them in scope)
         for n in [500usize, 2000, 5000] {
-            let f = n as f64 / initial.learners as f64;
+            let f = n as f64 / learners as f64;
             let sched = scheduler.as_secs_f64() / minute.as_secs_f64() * f;
             let init = initial.wall.as_secs_f64() / minute.as_secs_f64() * f;
             let sw = sweep.wall.as_secs_f64() / minute.as_secs_f64() * f;
@@ -142,7 +156,7 @@ async fn one_latency(
     learners: usize,
     minute: Duration,
     real_latency: Duration,
-) -> Result<(Phase, Phase, Duration), Error> {
+) -> Result<(Phase, Phase, Periodic, Duration), Error> {
     let scale = minute.as_secs_f64() / 60.0;
     let scaled = |d: Duration| d.mul_f64(scale);
     let stack = testing::stack(&[TENANT], 5, 1800).await;
@@ -173,7 +187,76 @@ async fn one_latency(
     )
     .await?;
     let sweep = drain(&stack, &config, minute, &sims, &run_id, in_scope).await?;
-    Ok((initial, sweep, scheduled))
+
+    // a 15-minute periodic run (issue 16) after users changed 2 % of the learners in PICS: a
+    // registration number of a qualification linked to a OneFile learning aim
+    let mut edits = Vec::new();
+    for (n, learner) in sims.info.in_scope.iter().step_by(50).enumerate() {
+        let value = format!("LB-{n:05}");
+        let Some(l) = sims.pics.learner(learner) else {
+            continue;
+        };
+        let Some((qual, aim)) = l.qualifications.iter().find_map(|q| {
+            let aim = q.one_file_learning_aim_id?;
+            sims.onefile
+                .read(|s| s.learning_aims.contains_key(&aim))
+                .then(|| (q.qualification_id.clone(), aim))
+        }) else {
+            continue;
+        };
+        let done = sims.pics.edit(|s| {
+            let q = s
+                .learner_mut(learner)?
+                .qualifications
+                .iter_mut()
+                .find(|q| q.qualification_id == qual)?;
+            q.registration_number = Some(value.clone());
+            Some(())
+        });
+        if done.is_some() {
+            edits.push((aim, value));
+        }
+    }
+    // LastModified has second resolution: the edits are after the sweep's cursors
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let began = Instant::now();
+    let (run_id, in_scope) =
+        start(&scheduler, json!({"tenant": TENANT, "if_busy": "skip"})).await?;
+    let mut periodic = drain(&stack, &config, minute, &sims, &run_id, in_scope).await?;
+    periodic.wall = began.elapsed();
+    let arrived = edits
+        .iter()
+        .filter(|(aim, value)| {
+            sims.onefile.read(|s| {
+                s.learning_aims
+                    .get(aim)
+                    .is_some_and(|a| a.registration_number.as_deref() == Some(value.as_str()))
+            })
+        })
+        .count();
+    if arrived != edits.len() {
+        return Err(format!(
+            "the periodic run delivered {arrived} of {} PICS edits to OneFile",
+            edits.len()
+        )
+        .into());
+    }
+    Ok((
+        initial,
+        sweep,
+        Periodic {
+            phase: periodic,
+            edits: edits.len(),
+        },
+        scheduled,
+    ))
+}
+
+/// The periodic run after edits: its figures (scheduler phase included in its wall time) and
+/// how many learners were edited (every edit is checked to be in OneFile after it).
+struct Periodic {
+    phase: Phase,
+    edits: usize,
 }
 
 async fn start(s: &scheduler::Scheduler, payload: Value) -> Result<(String, usize), Error> {
@@ -203,6 +286,11 @@ async fn drain(
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let stats = Arc::new(Mutex::new((0usize, 0usize)));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // One poller receives at a time: the stand-in does not keep a FIFO group to one batch in
+    // flight, so two pollers receiving at once would get two batches of the one group, and the
+    // one handed back would count a receive each time (5 receives and the stand-in's redrive
+    // moves a task to the dead-letter queue, which SQS would never do here).
+    let gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
     let began = Instant::now();
     let pollers: Vec<_> = (0..MAX_CONCURRENCY)
         .map(|_| {
@@ -210,9 +298,11 @@ async fn drain(
             let deployment = || deployment(stack, config, minute);
             let make = Arc::new(deployment);
             let (in_flight, stats, done) = (in_flight.clone(), stats.clone(), done.clone());
+            let gate = gate.clone();
             let timeout = config.function_timeout;
             async move {
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let receiving = gate.lock().await;
                     // SQS delivers nothing of a group with a batch in flight: with the one
                     // tenant's group in flight, a receive would return nothing, so the poller
                     // waits here instead of loading the stand-in with empty receives.
@@ -222,6 +312,7 @@ async fn drain(
                         .len()
                         >= TENANTS
                     {
+                        drop(receiving);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
@@ -236,6 +327,7 @@ async fn drain(
                         .map(|o| o.messages.unwrap_or_default())
                         .unwrap_or_default();
                     if msgs.is_empty() {
+                        drop(receiving);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -258,6 +350,7 @@ async fn drain(
                             true
                         }
                     };
+                    drop(receiving);
                     if !taken {
                         for m in &msgs {
                             if let Some(h) = m.receipt_handle() {

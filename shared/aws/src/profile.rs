@@ -1,22 +1,12 @@
 //! A tenant's profile as an operator writes it (`picsync-admin tenant put --file acme.toml`):
-//! where its PICS is, its OneFile centre, and its settings (§2). Stored in the table as
-//! the SETTINGS record (what `TenantStore::get_settings` reads) and the CONNECTION record.
-//!
-//! ```toml
-//! pics_url = "https://acme.picsweb.co.uk/app/api/v1"
-//! onefile_centre = 10            # only when the OneFile customer has several centres
-//! [settings]
-//! integration_enabled = true
-//! desktop_integration_disabled = true
-//! environment = "live"           # live, practice, beta, or an https:// base URL (R5)
-//! ```
-//!
-//! Secrets never go here: they live in Secrets Manager (`picsync/<tenant>`).
+//! where its PICS is, its OneFile centre, and its settings (§2), in the schema of
+//! `picsync_domain::profile` (the CLI's `[tenants.<id>]` tables are the same). Stored in the
+//! table as the SETTINGS record (what `TenantStore::get_settings` reads) and the CONNECTION
+//! record. Secrets never go here: they live in Secrets Manager (`picsync/<tenant>`).
 
-use picsync_domain::settings::check_url;
 use picsync_domain::{Settings, TenantId};
 use picsync_state::{StateError, TenantStore};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::dynamo::{Connection, DynamoState};
 
@@ -27,49 +17,17 @@ pub struct TenantProfile {
     pub settings: Settings,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfileFile {
-    pics_url: String,
-    #[serde(default)]
-    onefile_centre: Option<i64>,
-    #[serde(default)]
-    settings: toml::Table,
-}
-
 impl TenantProfile {
-    /// Parses and checks a profile file; the error names the key at fault.
+    /// Parses and checks a profile file (`picsync_domain::profile`: the schema and checks the
+    /// CLI's `[tenants.<id>]` tables share); the error names the key at fault.
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        let f: ProfileFile = toml::from_str(text).map_err(|e| {
-            format!(
-                "{}{}",
-                e.message(),
-                e.span()
-                    .map(|s| format!(" (at byte {})", s.start))
-                    .unwrap_or_default()
-            )
-        })?;
-        let pics_url = check_url(f.pics_url.trim())
-            .map_err(|e| format!("pics_url: {e}"))?
-            .trim_end_matches('/')
-            .to_string();
-        if let Some(c) = f.onefile_centre
-            && c <= 0
-        {
-            return Err(format!(
-                "onefile_centre is {c}; a OneFile centre id is positive"
-            ));
-        }
-        let settings: Settings = toml::Value::Table(f.settings)
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("settings: {}", e.message()))?;
-        settings.validate().map_err(|e| e.to_string())?;
+        let p = picsync_domain::TenantProfile::from_toml(text).map_err(|e| e.to_string())?;
         Ok(Self {
             connection: Connection {
-                pics_url,
-                onefile_centre: f.onefile_centre,
+                pics_url: p.pics_url,
+                onefile_centre: p.onefile_centre,
             },
-            settings,
+            settings: p.settings,
         })
     }
 

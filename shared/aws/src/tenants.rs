@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use picsync_domain::{Settings, TenantId};
 use picsync_engine::{EngineError, Tenant};
-use picsync_onefile::{OneFileClient, OneFileConfig, OneFileError, Pacers};
-use picsync_pics::{PicsClient, PicsConfig, PicsError};
+use picsync_onefile::{OneFileError, Pacers};
+use picsync_pics::PicsError;
 use picsync_state::TenantStore;
 use picsync_state::secrets::SecretSource;
 
@@ -153,35 +153,29 @@ impl Tenants {
         connection: &Connection,
     ) -> Result<Tenant, EngineError> {
         let secrets = self.secrets.get(id).await?;
-        let mut pc = PicsConfig::new(
-            connection.pics_url.clone(),
-            secrets.pics_username.clone(),
-            secrets.pics_password.clone(),
-        );
-        let mut oc = OneFileConfig::new(
-            settings.environment.base_url(),
-            secrets.onefile_customer_token.clone(),
-        );
-        oc.rate_window = self.tuning.rate_window;
-        if let Some(r) = &self.tuning.retry {
-            pc.retry = r.clone();
-            oc.retry = r.clone();
-        }
-        if let Some(t) = self.tuning.timeout {
-            pc.timeout = t;
-            oc.timeout = t;
-        }
         // R35: the tenant's budget, capped by the deployment's
         let calls = settings
             .onefile_calls_per_minute
             .min(self.calls_per_minute_cap);
         let pacer = self.pacers.get(id.as_str(), calls);
-        Ok(Tenant {
-            id: id.clone(),
-            settings: settings.clone(),
-            pics: PicsClient::new(pc)?,
-            onefile: OneFileClient::new(oc, pacer)?,
-            centre: connection.onefile_centre,
-        })
+        Tenant::connect(
+            id.clone(),
+            settings.clone(),
+            &connection.pics_url,
+            connection.onefile_centre,
+            &secrets,
+            pacer,
+            |pc, oc| {
+                oc.rate_window = self.tuning.rate_window;
+                if let Some(r) = &self.tuning.retry {
+                    pc.retry = r.clone();
+                    oc.retry = r.clone();
+                }
+                if let Some(t) = self.tuning.timeout {
+                    pc.timeout = t;
+                    oc.timeout = t;
+                }
+            },
+        )
     }
 }

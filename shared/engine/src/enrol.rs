@@ -15,7 +15,15 @@ use serde::Serialize;
 use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::{LearnerReport, RunCtx};
+use crate::writer::AimAssignment;
 use crate::{Engine, Tenant, mapping};
+
+/// A PICS write made with the learner's RowVersion (R41), see `Engine::write_if_match`.
+#[derive(Clone, Copy)]
+enum PicsWrite<'a> {
+    Learner(&'a pics::LearnerPatch),
+    Qualification(&'a QualificationId, &'a pics::QualificationPatch),
+}
 
 /// An enrolment request (operation 1).
 #[derive(Debug, Clone, Default)]
@@ -345,43 +353,65 @@ impl<S: State> Engine<S> {
             self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
             return Ok(());
         }
+        let patch = pics::LearnerPatch {
+            one_file_id: Some(Some(user.0)),
+            ..Default::default()
+        };
+        self.write_if_match(ctx, pl, rv, PicsWrite::Learner(&patch), |fresh| match fresh
+            .one_file_id
+            .filter(|o| *o != user.0)
+        {
+            Some(other) => Err(EngineError::Inconsistent(format!(
+                "learner {} was linked to OneFile learner {other} by someone else meanwhile",
+                pl.ident
+            ))),
+            None => Ok(()),
+        })
+        .await?;
+        let e = self.audit_entry(
+            ctx,
+            &pl.id,
+            "PICS",
+            format!("learner {}", pl.ident),
+            "OneFileId",
+            &Value::Blank,
+            &Value::Int(user.0),
+            rule,
+        );
+        self.state.append_audit(&[e]).await?;
+        self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
+        Ok(())
+    }
+
+    /// R41: a write to the PICS learner with its RowVersion (If-Match). After a 412 the learner
+    /// is read again, `check` may refuse what it now holds, and the write is tried again with
+    /// the new RowVersion (at most `max_replans` times). `rv` ends as the learner's RowVersion
+    /// after the write.
+    async fn write_if_match(
+        &self,
+        ctx: &RunCtx<'_>,
+        pl: &PicsLearner,
+        rv: &mut String,
+        write: PicsWrite<'_>,
+        check: impl Fn(&pics::Learner) -> Result<()>,
+    ) -> Result<()> {
         let p = &ctx.tenant.pics;
         for _ in 0..=self.max_replans {
-            match p
-                .patch_learner(
-                    pl.id.as_str(),
-                    rv,
-                    &pics::LearnerPatch {
-                        one_file_id: Some(Some(user.0)),
-                        ..Default::default()
-                    },
-                )
-                .await
-            {
+            let done = match write {
+                PicsWrite::Learner(patch) => p.patch_learner(pl.id.as_str(), rv, patch).await,
+                PicsWrite::Qualification(q, patch) => {
+                    p.patch_qualification(pl.id.as_str(), q.as_str(), rv, patch)
+                        .await
+                }
+            };
+            match done {
                 Ok(new_rv) => {
                     *rv = new_rv;
-                    let e = self.audit_entry(
-                        ctx,
-                        &pl.id,
-                        "PICS",
-                        format!("learner {}", pl.ident),
-                        "OneFileId",
-                        &Value::Blank,
-                        &Value::Int(user.0),
-                        rule,
-                    );
-                    self.state.append_audit(&[e]).await?;
-                    self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
                     return Ok(());
                 }
                 Err(e) if e.is_conflict() => {
                     let fresh = p.get_learner(pl.id.as_str()).await?;
-                    if let Some(other) = fresh.one_file_id.filter(|o| *o != user.0) {
-                        return Err(EngineError::Inconsistent(format!(
-                            "learner {} was linked to OneFile learner {other} by someone else meanwhile",
-                            pl.ident
-                        )));
-                    }
+                    check(&fresh)?;
                     *rv = fresh.row_version;
                 }
                 Err(e) => return Err(e.into()),
@@ -625,11 +655,16 @@ impl<S: State> Engine<S> {
         let mut assigned: Vec<i64> = Vec::new();
         for a in &e.aims {
             let aim = self
-                .create_once_audited(
+                .assign_standard(
                     ctx,
-                    &format!("aim:{learner}:{}", a.qualification),
-                    learner,
-                    "learning aim",
+                    AimAssignment {
+                        learner,
+                        user,
+                        qualification: &a.qualification,
+                        standard: a.standard,
+                        pathway: a.pathway,
+                        claimed: &assigned,
+                    },
                     CreateAudit::new(
                         format!(
                             "assigned: standard {} ({}) for qualification {}",
@@ -637,21 +672,6 @@ impl<S: State> Engine<S> {
                         ),
                         Rule::R8,
                     ),
-                    |id| self.aim_exists(ctx, user.0, id),
-                    || async {
-                        let aims = of.learning_aims(user.0).await?;
-                        Ok(aims
-                            .into_iter()
-                            .find(|x| {
-                                x.standard_id == Some(a.standard.0) && !assigned.contains(&x.id)
-                            })
-                            .map(|x| x.id))
-                    },
-                    || async {
-                        Ok(of
-                            .assign_standard(a.standard.0, user.0, a.pathway.map(|p| p.0))
-                            .await?)
-                    },
                 )
                 .await?;
             assigned.push(aim);
@@ -750,36 +770,24 @@ impl<S: State> Engine<S> {
         aim: i64,
         rv: &mut String,
     ) -> Result<()> {
-        let p = &ctx.tenant.pics;
         let patch = pics::QualificationPatch {
             one_file_learning_aim_id: Some(aim),
             ..Default::default()
         };
-        for _ in 0..=self.max_replans {
-            match p
-                .patch_qualification(pl.id.as_str(), q.as_str(), rv, &patch)
-                .await
-            {
-                Ok(new_rv) => {
-                    *rv = new_rv;
-                    let e = self.audit_entry(
-                        ctx,
-                        &pl.id,
-                        "PICS",
-                        format!("qualification {q}"),
-                        "OneFileLearningAimId",
-                        &Value::Blank,
-                        &Value::Int(aim),
-                        Rule::R8,
-                    );
-                    self.state.append_audit(&[e]).await?;
-                    return Ok(());
-                }
-                Err(e) if e.is_conflict() => *rv = p.get_learner(pl.id.as_str()).await?.row_version,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(EngineError::StillChanging(pl.ident.clone()))
+        self.write_if_match(ctx, pl, rv, PicsWrite::Qualification(q, &patch), |_| Ok(()))
+            .await?;
+        let e = self.audit_entry(
+            ctx,
+            &pl.id,
+            "PICS",
+            format!("qualification {q}"),
+            "OneFileLearningAimId",
+            &Value::Blank,
+            &Value::Int(aim),
+            Rule::R8,
+        );
+        self.state.append_audit(&[e]).await?;
+        Ok(())
     }
 
     async fn assign_assessor(

@@ -109,20 +109,38 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A record many learners refer to, from the run's cache, else fetched once and kept (`None`:
+/// the record does not exist, and that is not kept).
+async fn cached<K, V, Fut>(
+    cache: &Mutex<HashMap<K, V>>,
+    key: K,
+    fetch: impl FnOnce() -> Fut,
+) -> Result<Option<V>>
+where
+    K: Eq + std::hash::Hash,
+    V: Clone,
+    Fut: std::future::Future<Output = Result<Option<V>>>,
+{
+    if let Some(v) = lock(cache).get(&key) {
+        return Ok(Some(v.clone()));
+    }
+    let v = fetch().await?;
+    if let Some(v) = &v {
+        lock(cache).insert(key, v.clone());
+    }
+    Ok(v)
+}
+
 impl<S: State> Engine<S> {
     async fn officer(&self, ctx: &RunCtx<'_>, id: &OfficerId) -> Result<Option<PicsOfficer>> {
-        if let Some(o) = lock(&ctx.officers).get(id) {
-            return Ok(Some(o.clone()));
-        }
-        match ctx.tenant.pics.get_officer(id.as_str()).await {
-            Ok(o) => {
-                let o = mapping::pics_officer(&o);
-                lock(&ctx.officers).insert(id.clone(), o.clone());
-                Ok(Some(o))
+        cached(&ctx.officers, id.clone(), || async {
+            match ctx.tenant.pics.get_officer(id.as_str()).await {
+                Ok(o) => Ok(Some(mapping::pics_officer(&o))),
+                Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
             }
-            Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     pub(crate) async fn officers_of(
@@ -149,33 +167,25 @@ impl<S: State> Engine<S> {
         ctx: &RunCtx<'_>,
         id: &OrganisationId,
     ) -> Result<Option<PicsOrganisation>> {
-        if let Some(o) = lock(&ctx.organisations).get(id) {
-            return Ok(Some(o.clone()));
-        }
-        match ctx.tenant.pics.get_organisation(id.as_str()).await {
-            Ok(o) => {
-                let o = mapping::pics_organisation(&o);
-                lock(&ctx.organisations).insert(id.clone(), o.clone());
-                Ok(Some(o))
+        cached(&ctx.organisations, id.clone(), || async {
+            match ctx.tenant.pics.get_organisation(id.as_str()).await {
+                Ok(o) => Ok(Some(mapping::pics_organisation(&o))),
+                Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
             }
-            Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     async fn assessor(&self, ctx: &RunCtx<'_>, id: OfUserId) -> Result<Option<OfUser>> {
-        if let Some(a) = lock(&ctx.assessors).get(&id) {
-            return Ok(Some(a.clone()));
-        }
-        match ctx.tenant.onefile.get_user(id.0).await {
-            Ok(u) => {
-                let a = mapping::of_user(&u);
-                lock(&ctx.assessors).insert(id, a.clone());
-                Ok(Some(a))
+        cached(&ctx.assessors, id, || async {
+            match ctx.tenant.onefile.get_user(id.0).await {
+                Ok(u) => Ok(Some(mapping::of_user(&u))),
+                Err(picsync_onefile::OneFileError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
             }
-            Err(picsync_onefile::OneFileError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     /// Reads everything the planner compares for one learner. `user` is the OneFile learner
@@ -373,16 +383,7 @@ impl<S: State> Engine<S> {
         e: &EngineError,
         unsaved: Option<&LearnerState>,
     ) -> Result<()> {
-        let mut attempts = 0;
-        loop {
-            let mut st = self
-                .state
-                .get_learner_state(tenant, learner)
-                .await?
-                .unwrap_or_else(|| LearnerState {
-                    learner: learner.clone(),
-                    ..Default::default()
-                });
+        self.update_learner_state(tenant, learner, |st| {
             if let Some(u) = unsaved {
                 st.baseline = u.baseline.clone();
                 st.pics_seen = u.pics_seen;
@@ -394,6 +395,30 @@ impl<S: State> Engine<S> {
             // An operator's switch (R1) or a closed run is nothing to attend to in the learner.
             st.needs_attention = !e.is_retryable()
                 && !matches!(e, EngineError::NotEnabled(_) | EngineError::RunClosed(_));
+        })
+        .await
+    }
+
+    /// Reads the learner's state (a new one if it has none), changes it with `change` and
+    /// writes it back. A lost race (another routine wrote the state meanwhile) reads again and
+    /// applies `change` again, at most `max_replans` times; any other failure is returned.
+    async fn update_learner_state(
+        &self,
+        tenant: &TenantId,
+        learner: &LearnerId,
+        mut change: impl FnMut(&mut LearnerState),
+    ) -> Result<()> {
+        let mut attempts = 0;
+        loop {
+            let mut st = self
+                .state
+                .get_learner_state(tenant, learner)
+                .await?
+                .unwrap_or_else(|| LearnerState {
+                    learner: learner.clone(),
+                    ..Default::default()
+                });
+            change(&mut st);
             match self.state.put_learner_state(tenant, &st).await {
                 Ok(_) => return Ok(()),
                 Err(picsync_state::StateError::Conflict(_)) if attempts < self.max_replans => {
@@ -444,24 +469,12 @@ impl<S: State> Engine<S> {
         learner: &LearnerId,
         onefile: OfUserId,
     ) -> Result<()> {
-        for _ in 0..3 {
-            let mut st = self
-                .state
-                .get_learner_state(tenant, learner)
-                .await?
-                .unwrap_or_else(|| LearnerState {
-                    learner: learner.clone(),
-                    ..Default::default()
-                });
-            st.linked_on = Some(self.today());
+        let today = self.today();
+        self.update_learner_state(tenant, learner, |st| {
+            st.linked_on = Some(today);
             st.onefile_id.get_or_insert(onefile);
-            match self.state.put_learner_state(tenant, &st).await {
-                Ok(_) => return Ok(()),
-                Err(picsync_state::StateError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(EngineError::StillChanging(learner.to_string()))
+        })
+        .await
     }
 
     async fn sync_learner_inner(

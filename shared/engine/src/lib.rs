@@ -47,6 +47,40 @@ pub struct Tenant {
     pub centre: Option<i64>,
 }
 
+impl Tenant {
+    /// The one way a front end (the CLI, the Lambda functions, the demo, the benchmarks) builds
+    /// a tenant: PICS at `pics_url`, OneFile at the settings' environment (R5), signed in with
+    /// `secrets`, OneFile's calls paced by `pacer` (R35). `tune` adjusts the client settings
+    /// (a scaled rate window, retries, timeouts) before the clients are made.
+    pub fn connect(
+        id: TenantId,
+        settings: Settings,
+        pics_url: &str,
+        centre: Option<i64>,
+        secrets: &picsync_state::secrets::TenantSecrets,
+        pacer: picsync_onefile::Pacer,
+        tune: impl FnOnce(&mut picsync_pics::PicsConfig, &mut picsync_onefile::OneFileConfig),
+    ) -> Result<Self> {
+        let mut pics = picsync_pics::PicsConfig::new(
+            pics_url,
+            secrets.pics_username.clone(),
+            secrets.pics_password.clone(),
+        );
+        let mut onefile = picsync_onefile::OneFileConfig::new(
+            settings.environment.base_url(),
+            secrets.onefile_customer_token.clone(),
+        );
+        tune(&mut pics, &mut onefile);
+        Ok(Self {
+            id,
+            pics: PicsClient::new(pics)?,
+            onefile: OneFileClient::new(onefile, pacer)?,
+            settings,
+            centre,
+        })
+    }
+}
+
 /// The engine over a state backend.
 pub struct Engine<S: State> {
     pub(crate) state: Arc<S>,

@@ -512,15 +512,23 @@ impl<S: State> Engine<S> {
                     code,
                     rule,
                 } => {
+                    let claimed: Vec<i64> = view
+                        .pics
+                        .qualifications
+                        .iter()
+                        .filter_map(|q| q.onefile_aim.map(|a| a.0))
+                        .collect();
                     let aim = self
                         .assign_standard(
                             ctx,
-                            view,
-                            learner,
-                            user,
-                            qualification,
-                            *standard,
-                            *pathway,
+                            AimAssignment {
+                                learner,
+                                user,
+                                qualification,
+                                standard: *standard,
+                                pathway: *pathway,
+                                claimed: &claimed,
+                            },
                             CreateAudit::new(
                                 format!(
                                     "assigned: standard {standard} ({code}) for qualification {qualification}"
@@ -787,48 +795,50 @@ impl<S: State> Engine<S> {
         Ok(n)
     }
 
-    /// R37 exactly once: the learning aim, found again by its standard on a resumed claim.
-    #[allow(clippy::too_many_arguments)]
+    /// R8 (enrolment) and R37 (the sync) exactly once: the learning aim of a qualification,
+    /// found again by its standard on a resumed claim (never one in `a.claimed`).
     pub(crate) async fn assign_standard(
         &self,
         ctx: &RunCtx<'_>,
-        view: &LearnerView,
-        learner: &LearnerId,
-        user: OfUserId,
-        qualification: &QualificationId,
-        standard: OfStandardId,
-        pathway: Option<OfPathwayId>,
+        a: AimAssignment<'_>,
         audit: CreateAudit,
     ) -> Result<i64> {
         let of = &ctx.tenant.onefile;
-        let claimed: Vec<i64> = view
-            .pics
-            .qualifications
-            .iter()
-            .filter_map(|q| q.onefile_aim.map(|a| a.0))
-            .collect();
+        let user = a.user.0;
         self.create_once_audited(
             ctx,
-            &format!("aim:{learner}:{qualification}"),
-            learner,
+            &format!("aim:{}:{}", a.learner, a.qualification),
+            a.learner,
             "learning aim",
             audit,
-            |id| self.aim_exists(ctx, user.0, id),
+            |id| self.aim_exists(ctx, user, id),
             || async {
-                let aims = of.learning_aims(user.0).await?;
+                let aims = of.learning_aims(user).await?;
                 Ok(aims
                     .into_iter()
-                    .find(|a| a.standard_id == Some(standard.0) && !claimed.contains(&a.id))
-                    .map(|a| a.id))
+                    .find(|x| x.standard_id == Some(a.standard.0) && !a.claimed.contains(&x.id))
+                    .map(|x| x.id))
             },
             || async {
                 Ok(of
-                    .assign_standard(standard.0, user.0, pathway.map(|p| p.0))
+                    .assign_standard(a.standard.0, user, a.pathway.map(|p| p.0))
                     .await?)
             },
         )
         .await
     }
+}
+
+/// A qualification's learning aim to assign in OneFile (R8, R37).
+#[derive(Clone, Copy)]
+pub(crate) struct AimAssignment<'a> {
+    pub learner: &'a LearnerId,
+    pub user: OfUserId,
+    pub qualification: &'a QualificationId,
+    pub standard: OfStandardId,
+    pub pathway: Option<OfPathwayId>,
+    /// Learning aims already linked to other qualifications: a resumed claim takes none.
+    pub claimed: &'a [i64],
 }
 
 fn qual_field(f: QualField) -> String {

@@ -29,6 +29,19 @@ impl std::fmt::Debug for TenantSecrets {
 }
 
 impl TenantSecrets {
+    /// A tenant's secrets from their three values.
+    pub fn new(
+        onefile_customer_token: impl Into<SecretString>,
+        pics_username: impl Into<String>,
+        pics_password: impl Into<SecretString>,
+    ) -> Self {
+        Self {
+            onefile_customer_token: onefile_customer_token.into(),
+            pics_username: pics_username.into(),
+            pics_password: pics_password.into(),
+        }
+    }
+
     /// Every secret value, for scanning logs in tests.
     pub fn values(&self) -> Vec<String> {
         vec![

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use picsync_domain::{Mode, Settings, TenantId};
-use picsync_engine::{Engine, EngineError, NoProgress, RunOptions, Tenant};
-use picsync_onefile::{OneFileClient, OneFileConfig, Pacer};
-use picsync_pics::{PicsClient, PicsConfig};
+use picsync_engine::{Engine, NoProgress, RunOptions, Tenant};
+use picsync_onefile::Pacer;
 use picsync_sim::world;
 use picsync_state::embedded::EmbeddedState;
+use picsync_state::secrets::TenantSecrets;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -87,27 +87,24 @@ fn tenant(s: &ChildSetup<'_>, baseline: bool) -> Result<Tenant, LabError> {
         environment: picsync_domain::settings::Environment::Custom(s.onefile_url.to_string()),
         ..Settings::default()
     };
-    let pics = PicsClient::new(PicsConfig::new(
-        s.pics_url,
-        world::PICS_USERNAME,
-        SecretString::from(world::PICS_PASSWORD),
-    ))
-    .map_err(EngineError::from)?;
-    let mut cfg = OneFileConfig::new(s.onefile_url, SecretString::from(world::ONEFILE_TOKEN));
-    cfg.rate_window = s.window;
     let pacer = if baseline {
         Pacer::new(UNPACED, s.window)
     } else {
         Pacer::new(settings.onefile_calls_per_minute, s.window)
     };
-    let onefile = OneFileClient::new(cfg, pacer).map_err(EngineError::from)?;
-    Ok(Tenant {
-        id: TenantId::from("bench"),
+    Ok(Tenant::connect(
+        TenantId::from("bench"),
         settings,
-        pics,
-        onefile,
-        centre: Some(world::CENTRE),
-    })
+        s.pics_url,
+        Some(world::CENTRE),
+        &TenantSecrets::new(
+            SecretString::from(world::ONEFILE_TOKEN),
+            world::PICS_USERNAME,
+            SecretString::from(world::PICS_PASSWORD),
+        ),
+        pacer,
+        |_, onefile| onefile.rate_window = s.window,
+    )?)
 }
 
 fn options(phase: Phase, concurrency: usize) -> RunOptions {
