@@ -15,7 +15,7 @@
 //!
 //! Secrets never go here.
 
-use crate::settings::{Settings, SettingsError, check_url};
+use crate::settings::{Settings, SettingsError, check_url, toml_table};
 
 /// A tenant's connection and settings, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,15 +53,7 @@ const MOVED: &[(&str, &str)] = &[
 impl TenantProfile {
     /// Parses and checks a profile file.
     pub fn from_toml(text: &str) -> Result<Self, ProfileError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
-            ProfileError::Parse(match line {
-                Some(l) => format!("line {l}: {}", e.message()),
-                None => e.message().to_string(),
-            })
-        })?;
+        let table = toml_table(text).map_err(ProfileError::Parse)?;
         Self::from_table(table)
     }
 

@@ -193,6 +193,19 @@ impl Default for Settings {
     }
 }
 
+/// A TOML text as a table; a syntax error names its line.
+pub(crate) fn toml_table(text: &str) -> Result<toml::Table, String> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(l) => format!("line {l}: {}", e.message()),
+            None => e.message().to_string(),
+        }
+    })
+}
+
 /// A setting that is wrong, with the key it concerns.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
@@ -211,16 +224,7 @@ pub enum SettingsError {
 
 impl Settings {
     pub fn from_toml(s: &str) -> Result<Self, SettingsError> {
-        let table: toml::Table = toml::from_str(s).map_err(|e| {
-            let line = e
-                .span()
-                .map(|sp| s[..sp.start.min(s.len())].matches('\n').count() + 1);
-            SettingsError::Parse(match line {
-                Some(l) => format!("line {l}: {}", e.message()),
-                None => e.message().to_string(),
-            })
-        })?;
-        Self::from_toml_table(table)
+        Self::from_toml_table(toml_table(s).map_err(SettingsError::Parse)?)
     }
 
     /// From a parsed TOML table (a `[tenants.<id>.settings]` section).
