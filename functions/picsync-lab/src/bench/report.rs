@@ -1021,8 +1021,10 @@ mod tests {
             !merged.contains(pieces[0].trim()),
             "the old preamble stayed"
         );
-        assert_eq!(merged.matches("# Benchmarks\n").count(), 1, "{merged}");
-        assert_eq!(merged.matches("## Method\n").count(), 1);
+        // whole heading lines: another tool's section may have a "### Method" of its own
+        let headings = |h: &str| merged.lines().filter(|l| *l == h).count();
+        assert_eq!(headings("# Benchmarks"), 1, "{merged}");
+        assert_eq!(headings("## Method"), 1);
         // the next regeneration goes by the markers, and is stable
         let again = merge(Some(&merged), &ours);
         assert_eq!(again, merged);
