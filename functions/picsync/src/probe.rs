@@ -251,25 +251,17 @@ async fn centre_reads(
     }
     let sample = spread(learners, SAMPLE);
     let mut problems = Vec::new();
-    // the periodic runs' search of recent reviews (five weeks back, two ahead)
-    let now = chrono::Utc::now();
-    let window = (
-        now - chrono::Duration::weeks(5),
-        now + chrono::Duration::weeks(2),
-    );
+    // the periodic runs' search of recent reviews, in their window
+    let window = picsync_engine::recent_review_window(chrono::Utc::now());
     match of
         .centre_reviews_scheduled(centre, &ids, Some(window))
         .await
     {
         Ok(recent) => {
-            let slack = chrono::Duration::days(1);
             let outside = recent
                 .reviews
                 .iter()
-                .filter(|r| {
-                    r.scheduled_for
-                        .is_none_or(|d| d < window.0 - slack || d > window.1 + slack)
-                })
+                .filter(|r| !picsync_engine::in_window(r.scheduled_for, window))
                 .count();
             if outside > 0 {
                 problems.push(format!(

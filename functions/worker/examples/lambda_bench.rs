@@ -193,15 +193,7 @@ async fn one_latency(
     let mut edits = Vec::new();
     for (n, learner) in sims.info.in_scope.iter().step_by(50).enumerate() {
         let value = format!("LB-{n:05}");
-        let Some(l) = sims.pics.learner(learner) else {
-            continue;
-        };
-        let Some((qual, aim)) = l.qualifications.iter().find_map(|q| {
-            let aim = q.one_file_learning_aim_id?;
-            sims.onefile
-                .read(|s| s.learning_aims.contains_key(&aim))
-                .then(|| (q.qualification_id.clone(), aim))
-        }) else {
+        let Some((qual, aim)) = sims.linked_aim(learner) else {
             continue;
         };
         let done = sims.pics.edit(|s| {

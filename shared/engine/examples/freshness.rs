@@ -324,14 +324,7 @@ fn make_edit(
     let pics = sims.pics.learner(learner)?;
     let uid = pics.one_file_id?;
     // a qualification linked to a OneFile learning aim that exists
-    let linked_qual = || {
-        pics.qualifications.iter().find_map(|q| {
-            let aim = q.one_file_learning_aim_id?;
-            sims.onefile
-                .read(|s| s.learning_aims.contains_key(&aim))
-                .then(|| (q.qualification_id.clone(), aim))
-        })
-    };
+    let linked_qual = || sims.linked_aim(learner);
     match kind {
         Kind::PicsRegistration => {
             let (qual, aim) = linked_qual()?;

@@ -26,7 +26,10 @@ pub use enrol::{EnrolReport, EnrolRequest};
 pub use error::{EngineError, Result};
 pub use learner::LearnerReport;
 pub use ops::CheckReport;
-pub use run::{LearnerTask, NoProgress, Progress, RunOptions, RunStart, RunSummary, TaskRunner};
+pub use run::{
+    LearnerTask, NoProgress, Progress, RunOptions, RunStart, RunSummary, TaskRunner, in_window,
+    recent_review_window,
+};
 pub use task::parse_task;
 
 /// A source of "now": the system clock in production, a fixed or moving one in tests.

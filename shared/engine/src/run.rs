@@ -622,10 +622,7 @@ impl<S: State> Engine<S> {
         if s.review_reads != ReviewReads::Centre || !(s.download_reviews || s.upload_reviews) {
             return None;
         }
-        let window = (
-            now - chrono::Duration::weeks(REVIEW_WINDOW_WEEKS_BEFORE),
-            now + chrono::Duration::weeks(REVIEW_WINDOW_WEEKS_AFTER),
-        );
+        let window = recent_review_window(now);
         let learners: HashSet<i64> = users.keys().copied().collect();
         let read = match t
             .onefile
@@ -1048,9 +1045,18 @@ pub(crate) const MAX_TASK_REVIEWS_BYTES: usize = 20_000;
 const REVIEW_WINDOW_WEEKS_BEFORE: i64 = 5;
 const REVIEW_WINDOW_WEEKS_AFTER: i64 = 2;
 
+/// Issue 16: the window of scheduled dates a periodic run reads recent reviews in (also what
+/// `picsync probe` checks OneFile's date filter with).
+pub fn recent_review_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        now - chrono::Duration::weeks(REVIEW_WINDOW_WEEKS_BEFORE),
+        now + chrono::Duration::weeks(REVIEW_WINDOW_WEEKS_AFTER),
+    )
+}
+
 /// Issue 16: whether a review's scheduled time lies in the detection window, with a day's
 /// slack either side (OneFile's date filters may be on calendar dates).
-fn in_window(scheduled: Option<DateTime<Utc>>, window: (DateTime<Utc>, DateTime<Utc>)) -> bool {
+pub fn in_window(scheduled: Option<DateTime<Utc>>, window: (DateTime<Utc>, DateTime<Utc>)) -> bool {
     let slack = chrono::Duration::days(1);
     scheduled.is_some_and(|d| window.0 - slack <= d && d <= window.1 + slack)
 }
@@ -1077,8 +1083,8 @@ pub(crate) fn reviews_changed(
 /// Issue 16: whether a centre-wide read of a learner's reviews lacks one that its last sync
 /// recorded (`reviews_seen`).
 fn lacks_seen(reviews: &[OfReview], seen: &std::collections::BTreeMap<String, String>) -> bool {
-    seen.keys()
-        .any(|id| !reviews.iter().any(|r| r.id.0.to_string() == *id))
+    let read: HashSet<String> = reviews.iter().map(|r| r.id.0.to_string()).collect();
+    seen.keys().any(|id| !read.contains(id))
 }
 
 /// Issue 16: why a centre-wide review read cannot be trusted for this run, if it cannot.

@@ -452,6 +452,23 @@ pub struct Running {
     pub info: WorldInfo,
 }
 
+impl Running {
+    /// A qualification of PICS learner `learner` linked to a OneFile learning aim that exists:
+    /// its id and the aim's (what the benchmarks edit on either side).
+    pub fn linked_aim(&self, learner: &str) -> Option<(String, i64)> {
+        self.pics
+            .learner(learner)?
+            .qualifications
+            .iter()
+            .find_map(|q| {
+                let aim = q.one_file_learning_aim_id?;
+                self.onefile
+                    .read(|s| s.learning_aims.contains_key(&aim))
+                    .then(|| (q.qualification_id.clone(), aim))
+            })
+    }
+}
+
 /// Starts both simulators seeded with [`build`]. `rate` is OneFile's limit per window.
 ///
 /// Whether a change to a learner's reviews or learning aims moves the learner's LastModified in
