@@ -5,7 +5,7 @@
 //! deliver again.
 //!
 //! - R35 across execution environments: a batch starts from the pacing its tenant's previous
-//!   batch left in the table (the bucket, a 429's hold) and stores its own at the end; the
+//!   batch left in the table (the last window's calls, a 429's hold) and stores its own at the end; the
 //!   budget proof is at `Worker::tenant_batch`.
 //! - Success: the outcome is counted on the run (once per learner); the run that receives its
 //!   last outcome completes, moving "last synchronised" (R36) and freeing the lease (R39).
@@ -377,26 +377,35 @@ impl Worker {
     /// **Decision** (R35, issue 13): the tenant runs at its OneFile budget on Lambda by
     /// syncing up to `WORKER_LEARNER_CONCURRENCY` learners of a batch at once (the CLI's
     /// concurrency), not by spreading a tenant over several message groups: one group keeps
-    /// one lease, one FIFO order of runs and one pacer, and the budget proof stays one bucket.
+    /// one lease, one FIFO order of runs and one pacer, and the budget proof stays one log.
     ///
     /// Budget proof (no span of OneFile's minute carries more than the tenant's
     /// `onefile_calls_per_minute`, `L`):
-    /// 1. Within a batch every learner takes its calls from the tenant's one pacer (GCRA of
-    ///    burst `b` and `L - b` per window): at most `L` calls in any span of a window,
-    ///    however many learners run at once (`picsync_onefile::pacer`).
+    /// 1. Within a batch every learner takes its calls from the tenant's one pacer, a sliding
+    ///    log that grants a call only while fewer than `L` grants lie in the last window:
+    ///    at most `L` calls in any span of a window, however many learners run at once
+    ///    (`picsync_onefile::pacer`).
     /// 2. A tenant's batches never overlap: its tasks are one FIFO message group, and SQS
     ///    hands out no message of a group while another is in flight; the visibility timeout
     ///    (1,800 s) exceeds the function's timeout, and the worker answers before its
     ///    deadline. The batch's last OneFile call ends before its pacer state is written.
-    /// 3. The next batch, in this environment or a fresh one with a full bucket, first takes
-    ///    on the stored state (`Pacer::restore`: the later theoretical arrival time and the
-    ///    later hold win). So the calls of consecutive batches are the calls of one GCRA
-    ///    bucket with idle gaps, and 1. holds across them. A 429's hold (the whole window)
-    ///    is in the stored state too, so it pauses the tenant's next batch wherever it runs.
-    /// 4. Left over: wall clocks of two environments differ by the NTP error `e` (ms on
-    ///    Lambda), worth `e / (window / (L - b))` calls (< 1 at 280/min); a batch killed
-    ///    before it writes the state (a crash) lets the next one start with a full bucket:
-    ///    at most `b = 2` calls over, once. OneFile's own limit (300) leaves 20 for both.
+    /// 3. The next batch, in this environment or a fresh one with an empty log, first takes
+    ///    on the stored log (`Pacer::restore`: call by call the later of the stored log and
+    ///    its own, and the later hold). So the grants of consecutive batches are the grants
+    ///    of one log, and 1. holds across them; the time between two batches is made up
+    ///    within the window rather than lost (issue 13). A 429's hold is in the stored
+    ///    state too, so it pauses the tenant's next batch wherever it runs.
+    /// 4. When the state cannot be handed on: a batch that cannot read it counts the last
+    ///    window as full (its first call waits a window); a batch that cannot store it waits,
+    ///    before it answers, until its own calls have left the window (within its deadline).
+    ///    A batch killed before it stores it (a crash) leaves its messages in flight until
+    ///    the visibility timeout, and SQS hands out no other message of the group meanwhile,
+    ///    so the next batch starts windows after its last call.
+    /// 5. Left over: wall clocks of two environments differ by the NTP error `e` (ms on
+    ///    Lambda); a handed-on call read `e` early frees its slot `e` early, worth the calls
+    ///    the pacer's spacing grants in `e` (`2L` a window: < 1 at 280/min while `e` < 100 ms);
+    ///    and a store that fails with the deadline too close to wait. OneFile's own limit
+    ///    (300) leaves 20 for these and for the time between a grant and the call's arrival.
     ///
     /// Cost: one consistent read and one write of the tenant's `PACER` item per batch.
     async fn tenant_batch(
@@ -466,7 +475,8 @@ impl Worker {
             Ok(Some(state)) => pacer.restore(&state),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the tenant's pacing: starting from a full bucket");
+                tracing::warn!(error = %e, "could not read the tenant's pacing: counting the last window as full");
+                pacer.assume_full_window();
             }
         }
         // first pass; a 401 (credentials rotated?): the secret is fetched again and the
@@ -512,7 +522,12 @@ impl Worker {
         }
         // every OneFile call of the batch is over: hand the budget on to the tenant's next one
         if let Err(e) = self.deployment.state.put_pacer(id, &pacer.state()).await {
-            tracing::warn!(error = %e, "could not store the tenant's pacing");
+            // the next batch would not see this one's calls: let them leave the window first
+            let wait = self
+                .left(deadline)
+                .map_or(pacer.quiet_in(), |left| pacer.quiet_in().min(left));
+            tracing::warn!(error = %e, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "could not store the tenant's pacing: waiting until its calls have left the window");
+            tokio::time::sleep(wait).await;
         }
         put_back.sort_by_key(|(i, _, _)| *i);
         let put_back: Vec<(LearnerTask, String)> =

@@ -106,7 +106,7 @@ mod wire;
 pub use client::{CentreReviews, OneFileClient};
 pub use config::{Environment, OneFileConfig};
 pub use error::{OneFileError, TransportKind};
-pub use pacer::{Pacer, PacerState, Pacers};
+pub use pacer::{CallLog, Pacer, PacerState, Pacers};
 pub use paging::PagingCheck;
 pub use records::{
     Assignment, Centre, Classroom, Customer, LearningAim, LearningAimUpdate, NEW_REVIEW_STATUS,

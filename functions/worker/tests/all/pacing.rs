@@ -1,5 +1,5 @@
 //! R35 on the Lambda path (issue 13): a tenant's learners of a batch run at once on its one
-//! pacer, and its pacing (the bucket and a 429's hold) passes from one batch to the next,
+//! pacer, and its pacing (the log of the last window's calls and a 429's hold) passes from one batch to the next,
 //! whatever execution environment the next one lands in.
 //! Needs DynamoDB Local and moto (`scripts/standins.sh start`).
 
@@ -62,7 +62,7 @@ async fn r35_a_batch_syncs_its_learners_at_once() {
 }
 
 /// R35 across execution environments: the pacing a batch leaves is in the table, and a batch
-/// in a fresh environment (its own, full bucket) takes it on: a 429's hold set in one
+/// in a fresh environment (its own, empty log) takes it on: a 429's hold set in one
 /// environment pauses the tenant's next batch in another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r35_a_fresh_environment_takes_on_the_tenants_pacing() {
@@ -84,8 +84,8 @@ async fn r35_a_fresh_environment_takes_on_the_tenants_pacing() {
         .put_pacer(
             &t,
             &PacerState {
-                tat: None,
                 hold_until: Some(until),
+                ..PacerState::default()
             },
         )
         .await
@@ -115,4 +115,50 @@ async fn r35_a_fresh_environment_takes_on_the_tenants_pacing() {
         calls_before,
         "no OneFile call during the hold"
     );
+}
+
+/// R35: a tenant's pacing that cannot be read (a damaged `PACER` record) is not guessed
+/// empty: the batch counts the last window as full and makes no OneFile call within it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r35_an_unreadable_pacing_record_counts_the_last_window_as_full() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let (stack, sims, scheduler) = setup(12).await;
+    let t = TenantId::from("acme");
+    stack
+        .dynamodb
+        .put_item()
+        .table_name(stack.state.table())
+        .item("pk", S(picsync_state::keys::partition(&t)))
+        .item("sk", S(picsync_aws::dynamo::PACER.to_string()))
+        .item("doc", S("{damaged".to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        stack.state.get_pacer(&t).await,
+        Err(picsync_state::StateError::Corrupt { .. })
+    ));
+    let two: Vec<&String> = sims.info.in_scope[..2].iter().collect();
+    invoke(&scheduler, json!({"tenant": "acme", "learners": two})).await;
+    let w = Worker::new(stack.deployment());
+    let calls_before = sims.onefile.counters().total();
+    let window = picsync_aws::testing::WINDOW;
+    let watch = {
+        let calls = sims.onefile.counters().clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(window * 3 / 4).await;
+            calls.total()
+        })
+    };
+    let began = Instant::now();
+    let (n, failed) = batch(&stack, &w).await.unwrap();
+    assert_eq!((n, failed.len()), (2, 0));
+    assert_eq!(
+        watch.await.unwrap(),
+        calls_before,
+        "no OneFile call in the window counted as full"
+    );
+    assert!(began.elapsed() >= window - Duration::from_millis(50));
+    // the batch stored a readable state for the next one
+    assert!(stack.state.get_pacer(&t).await.unwrap().is_some());
 }

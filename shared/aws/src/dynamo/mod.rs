@@ -178,10 +178,11 @@ impl DynamoState {
     }
 
     /// The tenant's OneFile pacing as the last worker batch left it (R35); `None`: never
-    /// stored, or unreadable (a full bucket is then the best guess).
+    /// stored. An unreadable record is an error (`Corrupt`): the worker then counts the last
+    /// window as full rather than guess it empty.
     pub async fn get_pacer(&self, tenant: &TenantId) -> Result<Option<PacerState>, StateError> {
         match self.get(tenant, PACER).await? {
-            Some(item) => Ok(doc(&item).ok()),
+            Some(item) => doc(&item).map(Some),
             None => Ok(None),
         }
     }
