@@ -292,6 +292,13 @@ impl Scheduler {
         if_busy: IfBusy,
     ) -> Result<Value, SchedulerError> {
         let t = self.tenant(id).await?;
+        // R35: this invocation's OneFile calls (the listing, or a dry run's reads) count in the
+        // tenant's one budget with its workers': it takes on the pacing the tenant's last
+        // process left, and a run hands its own on before any of its tasks is queued. A dry
+        // run stores nothing (R38); its calls stay in this environment's log, which the
+        // tenant's next run started here takes on with the stored one.
+        let pacer = t.onefile.pacer().clone();
+        self.deployment.state.take_on_pacing(id, &pacer).await;
         if opts.dry_run {
             // R38: planned here, nothing written, no queue
             let summary = self
@@ -332,6 +339,8 @@ impl Scheduler {
                 return Err(engine_err(id)(e));
             }
         };
+        // the run holds the lease: no worker of the tenant runs until its tasks are queued
+        self.deployment.state.hand_on_pacing(id, &pacer, None).await;
         let run = &start.run;
         let sent = self.sender.send(&start.tasks).await;
         tracing::info!(

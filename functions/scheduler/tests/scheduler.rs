@@ -209,3 +209,54 @@ async fn r39_a_schedule_that_meets_a_running_run_skips_the_tenant_and_a_by_hand_
         "nothing queued twice"
     );
 }
+
+/// R35: the scheduler's listing counts in the tenant's one budget with its workers'. It takes
+/// on the pacing the tenant's last worker batch left (a full window: no OneFile call until
+/// the window has moved on) and hands its own calls on to the run's workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r35_the_listing_takes_on_the_tenants_pacing_and_hands_it_on() {
+    use picsync_onefile::{CallLog, PacerState};
+    use std::time::{Duration, Instant};
+    let (stack, sims, scheduler) = setup(12, &["acme"]).await;
+    let t = TenantId::from("acme");
+    // the tenant's last batch used its whole window just now
+    let just_now = chrono::Utc::now();
+    let full = PacerState {
+        log: Some(CallLog {
+            latest: just_now,
+            ms_before: vec![0; 280],
+        }),
+        ..PacerState::default()
+    };
+    stack.state.put_pacer(&t, &full).await.unwrap();
+    let before = sims.onefile.counters().total();
+    let window = testing::WINDOW;
+    let watch = {
+        let calls = sims.onefile.counters().clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(window * 3 / 4).await;
+            calls.total()
+        })
+    };
+    let began = Instant::now();
+    let out = scheduler
+        .handle(event(fixture("initial.json")))
+        .await
+        .unwrap();
+    assert!(out["tasks"].as_u64().unwrap() > 0, "{out}");
+    assert_eq!(
+        watch.await.unwrap(),
+        before,
+        "no OneFile call in the window the workers used"
+    );
+    assert!(began.elapsed() >= window - Duration::from_millis(50));
+    // the listing's calls are handed on to the run's workers (the last window's, stored)
+    assert!(sims.onefile.counters().total() > before);
+    let stored = stack.state.get_pacer(&t).await.unwrap().unwrap();
+    let log = stored.log.expect("the listing's calls are stored");
+    assert!(!log.ms_before.is_empty());
+    assert!(
+        log.latest >= just_now + chrono::Duration::from_std(window * 3 / 4).unwrap(),
+        "the stored calls are the listing's, after the full window"
+    );
+}

@@ -389,8 +389,9 @@ impl Worker {
     ///    hands out no message of a group while another is in flight; the visibility timeout
     ///    (1,800 s) exceeds the function's timeout, and the worker answers before its
     ///    deadline. The batch's last OneFile call ends before its pacer state is written.
-    /// 3. The next batch, in this environment or a fresh one with an empty log, first takes
-    ///    on the stored log (`Pacer::restore`: call by call the later of the stored log and
+    /// 3. The next batch (or the scheduler's listing for the tenant's next run, which does
+    ///    the same under the run's lease before it queues a task), in this environment or a
+    ///    fresh one with an empty log, first takes on the stored log (`Pacer::restore`: call by call the later of the stored log and
     ///    its own, and the later hold). So the grants of consecutive batches are the grants
     ///    of one log, and 1. holds across them; the time between two batches is made up
     ///    within the window rather than lost (issue 13). A 429's hold is in the stored
@@ -471,14 +472,7 @@ impl Worker {
         }
         // R35: the tenant's budget as its last batch left it (possibly in another environment)
         let pacer = tenant.onefile.pacer().clone();
-        match self.deployment.state.get_pacer(id).await {
-            Ok(Some(state)) => pacer.restore(&state),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the tenant's pacing: counting the last window as full");
-                pacer.assume_full_window();
-            }
-        }
+        self.deployment.state.take_on_pacing(id, &pacer).await;
         // first pass; a 401 (credentials rotated?): the secret is fetched again and the
         // refused tasks tried once more
         let refused = Box::pin(self.learners(
@@ -521,14 +515,10 @@ impl Worker {
             }
         }
         // every OneFile call of the batch is over: hand the budget on to the tenant's next one
-        if let Err(e) = self.deployment.state.put_pacer(id, &pacer.state()).await {
-            // the next batch would not see this one's calls: let them leave the window first
-            let wait = self
-                .left(deadline)
-                .map_or(pacer.quiet_in(), |left| pacer.quiet_in().min(left));
-            tracing::warn!(error = %e, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "could not store the tenant's pacing: waiting until its calls have left the window");
-            tokio::time::sleep(wait).await;
-        }
+        self.deployment
+            .state
+            .hand_on_pacing(id, &pacer, self.left(deadline))
+            .await;
         put_back.sort_by_key(|(i, _, _)| *i);
         let put_back: Vec<(LearnerTask, String)> =
             put_back.into_iter().map(|(_, t, m)| (t, m)).collect();

@@ -76,7 +76,9 @@ async fn r35_a_fresh_environment_takes_on_the_tenants_pacing() {
     assert_eq!((n, failed.len()), (4, 0));
     let left = stack.state.get_pacer(&t).await.unwrap();
     assert!(left.is_some(), "the batch's pacing is stored");
-    // a 429 seen at the end of the first environment's batch: the tenant waits 2 s
+    let rest: Vec<&String> = sims.info.in_scope[4..6].iter().collect();
+    invoke(&scheduler, json!({"tenant": "acme", "learners": rest})).await;
+    // a 429 seen at the end of the tenant's last process: the tenant waits 2 s
     let hold = Duration::from_secs(2);
     let until = chrono::Utc::now() + chrono::Duration::from_std(hold).unwrap();
     stack
@@ -90,8 +92,6 @@ async fn r35_a_fresh_environment_takes_on_the_tenants_pacing() {
         )
         .await
         .unwrap();
-    let rest: Vec<&String> = sims.info.in_scope[4..6].iter().collect();
-    invoke(&scheduler, json!({"tenant": "acme", "learners": rest})).await;
     // the next batch lands in a fresh environment
     let second = Worker::new(stack.deployment());
     let calls_before = sims.onefile.counters().total();
@@ -124,6 +124,8 @@ async fn r35_an_unreadable_pacing_record_counts_the_last_window_as_full() {
     use aws_sdk_dynamodb::types::AttributeValue::S;
     let (stack, sims, scheduler) = setup(12).await;
     let t = TenantId::from("acme");
+    let two: Vec<&String> = sims.info.in_scope[..2].iter().collect();
+    invoke(&scheduler, json!({"tenant": "acme", "learners": two})).await;
     stack
         .dynamodb
         .put_item()
@@ -138,8 +140,6 @@ async fn r35_an_unreadable_pacing_record_counts_the_last_window_as_full() {
         stack.state.get_pacer(&t).await,
         Err(picsync_state::StateError::Corrupt { .. })
     ));
-    let two: Vec<&String> = sims.info.in_scope[..2].iter().collect();
-    invoke(&scheduler, json!({"tenant": "acme", "learners": two})).await;
     let w = Worker::new(stack.deployment());
     let calls_before = sims.onefile.counters().total();
     let window = picsync_aws::testing::WINDOW;

@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use picsync_domain::TenantId;
-use picsync_onefile::PacerState;
+use picsync_onefile::{Pacer, PacerState};
 use picsync_state::{StateError, keys};
 use serde::{Deserialize, Serialize};
 
@@ -191,6 +191,35 @@ impl DynamoState {
     /// tenant's batches run one at a time (one FIFO message group).
     pub async fn put_pacer(&self, tenant: &TenantId, state: &PacerState) -> Result<(), StateError> {
         self.put(record(tenant, PACER, state, 1)?).await
+    }
+
+    /// R35: makes `pacer` take on the tenant's pacing as the last process to pace it (a worker
+    /// batch, the scheduler) left it. A record that cannot be read or reached counts the last
+    /// window as full: calls this process cannot see never share a window with its own.
+    pub async fn take_on_pacing(&self, tenant: &TenantId, pacer: &Pacer) {
+        match self.get_pacer(tenant).await {
+            Ok(Some(state)) => pacer.restore(&state),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the tenant's pacing: counting the last window as full");
+                pacer.assume_full_window();
+            }
+        }
+    }
+
+    /// R35: stores `pacer`'s state for the tenant's next process, once this one's OneFile calls
+    /// are over. Should the store fail, the next process would not see this one's calls: this
+    /// one waits until they have left the window, for at most `left` (its deadline).
+    pub async fn hand_on_pacing(&self, tenant: &TenantId, pacer: &Pacer, left: Option<Duration>) {
+        if let Err(e) = self.put_pacer(tenant, &pacer.state()).await {
+            let wait = left.map_or(pacer.quiet_in(), |left| pacer.quiet_in().min(left));
+            tracing::warn!(
+                error = %e,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "could not store the tenant's pacing: waiting until its calls have left the window"
+            );
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// A consistent read of one item.
