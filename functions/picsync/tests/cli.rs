@@ -7,9 +7,20 @@ use std::process::{Command, Output};
 
 use picsync_sim::world;
 
+/// The day this test process seeds its worlds for; the binary keeps to it too (its hidden
+/// `--today`, here `PICSYNC_TODAY`), so that a test running across London midnight does not
+/// sync a world seeded for yesterday as of tomorrow (issue 15 item 5).
+fn seeded_day() -> chrono::NaiveDate {
+    static TODAY: std::sync::OnceLock<chrono::NaiveDate> = std::sync::OnceLock::new();
+    *TODAY.get_or_init(|| picsync_domain::time::london_date(chrono::Utc::now()))
+}
+
 fn picsync(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_picsync"));
-    c.args(args).current_dir(dir).env_remove("PICSYNC_CONFIG");
+    c.args(args)
+        .current_dir(dir)
+        .env_remove("PICSYNC_CONFIG")
+        .env("PICSYNC_TODAY", seeded_day().to_string());
     for (k, v) in env {
         c.env(k, v);
     }
@@ -201,7 +212,7 @@ fn bad_config_files_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_status_audit_and_plan_through_a_config_file() {
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = seeded_day();
     let sims = world::start(8, today, (300, std::time::Duration::from_secs(60)))
         .await
         .unwrap();
@@ -302,7 +313,7 @@ fn the_demo_completes_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command_refuses() {
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = seeded_day();
     let sims = world::start(4, today, (300, std::time::Duration::from_secs(60)))
         .await
         .unwrap();
@@ -353,7 +364,7 @@ async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s7_audit_through_the_cli_shows_the_whole_enrolment() {
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = seeded_day();
     let sims = world::start(40, today, (300, std::time::Duration::from_secs(60)))
         .await
         .unwrap();
@@ -408,7 +419,7 @@ async fn s7_audit_through_the_cli_shows_the_whole_enrolment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minutes() {
     use picsync_sim::faults::Fault;
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = seeded_day();
     let sims = world::start(8, today, (300, std::time::Duration::from_secs(60)))
         .await
         .unwrap();
@@ -429,6 +440,7 @@ async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minut
         .arg("sync")
         .current_dir(dir.path())
         .env_remove("PICSYNC_CONFIG")
+        .env("PICSYNC_TODAY", seeded_day().to_string())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -506,7 +518,7 @@ fn json_f64(v: &serde_json::Value) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches() {
     use picsync_sim::onefile::{Quirks, SimReview, SimUser};
-    let today = picsync_domain::time::london_date(chrono::Utc::now());
+    let today = seeded_day();
     let sims = world::start(30, today, (300, std::time::Duration::from_secs(60)))
         .await
         .unwrap();
@@ -618,4 +630,40 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
         sims.onefile.read(sizes) == before.0 && sims.pics.state() == before.1,
         "the probe writes nothing"
     );
+}
+
+/// Issue 15 item 5: the binary keeps to the day its world was seeded for (the hidden
+/// `--today`): a world seeded for yesterday is synced as of yesterday's last millisecond, as a
+/// run that began before London midnight and went on after it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hidden_today_keeps_the_run_to_its_seeded_day() {
+    let yesterday = seeded_day().pred_opt().unwrap();
+    let sims = world::start(4, yesterday, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &sims,
+        "integration_enabled = true\ndesktop_integration_disabled = true\n",
+    );
+    let d = dir.path().to_path_buf();
+    let day = yesterday.to_string();
+    let sync =
+        tokio::task::spawn_blocking(move || picsync(&["--json", "--today", &day, "sync"], &d, &[]))
+            .await
+            .unwrap();
+    assert!(sync.status.success(), "{}", text(&sync));
+    let v: serde_json::Value = serde_json::from_slice(&sync.stdout).unwrap();
+    assert_eq!(v["run"]["status"], "completed", "{v}");
+    let started: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(v["run"]["started_at"].clone()).unwrap();
+    assert_eq!(
+        started,
+        picsync_domain::time::last_instant_of(yesterday),
+        "the run's today is the seeded day"
+    );
+    // and `--help` does not offer it to operators
+    let help = picsync(&["--help"], dir.path(), &[]);
+    assert!(!text(&help).contains("--today"), "{}", text(&help));
 }

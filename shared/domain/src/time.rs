@@ -32,6 +32,16 @@ pub fn london_date(t: DateTime<Utc>) -> NaiveDate {
     utc_to_london(t).date()
 }
 
+/// The last millisecond of a Europe/London day, as an instant (the end of time for a day
+/// chrono cannot follow).
+pub fn last_instant_of(day: NaiveDate) -> DateTime<Utc> {
+    day.succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(DateTime::<Utc>::MAX_UTC, |midnight| {
+            london_to_utc(midnight) - chrono::Duration::milliseconds(1)
+        })
+}
+
 /// The Europe/London wall-clock time of an instant. Total: at the very edge of chrono's range,
 /// where adding London's offset would overflow, the UTC wall-clock time is returned instead of
 /// panicking (such instants are refused on input, see [`sane_year`]).
@@ -165,6 +175,34 @@ pub fn parse_onefile_date(s: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_instant_of_a_london_day_follows_its_offset() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let utc = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // GMT: the day ends at midnight UTC; BST: an hour earlier
+        assert_eq!(
+            last_instant_of(day(2026, 1, 15)),
+            utc("2026-01-15T23:59:59.999Z")
+        );
+        assert_eq!(
+            last_instant_of(day(2026, 7, 1)),
+            utc("2026-07-01T22:59:59.999Z")
+        );
+        // the day before the clocks go forward ends in GMT, the day they go back in GMT
+        assert_eq!(
+            last_instant_of(day(2026, 3, 28)),
+            utc("2026-03-28T23:59:59.999Z")
+        );
+        assert_eq!(
+            last_instant_of(day(2026, 10, 25)),
+            utc("2026-10-25T23:59:59.999Z")
+        );
+        assert_eq!(
+            london_date(last_instant_of(day(2026, 7, 1))),
+            day(2026, 7, 1)
+        );
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -39,6 +39,14 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
+/// A clock that keeps to one Europe/London day: the real time until the day ends, and its last
+/// millisecond after. For a run whose world was seeded for `today` (the CLI's hidden `--today`,
+/// the tests): a run across midnight still sees one today.
+pub fn clock_of_day(today: chrono::NaiveDate) -> Clock {
+    let last = picsync_domain::time::last_instant_of(today);
+    Arc::new(move || Utc::now().min(last))
+}
+
 /// One tenant, ready to talk to both systems.
 #[derive(Clone)]
 pub struct Tenant {

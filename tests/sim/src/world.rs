@@ -431,17 +431,7 @@ pub fn today() -> NaiveDate {
 /// yesterday as of tomorrow (issue 15 item 5). An engine takes it as its clock
 /// (`Arc::new(clock_of_day(today))`).
 pub fn clock_of_day(today: NaiveDate) -> impl Fn() -> DateTime<Utc> + Send + Sync + 'static {
-    let last = today
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|midnight| {
-            midnight
-                .and_local_timezone(chrono_tz::Europe::London)
-                .earliest()
-        })
-        .map_or(DateTime::<Utc>::MAX_UTC, |m| {
-            m.with_timezone(&Utc) - Duration::milliseconds(1)
-        });
+    let last = picsync_domain::time::last_instant_of(today);
     move || Utc::now().min(last)
 }
 
