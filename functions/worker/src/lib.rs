@@ -447,45 +447,43 @@ impl Worker {
         let now = chrono::Utc::now();
         let due = |d: &Delivery| d.task.not_before.is_none_or(|t| t <= now);
         let last_due = ds.iter().rposition(due);
-        let mut put_back: Vec<(usize, LearnerTask, String)> = Vec::new();
-        let mut returned = Vec::new();
+        let mut settled = Settled::default();
         let mut todo: Vec<usize> = Vec::new();
         for (i, d) in ds.iter().enumerate() {
             if due(d) {
                 todo.push(i);
             } else if last_due.is_some_and(|l| i < l) {
-                put_back.push((i, d.task.clone(), d.message_id.clone()));
+                settled
+                    .put_back
+                    .push((i, d.task.clone(), d.message_id.clone()));
             } else {
                 let after = d
                     .task
                     .not_before
                     .and_then(|t| (t - now).to_std().ok())
                     .unwrap_or_default();
-                returned.push(Returned {
+                settled.returned.push(Returned {
                     message_id: d.message_id.clone(),
                     after: Some(after),
                 });
             }
         }
         if todo.is_empty() {
-            return returned;
+            return settled.returned;
         }
         // R35: the tenant's budget as its last batch left it (possibly in another environment)
         let pacer = tenant.onefile.pacer().clone();
         self.deployment.state.take_on_pacing(id, &pacer).await;
         // first pass; a 401 (credentials rotated?): the secret is fetched again and the
         // refused tasks tried once more
-        let refused = Box::pin(self.learners(
+        let first = Pass {
             id,
-            &tenant,
+            tenant: &tenant,
             ds,
-            &todo,
             deadline,
-            true,
-            &mut put_back,
-            &mut returned,
-        ))
-        .await;
+            may_refresh: true,
+        };
+        let refused = Box::pin(self.learners(&first, &todo, &mut settled)).await;
         if !refused.is_empty() {
             tracing::warn!(
                 tasks = refused.len(),
@@ -496,21 +494,20 @@ impl Worker {
             match self.deployment.tenants.load(id).await {
                 Ok(t) => {
                     // no refresh allowed now: a second 401 is a failure like any other
-                    Box::pin(self.learners(
+                    let again = Pass {
                         id,
-                        &t,
+                        tenant: &t,
                         ds,
-                        &refused,
                         deadline,
-                        false,
-                        &mut put_back,
-                        &mut returned,
-                    ))
-                    .await;
+                        may_refresh: false,
+                    };
+                    Box::pin(self.learners(&again, &refused, &mut settled)).await;
                 }
                 Err(e) => {
                     let rest: Vec<Delivery> = refused.iter().map(|i| ds[*i].clone()).collect();
-                    returned.extend(self.unrunnable(id, &rest, &e).await);
+                    settled
+                        .returned
+                        .extend(self.unrunnable(id, &rest, &e).await);
                 }
             }
         }
@@ -519,6 +516,10 @@ impl Worker {
             .state
             .hand_on_pacing(id, &pacer, self.left(deadline))
             .await;
+        let Settled {
+            mut put_back,
+            mut returned,
+        } = settled;
         put_back.sort_by_key(|(i, _, _)| *i);
         let put_back: Vec<(LearnerTask, String)> =
             put_back.into_iter().map(|(_, t, m)| (t, m)).collect();
@@ -529,20 +530,17 @@ impl Worker {
         returned
     }
 
-    /// Syncs the tasks `todo` (indices into `ds`) of one tenant, up to `concurrency` at once;
-    /// returns those refused with a 401 while `may_refresh` (not yet counted anywhere).
-    #[allow(clippy::too_many_arguments)]
-    async fn learners(
-        &self,
-        id: &TenantId,
-        tenant: &picsync_engine::Tenant,
-        ds: &[Delivery],
-        todo: &[usize],
-        deadline: Option<Instant>,
-        may_refresh: bool,
-        put_back: &mut Vec<(usize, LearnerTask, String)>,
-        returned: &mut Vec<Returned>,
-    ) -> Vec<usize> {
+    /// Syncs the tasks `todo` (indices into the pass's deliveries) of one tenant, up to
+    /// `concurrency` at once; returns those refused with a 401 while the pass may refresh the
+    /// secret (not yet counted anywhere).
+    async fn learners(&self, pass: &Pass<'_>, todo: &[usize], settled: &mut Settled) -> Vec<usize> {
+        let &Pass {
+            id,
+            tenant,
+            ds,
+            deadline,
+            may_refresh,
+        } = pass;
         use futures::StreamExt;
         let mut runner = self.engine.task_runner(tenant);
         // each run's context is read once, before the learners go at once; a run that cannot
@@ -602,8 +600,8 @@ impl Worker {
         for (i, step) in steps {
             match step {
                 Step::Done => {}
-                Step::Return(r) => returned.push(r),
-                Step::PutBack(t) => put_back.push((i, *t, ds[i].message_id.clone())),
+                Step::Return(r) => settled.returned.push(r),
+                Step::PutBack(t) => settled.put_back.push((i, *t, ds[i].message_id.clone())),
                 Step::Refused => refused.push(i),
             }
         }
@@ -790,6 +788,24 @@ impl Worker {
         }
         returned
     }
+}
+
+/// One pass over a tenant's due tasks of a batch.
+struct Pass<'a> {
+    id: &'a TenantId,
+    tenant: &'a picsync_engine::Tenant,
+    ds: &'a [Delivery],
+    deadline: Option<Instant>,
+    /// A 401 may still fetch the tenant's secret again (the first pass).
+    may_refresh: bool,
+}
+
+/// What becomes of a batch's tasks that are not done: put back at the tail of the tenant's
+/// queue (with their index in the batch), or returned to SQS.
+#[derive(Default)]
+struct Settled {
+    put_back: Vec<(usize, LearnerTask, String)>,
+    returned: Vec<Returned>,
 }
 
 /// What becomes of one learner's message.

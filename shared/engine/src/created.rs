@@ -8,6 +8,7 @@ use picsync_state::State;
 use crate::Engine;
 use crate::error::Result;
 use crate::learner::RunCtx;
+use crate::writer::Audited;
 
 /// What the audit entry of one OneFile creation says besides the new id.
 #[derive(Debug, Clone)]
@@ -94,12 +95,14 @@ impl<S: State> Engine<S> {
         let e = self.audit_entry(
             ctx,
             learner,
-            "OneFile",
-            entity,
-            &audit.field,
-            &Value::Blank,
-            &Value::Int(id),
-            audit.rule,
+            Audited {
+                system: "OneFile",
+                entity,
+                field: &audit.field,
+                old: &Value::Blank,
+                new: &Value::Int(id),
+                rule: audit.rule,
+            },
         );
         self.state.append_audit(&[e]).await?;
         Ok(())

@@ -16,6 +16,7 @@ use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::{LearnerReport, RunCtx};
 use crate::writer::AimAssignment;
+use crate::writer::Audited;
 use crate::{Engine, Tenant, mapping};
 
 /// A PICS write made with the learner's RowVersion (R41), see `Engine::write_if_match`.
@@ -371,12 +372,14 @@ impl<S: State> Engine<S> {
         let e = self.audit_entry(
             ctx,
             &pl.id,
-            "PICS",
-            format!("learner {}", pl.ident),
-            "OneFileId",
-            &Value::Blank,
-            &Value::Int(user.0),
-            rule,
+            Audited {
+                system: "PICS",
+                entity: format!("learner {}", pl.ident),
+                field: "OneFileId",
+                old: &Value::Blank,
+                new: &Value::Int(user.0),
+                rule,
+            },
         );
         self.state.append_audit(&[e]).await?;
         self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
@@ -719,12 +722,14 @@ impl<S: State> Engine<S> {
         let e = self.audit_entry(
             ctx,
             learner,
-            "PICS",
-            format!("officer {officer}"),
-            "OtherSystemId",
-            &Value::Blank,
-            &Value::Int(assessor.0),
-            Rule::R11,
+            Audited {
+                system: "PICS",
+                entity: format!("officer {officer}"),
+                field: "OtherSystemId",
+                old: &Value::Blank,
+                new: &Value::Int(assessor.0),
+                rule: Rule::R11,
+            },
         );
         self.state.append_audit(&[e]).await?;
         Ok(())
@@ -751,12 +756,14 @@ impl<S: State> Engine<S> {
         let e = self.audit_entry(
             ctx,
             learner,
-            "PICS",
-            format!("organisation {org}"),
-            "AdditionalId",
-            &Value::Blank,
-            &Value::Int(placement.0),
-            Rule::R13,
+            Audited {
+                system: "PICS",
+                entity: format!("organisation {org}"),
+                field: "AdditionalId",
+                old: &Value::Blank,
+                new: &Value::Int(placement.0),
+                rule: Rule::R13,
+            },
         );
         self.state.append_audit(&[e]).await?;
         Ok(())
@@ -779,12 +786,14 @@ impl<S: State> Engine<S> {
         let e = self.audit_entry(
             ctx,
             &pl.id,
-            "PICS",
-            format!("qualification {q}"),
-            "OneFileLearningAimId",
-            &Value::Blank,
-            &Value::Int(aim),
-            Rule::R8,
+            Audited {
+                system: "PICS",
+                entity: format!("qualification {q}"),
+                field: "OneFileLearningAimId",
+                old: &Value::Blank,
+                new: &Value::Int(aim),
+                rule: Rule::R8,
+            },
         );
         self.state.append_audit(&[e]).await?;
         Ok(())

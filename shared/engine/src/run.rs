@@ -110,6 +110,13 @@ fn new_run_id(now: DateTime<Utc>) -> String {
     format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..))
 }
 
+/// The run being started: its id, and the instant and the London day it started at.
+struct Started<'a> {
+    run_id: &'a str,
+    now: DateTime<Utc>,
+    today: chrono::NaiveDate,
+}
+
 impl<S: State> Engine<S> {
     /// The tenant's state, with its centre and learning-aim catalogue known (R34), and the
     /// enabling recorded (R43). Writes nothing when `dry_run`.
@@ -338,8 +345,12 @@ impl<S: State> Engine<S> {
             } else {
                 Mode::Initial
             });
-            self.plan_tasks(t, &ts, opts, mode, &run_id, now, today)
-                .await
+            let started = Started {
+                run_id: &run_id,
+                now,
+                today,
+            };
+            self.plan_tasks(t, &ts, opts, mode, &started).await
         };
         let planned = if opts.dry_run {
             planned.await
@@ -366,17 +377,15 @@ impl<S: State> Engine<S> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn plan_tasks(
         &self,
         t: &Tenant,
         ts: &TenantState,
         opts: &RunOptions,
         mode: Mode,
-        run_id: &str,
-        now: DateTime<Utc>,
-        today: chrono::NaiveDate,
+        started: &Started<'_>,
     ) -> Result<RunStart> {
+        let &Started { run_id, now, today } = started;
         let centre = ts
             .centre
             .map(|c| c.0)

@@ -11,12 +11,23 @@ use picsync_domain::plan::{
 use picsync_domain::*;
 use picsync_onefile as of;
 use picsync_pics as pics;
-use picsync_state::{AuditEntry, Claim, State};
+use picsync_state::{AuditEntry, Claim, IntentClaim, State};
 
 use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::RunCtx;
 use crate::{Engine, mapping};
+
+/// One change an audit entry records: `field` of `entity` in `system`, from `old` to `new`,
+/// by `rule`.
+pub(crate) struct Audited<'a> {
+    pub(crate) system: &'a str,
+    pub(crate) entity: String,
+    pub(crate) field: &'a str,
+    pub(crate) old: &'a Value,
+    pub(crate) new: &'a Value,
+    pub(crate) rule: Rule,
+}
 
 /// Where a create stands after its intent was claimed.
 enum Resume {
@@ -25,29 +36,23 @@ enum Resume {
 }
 
 impl<S: State> Engine<S> {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn audit_entry(
         &self,
         ctx: &RunCtx<'_>,
         learner: &LearnerId,
-        system: &str,
-        entity: String,
-        field: &str,
-        old: &Value,
-        new: &Value,
-        rule: Rule,
+        change: Audited<'_>,
     ) -> AuditEntry {
         AuditEntry {
             tenant: ctx.tenant.id.clone(),
             learner: learner.clone(),
             run_id: ctx.run_id.clone(),
             at: self.now(),
-            system: system.to_string(),
-            entity,
-            field: field.to_string(),
-            old: old.clone(),
-            new: new.clone(),
-            rule,
+            system: change.system.to_string(),
+            entity: change.entity,
+            field: change.field.to_string(),
+            old: change.old.clone(),
+            new: change.new.clone(),
+            rule: change.rule,
         }
     }
 
@@ -63,12 +68,14 @@ impl<S: State> Engine<S> {
             .state
             .claim_intent(
                 &ctx.tenant.id,
-                key,
-                learner,
-                kind,
-                &self.holder,
-                self.now(),
-                self.claim_ttl(ctx.tenant),
+                &IntentClaim {
+                    key,
+                    learner,
+                    kind,
+                    holder: &self.holder,
+                    now: self.now(),
+                    ttl: self.claim_ttl(ctx.tenant),
+                },
             )
             .await?
         {
@@ -244,12 +251,14 @@ impl<S: State> Engine<S> {
                 audit.push(self.audit_entry(
                     ctx,
                     learner,
-                    "PICS",
-                    format!("learner {}", view.pics.ident),
-                    field.as_str(),
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "PICS",
+                        entity: format!("learner {}", view.pics.ident),
+                        field: field.as_str(),
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 ));
             }
         }
@@ -276,12 +285,14 @@ impl<S: State> Engine<S> {
                 e.1.push(self.audit_entry(
                     ctx,
                     learner,
-                    "PICS",
-                    format!("qualification {qualification}"),
-                    &qual_field(*field),
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "PICS",
+                        entity: format!("qualification {qualification}"),
+                        field: &qual_field(*field),
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 ));
             }
         }
@@ -310,12 +321,14 @@ impl<S: State> Engine<S> {
                 e.1.push(self.audit_entry(
                     ctx,
                     learner,
-                    "PICS",
-                    format!("review {review}"),
-                    &review_field(*field),
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "PICS",
+                        entity: format!("review {review}"),
+                        field: &review_field(*field),
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 ));
             }
         }
@@ -349,12 +362,14 @@ impl<S: State> Engine<S> {
                 let entry = self.audit_entry(
                     ctx,
                     learner,
-                    "PICS",
-                    format!("review {created}"),
-                    "created from OneFile review",
-                    &Value::Blank,
-                    &Value::Int(review.onefile_review.0),
-                    *rule,
+                    Audited {
+                        system: "PICS",
+                        entity: format!("review {created}"),
+                        field: "created from OneFile review",
+                        old: &Value::Blank,
+                        new: &Value::Int(review.onefile_review.0),
+                        rule: *rule,
+                    },
                 );
                 n += 1;
                 self.state.append_audit(&[entry]).await?;
@@ -382,12 +397,14 @@ impl<S: State> Engine<S> {
                 e.1.push(self.audit_entry(
                     ctx,
                     learner,
-                    "PICS",
-                    format!("officer {officer}"),
-                    mapping::name_field(*field),
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "PICS",
+                        entity: format!("officer {officer}"),
+                        field: mapping::name_field(*field),
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 ));
             }
         }
@@ -415,12 +432,14 @@ impl<S: State> Engine<S> {
                 let e = self.audit_entry(
                     ctx,
                     learner,
-                    "PICS",
-                    format!("organisation {organisation}"),
-                    "Name",
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "PICS",
+                        entity: format!("organisation {organisation}"),
+                        field: "Name",
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 );
                 self.state.append_audit(&[e]).await?;
             }
@@ -454,12 +473,14 @@ impl<S: State> Engine<S> {
                 audit.push(self.audit_entry(
                     ctx,
                     learner,
-                    "OneFile",
-                    format!("learner {user}"),
-                    field.as_str(),
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "OneFile",
+                        entity: format!("learner {user}"),
+                        field: field.as_str(),
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 ));
             }
         }
@@ -485,12 +506,14 @@ impl<S: State> Engine<S> {
                 e.1.push(self.audit_entry(
                     ctx,
                     learner,
-                    "OneFile",
-                    format!("learning aim {aim}"),
-                    field.as_str(),
-                    old,
-                    new,
-                    *rule,
+                    Audited {
+                        system: "OneFile",
+                        entity: format!("learning aim {aim}"),
+                        field: field.as_str(),
+                        old,
+                        new,
+                        rule: *rule,
+                    },
                 ));
             }
         }
@@ -550,12 +573,14 @@ impl<S: State> Engine<S> {
                     let e = [self.audit_entry(
                         ctx,
                         learner,
-                        "PICS",
-                        format!("qualification {qualification}"),
-                        "OneFileLearningAimId",
-                        &Value::Blank,
-                        &Value::Int(aim),
-                        *rule,
+                        Audited {
+                            system: "PICS",
+                            entity: format!("qualification {qualification}"),
+                            field: "OneFileLearningAimId",
+                            old: &Value::Blank,
+                            new: &Value::Int(aim),
+                            rule: *rule,
+                        },
                     )];
                     n += 2;
                     self.state.append_audit(&e).await?;
@@ -578,12 +603,14 @@ impl<S: State> Engine<S> {
                     let e = self.audit_entry(
                         ctx,
                         learner,
-                        "OneFile",
-                        format!("assessor {assessor}"),
-                        mapping::name_field(*field),
-                        old,
-                        new,
-                        *rule,
+                        Audited {
+                            system: "OneFile",
+                            entity: format!("assessor {assessor}"),
+                            field: mapping::name_field(*field),
+                            old,
+                            new,
+                            rule: *rule,
+                        },
                     );
                     self.state.append_audit(&[e]).await?;
                 }
@@ -602,12 +629,14 @@ impl<S: State> Engine<S> {
                     let e = self.audit_entry(
                         ctx,
                         learner,
-                        "OneFile",
-                        format!("placement {placement}"),
-                        "Name",
-                        old,
-                        new,
-                        *rule,
+                        Audited {
+                            system: "OneFile",
+                            entity: format!("placement {placement}"),
+                            field: "Name",
+                            old,
+                            new,
+                            rule: *rule,
+                        },
                     );
                     self.state.append_audit(&[e]).await?;
                 }
@@ -764,12 +793,14 @@ impl<S: State> Engine<S> {
         let mut audit = vec![self.audit_entry(
             ctx,
             learner,
-            "PICS",
-            format!("review {}", u.review),
-            "OneFileSystemId",
-            &Value::Blank,
-            &Value::Int(review),
-            Rule::R19,
+            Audited {
+                system: "PICS",
+                entity: format!("review {}", u.review),
+                field: "OneFileSystemId",
+                old: &Value::Blank,
+                new: &Value::Int(review),
+                rule: Rule::R19,
+            },
         )];
         if let Some(o) = &u.set_reviewer {
             let old = view
@@ -781,12 +812,14 @@ impl<S: State> Engine<S> {
             audit.push(self.audit_entry(
                 ctx,
                 learner,
-                "PICS",
-                format!("review {}", u.review),
-                "ReviewerOfficerId",
-                &Value::text(old.as_ref().map(OfficerId::as_str)),
-                &Value::Text(o.0.clone()),
-                Rule::R22,
+                Audited {
+                    system: "PICS",
+                    entity: format!("review {}", u.review),
+                    field: "ReviewerOfficerId",
+                    old: &Value::text(old.as_ref().map(OfficerId::as_str)),
+                    new: &Value::Text(o.0.clone()),
+                    rule: Rule::R22,
+                },
             ));
         }
         // the upload itself counts as one change, as the write-back's fields do

@@ -98,21 +98,33 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     let l = LearnerId::from("L1");
     let k = "review:L1:R1";
     assert_eq!(
-        s.claim_intent(t, k, Some(&l), "review", "w1", t0(), ttl)
-            .await
-            .unwrap(),
+        s.claim_intent(
+            t,
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w1",
+                now: t0(),
+                ttl
+            }
+        )
+        .await
+        .unwrap(),
         Claim::Fresh
     );
     // another worker while w1 is in progress: busy
     match s
         .claim_intent(
             t,
-            k,
-            Some(&l),
-            "review",
-            "w2",
-            t0() + Duration::minutes(1),
-            ttl,
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w2",
+                now: t0() + Duration::minutes(1),
+                ttl,
+            },
         )
         .await
         .unwrap()
@@ -124,12 +136,14 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     assert_eq!(
         s.claim_intent(
             t,
-            k,
-            Some(&l),
-            "review",
-            "w2",
-            t0() + Duration::minutes(6),
-            ttl
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w2",
+                now: t0() + Duration::minutes(6),
+                ttl
+            }
         )
         .await
         .unwrap(),
@@ -139,12 +153,14 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     assert_eq!(
         s.claim_intent(
             t,
-            k,
-            Some(&l),
-            "review",
-            "w2",
-            t0() + Duration::minutes(7),
-            ttl
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w2",
+                now: t0() + Duration::minutes(7),
+                ttl
+            }
         )
         .await
         .unwrap(),
@@ -170,12 +186,14 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     assert_eq!(
         s.claim_intent(
             t,
-            k,
-            Some(&l),
-            "review",
-            "w3",
-            t0() + Duration::minutes(8),
-            ttl
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w3",
+                now: t0() + Duration::minutes(8),
+                ttl
+            }
         )
         .await
         .unwrap(),
@@ -198,9 +216,19 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     ));
     // the intents of one learner, by key prefix (a learner whose id extends another's is apart)
     let k10 = "review:L10:R1";
-    s.claim_intent(t, k10, None, "review", "w1", t0(), ttl)
-        .await
-        .unwrap();
+    s.claim_intent(
+        t,
+        &IntentClaim {
+            key: k10,
+            learner: None,
+            kind: "review",
+            holder: "w1",
+            now: t0(),
+            ttl,
+        },
+    )
+    .await
+    .unwrap();
     let of_l1 = s.list_intents_with_prefix(t, "review:L1:").await.unwrap();
     assert_eq!(
         of_l1.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
@@ -226,12 +254,14 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     assert_eq!(
         s.claim_intent(
             t,
-            k,
-            Some(&l),
-            "review",
-            "w4",
-            t0() + Duration::minutes(9),
-            ttl
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w4",
+                now: t0() + Duration::minutes(9),
+                ttl
+            }
         )
         .await
         .unwrap(),
@@ -241,12 +271,14 @@ pub async fn intents<S: State>(s: &S, t: &TenantId) {
     assert_eq!(
         s.claim_intent(
             t,
-            k,
-            Some(&l),
-            "review",
-            "w5",
-            t0() + Duration::minutes(10),
-            ttl
+            &IntentClaim {
+                key: k,
+                learner: Some(&l),
+                kind: "review",
+                holder: "w5",
+                now: t0() + Duration::minutes(10),
+                ttl
+            }
         )
         .await
         .unwrap(),

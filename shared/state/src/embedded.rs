@@ -338,20 +338,14 @@ impl LearnerStore for EmbeddedState {
 }
 
 impl IntentStore for EmbeddedState {
-    async fn claim_intent(
-        &self,
-        tenant: &TenantId,
-        k: &str,
-        learner: Option<&LearnerId>,
-        kind: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        ttl: chrono::Duration,
-    ) -> Result<Claim> {
-        self.update(&key(tenant, &keys::intent(k)), |cur: Option<Intent>| {
-            let (claim, next) = rules::claim(cur.as_ref(), k, learner, kind, holder, now, ttl);
-            Ok((next, claim))
-        })
+    async fn claim_intent(&self, tenant: &TenantId, claim: &IntentClaim<'_>) -> Result<Claim> {
+        self.update(
+            &key(tenant, &keys::intent(claim.key)),
+            |cur: Option<Intent>| {
+                let (outcome, next) = rules::claim(cur.as_ref(), claim);
+                Ok((next, outcome))
+            },
+        )
     }
 
     async fn complete_intent(

@@ -430,17 +430,27 @@ pub enum Claim {
     Done { id: i64 },
 }
 
+/// A claim on the intent to create one record (§7).
+#[derive(Debug, Clone, Copy)]
+pub struct IntentClaim<'a> {
+    /// What is created (its intent's key).
+    pub key: &'a str,
+    /// The learner whose sync creates it (none: a record of the tenant's).
+    pub learner: Option<&'a LearnerId>,
+    /// What kind of record (for operators).
+    pub kind: &'a str,
+    /// Who claims: the worker.
+    pub holder: &'a str,
+    pub now: DateTime<Utc>,
+    /// How long the claim lasts: another holder may take it over after.
+    pub ttl: chrono::Duration,
+}
+
 pub trait IntentStore {
-    #[allow(clippy::too_many_arguments)]
     fn claim_intent(
         &self,
         tenant: &TenantId,
-        key: &str,
-        learner: Option<&LearnerId>,
-        kind: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        ttl: chrono::Duration,
+        claim: &IntentClaim<'_>,
     ) -> impl Future<Output = Result<Claim>> + Send;
     /// Records the created id; the intent is done. Only the claim's holder completes it: when
     /// another holder took the claim over (ours expired), or the intent is done with another
@@ -572,15 +582,15 @@ pub mod rules {
     }
 
     /// §7: how a claim on an intent goes, and the record to store (if any).
-    pub fn claim(
-        current: Option<&Intent>,
-        key: &str,
-        learner: Option<&LearnerId>,
-        kind: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        ttl: chrono::Duration,
-    ) -> (Claim, Option<Intent>) {
+    pub fn claim(current: Option<&Intent>, claim: &IntentClaim<'_>) -> (Claim, Option<Intent>) {
+        let &IntentClaim {
+            key,
+            learner,
+            kind,
+            holder,
+            now,
+            ttl,
+        } = claim;
         let fresh = |attempts| Intent {
             key: key.to_string(),
             learner: learner.cloned(),

@@ -462,35 +462,19 @@ impl LearnerStore for DynamoState {
 }
 
 impl IntentStore for DynamoState {
-    async fn claim_intent(
-        &self,
-        tenant: &TenantId,
-        k: &str,
-        learner: Option<&LearnerId>,
-        kind: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        ttl: chrono::Duration,
-    ) -> Result<Claim> {
+    async fn claim_intent(&self, tenant: &TenantId, claim: &IntentClaim<'_>) -> Result<Claim> {
+        let k = claim.key;
         for attempt in 0..MAX_RACE_RETRIES {
             let current = self.read_intent(tenant, k).await?;
-            let (claim, next) = rules::claim(
-                current.as_ref().map(|(i, _)| i),
-                k,
-                learner,
-                kind,
-                holder,
-                now,
-                ttl,
-            );
+            let (outcome, next) = rules::claim(current.as_ref().map(|(i, _)| i), claim);
             let Some(next) = next else {
-                return Ok(claim);
+                return Ok(outcome);
             };
             if self
-                .write_intent(tenant, &next, current.map(|(_, v)| v), now)
+                .write_intent(tenant, &next, current.map(|(_, v)| v), claim.now)
                 .await?
             {
-                return Ok(claim);
+                return Ok(outcome);
             }
             // someone claimed or completed it between the read and the write: decide again
             pause(attempt).await;

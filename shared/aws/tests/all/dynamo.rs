@@ -73,12 +73,14 @@ async fn intent_claimed_by_another_worker_is_busy_for_the_rest() {
         handles.push(tokio::spawn(async move {
             s.claim_intent(
                 &t,
-                "review:L1:R1",
-                Some(&LearnerId::from("L1")),
-                "review",
-                &format!("w{i}"),
-                now,
-                Duration::minutes(2),
+                &IntentClaim {
+                    key: "review:L1:R1",
+                    learner: Some(&LearnerId::from("L1")),
+                    kind: "review",
+                    holder: &format!("w{i}"),
+                    now,
+                    ttl: Duration::minutes(2),
+                },
             )
             .await
             .unwrap()

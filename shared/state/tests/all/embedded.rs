@@ -3,7 +3,7 @@
 
 use picsync_domain::{LearnerId, TenantId};
 use picsync_state::embedded::EmbeddedState;
-use picsync_state::{LearnerState, LearnerStore, conformance};
+use picsync_state::{IntentClaim, LearnerState, LearnerStore, conformance};
 
 #[tokio::test]
 async fn in_memory_backend_conforms() {
@@ -41,12 +41,14 @@ async fn concurrent_claims_give_one_winner() {
             use picsync_state::IntentStore;
             s.claim_intent(
                 &t,
-                "learner:L1",
-                None,
-                "learner",
-                &format!("w{i}"),
-                now,
-                chrono::Duration::minutes(5),
+                &IntentClaim {
+                    key: "learner:L1",
+                    learner: None,
+                    kind: "learner",
+                    holder: &format!("w{i}"),
+                    now,
+                    ttl: chrono::Duration::minutes(5),
+                },
             )
             .await
             .unwrap()

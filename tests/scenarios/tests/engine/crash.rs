@@ -352,17 +352,8 @@ impl LearnerStore for DiesAfterCreate {
     }
 }
 impl IntentStore for DiesAfterCreate {
-    async fn claim_intent(
-        &self,
-        t: &TenantId,
-        k: &str,
-        l: Option<&LearnerId>,
-        kind: &str,
-        h: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        ttl: chrono::Duration,
-    ) -> Result<Claim> {
-        self.inner.claim_intent(t, k, l, kind, h, now, ttl).await
+    async fn claim_intent(&self, t: &TenantId, claim: &IntentClaim<'_>) -> Result<Claim> {
+        self.inner.claim_intent(t, claim).await
     }
     async fn complete_intent(&self, t: &TenantId, k: &str, h: &str, id: i64) -> Result<()> {
         if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {

@@ -141,17 +141,8 @@ impl LearnerStore for Flaky {
     }
 }
 impl IntentStore for Flaky {
-    async fn claim_intent(
-        &self,
-        t: &TenantId,
-        k: &str,
-        l: Option<&LearnerId>,
-        kind: &str,
-        h: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        ttl: chrono::Duration,
-    ) -> Result<Claim> {
-        self.s().claim_intent(t, k, l, kind, h, now, ttl).await
+    async fn claim_intent(&self, t: &TenantId, claim: &IntentClaim<'_>) -> Result<Claim> {
+        self.s().claim_intent(t, claim).await
     }
     async fn complete_intent(&self, t: &TenantId, k: &str, h: &str, id: i64) -> Result<()> {
         self.s().complete_intent(t, k, h, id).await
