@@ -49,6 +49,24 @@ fn write_config(dir: &Path, sims: &world::Running, settings: &str) {
     .unwrap();
 }
 
+/// The settings of a tenant whose integration is on (R1, R31).
+const ENABLED: &str = "integration_enabled = true\ndesktop_integration_disabled = true\n";
+
+/// A world of `learners` seeded for `day` on the simulators, and a directory holding the
+/// tenant `acme`'s config on them with these settings (TOML lines).
+async fn tenant_on_sims(
+    learners: usize,
+    day: chrono::NaiveDate,
+    settings: &str,
+) -> (world::Running, tempfile::TempDir) {
+    let sims = world::start(learners, day, (300, std::time::Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sims, settings);
+    (sims, dir)
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -212,16 +230,7 @@ fn bad_config_files_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_status_audit_and_plan_through_a_config_file() {
-    let today = seeded_day();
-    let sims = world::start(8, today, (300, std::time::Duration::from_secs(60)))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &sims,
-        "integration_enabled = true\ndesktop_integration_disabled = true\n",
-    );
+    let (sims, dir) = tenant_on_sims(8, seeded_day(), ENABLED).await;
     let d = dir.path().to_path_buf();
     let run = move |args: Vec<&'static str>| {
         let d = d.clone();
@@ -313,16 +322,12 @@ fn the_demo_completes_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command_refuses() {
-    let today = seeded_day();
-    let sims = world::start(4, today, (300, std::time::Duration::from_secs(60)))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &sims,
+    let (sims, dir) = tenant_on_sims(
+        4,
+        seeded_day(),
         "integration_enabled = false\ndesktop_integration_disabled = true\n",
-    );
+    )
+    .await;
     let d = dir.path().to_path_buf();
     let run = move |args: Vec<&'static str>| {
         let d = d.clone();
@@ -364,16 +369,14 @@ async fn r1_check_runs_while_the_integration_is_disabled_and_every_other_command
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s7_audit_through_the_cli_shows_the_whole_enrolment() {
-    let today = seeded_day();
-    let sims = world::start(40, today, (300, std::time::Duration::from_secs(60)))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &sims,
-        "integration_enabled = true\ndesktop_integration_disabled = true\nclassroom_from_main_tag = true\nadditional_assessor_roles = [\"IQA\"]\n",
-    );
+    let (sims, dir) = tenant_on_sims(
+        40,
+        seeded_day(),
+        &format!(
+            "{ENABLED}classroom_from_main_tag = true\nadditional_assessor_roles = [\"IQA\"]\n"
+        ),
+    )
+    .await;
     // lrn-00029: its main officer, two qualification assessors and its employer are created,
     // its Main Tag names a new classroom, one review goes up (R15)
     sims.pics.edit(|s| {
@@ -419,16 +422,7 @@ async fn s7_audit_through_the_cli_shows_the_whole_enrolment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r39_a_killed_sync_is_abandoned_and_the_next_one_starts_within_two_minutes() {
     use picsync_sim::faults::Fault;
-    let today = seeded_day();
-    let sims = world::start(8, today, (300, std::time::Duration::from_secs(60)))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &sims,
-        "integration_enabled = true\ndesktop_integration_disabled = true\n",
-    );
+    let (sims, dir) = tenant_on_sims(8, seeded_day(), ENABLED).await;
     // every learner read is slow: the sync is still running when it is killed
     sims.pics.faults().random(
         Some("GET /learners/{id}"),
@@ -528,11 +522,7 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
         ..sims.onefile.quirks()
     });
     let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &sims,
-        "integration_enabled = true\ndesktop_integration_disabled = true\n",
-    );
+    write_config(dir.path(), &sims, ENABLED);
     let d = dir.path().to_path_buf();
     let probe = move || {
         let d = d.clone();
@@ -638,15 +628,7 @@ async fn i16_probe_compares_centre_wide_review_pages_with_per_learner_searches()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hidden_today_keeps_the_run_to_its_seeded_day() {
     let yesterday = seeded_day().pred_opt().unwrap();
-    let sims = world::start(4, yesterday, (300, std::time::Duration::from_secs(60)))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(
-        dir.path(),
-        &sims,
-        "integration_enabled = true\ndesktop_integration_disabled = true\n",
-    );
+    let (_sims, dir) = tenant_on_sims(4, yesterday, ENABLED).await;
     let d = dir.path().to_path_buf();
     let day = yesterday.to_string();
     let sync =

@@ -231,13 +231,7 @@ async fn r35_the_listing_takes_on_the_tenants_pacing_and_hands_it_on() {
     stack.state.put_pacer(&t, &full).await.unwrap();
     let before = sims.onefile.counters().total();
     let window = testing::WINDOW;
-    let watch = {
-        let calls = sims.onefile.counters().clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(window * 3 / 4).await;
-            calls.total()
-        })
-    };
+    let watch = sims.onefile.counters().total_after(window * 3 / 4);
     let began = Instant::now();
     let out = scheduler
         .handle(event(fixture("initial.json")))

@@ -264,6 +264,16 @@ impl Counters {
         self.lock().values().sum()
     }
 
+    /// The total as it will be `after` from now: a test that no call is made in a span that
+    /// starts now compares it with the total now.
+    pub fn total_after(&self, after: std::time::Duration) -> tokio::task::JoinHandle<u64> {
+        let counters = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            counters.total()
+        })
+    }
+
     /// Every endpoint's count.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.lock().clone()

@@ -96,13 +96,10 @@ async fn r35_a_fresh_environment_takes_on_the_tenants_pacing() {
     let second = Worker::new(stack.deployment());
     let calls_before = sims.onefile.counters().total();
     let began = Instant::now();
-    let watch = {
-        let sims_calls = sims.onefile.counters().clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            sims_calls.total()
-        })
-    };
+    let watch = sims
+        .onefile
+        .counters()
+        .total_after(Duration::from_millis(1500));
     let (n, failed) = batch(&stack, &second).await.unwrap();
     assert_eq!((n, failed.len()), (2, 0));
     assert!(
@@ -143,13 +140,7 @@ async fn r35_an_unreadable_pacing_record_counts_the_last_window_as_full() {
     let w = Worker::new(stack.deployment());
     let calls_before = sims.onefile.counters().total();
     let window = picsync_aws::testing::WINDOW;
-    let watch = {
-        let calls = sims.onefile.counters().clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(window * 3 / 4).await;
-            calls.total()
-        })
-    };
+    let watch = sims.onefile.counters().total_after(window * 3 / 4);
     let began = Instant::now();
     let (n, failed) = batch(&stack, &w).await.unwrap();
     assert_eq!((n, failed.len()), (2, 0));
