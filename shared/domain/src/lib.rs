@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod baseline;
+pub mod demographics;
 pub mod enrol;
 pub mod enrol_reviews;
 pub mod ids;

@@ -4,11 +4,12 @@
 
 /// For a field-less enum: `as_str()` (its stored name; the `match` is exhaustive, so a new
 /// variant without a name does not compile), `from_stored()` (its stored name, or a name stored
-/// before, given as `aliases`), and serde through those names.
+/// before, given as `aliases`), and serde through those names. A row may carry a `#[cfg(…)]`
+/// (for a variant that is compiled only under it).
 macro_rules! stored_names {
     (
         $ty:ident {
-            $($variant:ident => $name:literal),+ $(,)?
+            $($(#[cfg($cfg:meta)])? $variant:ident => $name:literal),+ $(,)?
         }
         $(aliases { $($alias:literal => $avariant:ident),+ $(,)? })?
     ) => {
@@ -16,14 +17,14 @@ macro_rules! stored_names {
             /// The name it is stored under (audit entries, run records, baselines).
             pub fn as_str(self) -> &'static str {
                 match self {
-                    $($ty::$variant => $name),+
+                    $($(#[cfg($cfg)])? $ty::$variant => $name,)+
                 }
             }
 
             /// The value stored under `name` (its name, or a name stored before).
             pub fn from_stored(name: &str) -> Option<Self> {
                 match name {
-                    $($name => Some($ty::$variant),)+
+                    $($(#[cfg($cfg)])? $name => Some($ty::$variant),)+
                     $($($alias => Some($ty::$avariant),)+)?
                     _ => None,
                 }
@@ -40,7 +41,7 @@ macro_rules! stored_names {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
                 $ty::from_stored(&name).ok_or_else(|| {
-                    serde::de::Error::unknown_variant(&name, &[$($name),+])
+                    serde::de::Error::unknown_variant(&name, &[$($(#[cfg($cfg)])? $name,)+])
                 })
             }
         }
