@@ -301,7 +301,7 @@ fn arrived(sims: &world::Running, learner: &str, target: &Target) -> bool {
         Target::Telephone { value } => sims
             .pics
             .learner(learner)
-            .is_some_and(|l| l.telephone.as_deref() == Some(value.as_str())),
+            .is_some_and(|l| l.demographics.telephone.as_deref() == Some(value.as_str())),
         Target::CertificateApplied {
             qualification,
             date,
@@ -385,7 +385,7 @@ fn make_edit(
         Kind::OneFileLearner => {
             let value = format!("0161 496 {:04}", serial % 10_000);
             sims.onefile.edit(|e| {
-                e.user(uid)?.telephone = Some(value.clone());
+                e.user(uid)?.demographics.telephone = Some(value.clone());
                 Some(())
             })?;
             Some(Target::Telephone { value })

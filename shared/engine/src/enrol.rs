@@ -478,9 +478,12 @@ impl<S: State> Engine<S> {
                                 let u = of::NewUser {
                                     organisation_id: centre,
                                     role: role::ASSESSOR,
-                                    first_name: first_name.clone(),
-                                    last_name: last_name.clone(),
-                                    email: email.clone(),
+                                    demographics: Demographics {
+                                        first_name: Some(first_name.clone()),
+                                        surname: Some(last_name.clone()),
+                                        email: Some(email.clone()),
+                                        ..Demographics::default()
+                                    },
                                     mis_id: Some(mis_id.clone()),
                                     ..Default::default()
                                 };
@@ -622,24 +625,12 @@ impl<S: State> Engine<S> {
                     let u = of::NewUser {
                         organisation_id: centre,
                         role: role::LEARNER,
-                        first_name: d.first_name.clone().unwrap_or_default(),
-                        last_name: d.surname.clone().unwrap_or_default(),
-                        email: d.email.clone().unwrap_or_default(),
+                        demographics: d.clone(),
                         mis_id: Some(e.mis_id.clone()),
                         default_assessor_id: Some(default_assessor.0),
                         default_employer_id: None,
                         classroom_id: Some(classroom.0),
                         placement_id: Some(placement.0),
-                        telephone: d.telephone.clone(),
-                        mobile_number: d.mobile.clone(),
-                        uln: d.uln.clone(),
-                        nino: d.ni_number.clone(),
-                        dob: d.date_of_birth,
-                        start_on: d.start_date,
-                        planned_end_date: d.planned_end_date,
-                        l12: d.ethnicity.clone(),
-                        l13: d.sex.clone(),
-                        l15: d.disability.clone(),
                     };
                     Ok(of.create_user(&u).await?.id)
                 },

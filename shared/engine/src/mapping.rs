@@ -17,21 +17,7 @@ pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
         system_status: SystemStatus::parse(l.system_status.as_deref()),
         episode_status: EpisodeStatus::parse(l.episode_status.as_deref()),
         actual_end_date: l.actual_end_date,
-        demographics: Demographics {
-            first_name: l.first_name.clone(),
-            surname: l.surname.clone(),
-            email: l.email.clone(),
-            telephone: l.telephone.clone(),
-            mobile: l.mobile.clone(),
-            date_of_birth: l.date_of_birth,
-            uln: l.uln.clone(),
-            ni_number: l.ni_number.clone(),
-            start_date: l.start_date,
-            planned_end_date: l.planned_end_date,
-            ethnicity: l.ethnicity.clone(),
-            sex: l.sex.clone(),
-            disability: l.disability.clone(),
-        },
+        demographics: l.demographics.clone(),
         main_tag: l.main_tag.clone(),
         main_officer: l.main_officer_id.as_deref().map(OfficerId::from),
         officers: l
@@ -113,21 +99,7 @@ pub fn of_learner(u: &of::User) -> OfLearner {
     OfLearner {
         id: OfUserId(u.id),
         mis_id: u.mis_id.clone(),
-        demographics: Demographics {
-            first_name: u.first_name.clone(),
-            surname: u.last_name.clone(),
-            email: u.email.clone(),
-            telephone: u.telephone.clone(),
-            mobile: u.mobile_number.clone(),
-            date_of_birth: u.dob,
-            uln: u.uln.clone(),
-            ni_number: u.nino.clone(),
-            start_date: u.start_on,
-            planned_end_date: u.planned_end_date,
-            ethnicity: u.l12.clone(),
-            sex: u.l13.clone(),
-            disability: u.l15.clone(),
-        },
+        demographics: u.demographics.clone(),
         last_modified: u.last_modified,
     }
 }
@@ -136,8 +108,8 @@ pub fn of_user(u: &of::User) -> OfUser {
     OfUser {
         id: OfUserId(u.id),
         role: u.role,
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
+        first_name: u.demographics.first_name.clone(),
+        last_name: u.demographics.surname.clone(),
         mis_id: u.mis_id.clone(),
         archived: u.archived.unwrap_or(false),
     }
@@ -240,46 +212,21 @@ fn local(v: &Value, what: &str) -> Result<Option<chrono::NaiveDateTime>> {
 
 /// Adds one demographic field to a PICS learner patch (a blank clears it).
 pub fn learner_patch(p: &mut pics::LearnerPatch, f: DemographicField, v: &Value) -> Result<()> {
-    use DemographicField as F;
-    let w = format!("{f:?}");
-    match f {
-        F::FirstName => p.first_name = Some(text(v, &w)?),
-        F::Surname => p.surname = Some(text(v, &w)?),
-        F::Email => p.email = Some(text(v, &w)?),
-        F::Telephone => p.telephone = Some(text(v, &w)?),
-        F::Mobile => p.mobile = Some(text(v, &w)?),
-        F::DateOfBirth => p.date_of_birth = Some(date(v, &w)?),
-        F::Uln => p.uln = Some(text(v, &w)?),
-        F::NiNumber => p.ni_number = Some(text(v, &w)?),
-        F::StartDate => p.start_date = Some(date(v, &w)?),
-        F::PlannedEndDate => p.planned_end_date = Some(date(v, &w)?),
-        F::Ethnicity => p.ethnicity = Some(text(v, &w)?),
-        F::Sex => p.sex = Some(text(v, &w)?),
-        F::Disability => p.disability = Some(text(v, &w)?),
+    if p.demographics.set(f, v) {
+        Ok(())
+    } else {
+        Err(wrong(f.as_str(), v))
     }
-    Ok(())
 }
 
-/// Adds one demographic field to a OneFile user update (R32 push never sends a blank).
+/// Adds one demographic field to a OneFile user update (R32 push never sends a blank: the
+/// update leaves a blank field out).
 pub fn user_update(u: &mut of::UserUpdate, f: DemographicField, v: &Value) -> Result<()> {
-    use DemographicField as F;
-    let w = format!("{f:?}");
-    match f {
-        F::FirstName => u.first_name = text(v, &w)?,
-        F::Surname => u.last_name = text(v, &w)?,
-        F::Email => u.email = text(v, &w)?,
-        F::Telephone => u.telephone = text(v, &w)?,
-        F::Mobile => u.mobile_number = text(v, &w)?,
-        F::DateOfBirth => u.dob = date(v, &w)?,
-        F::Uln => u.uln = text(v, &w)?,
-        F::NiNumber => u.nino = text(v, &w)?,
-        F::StartDate => u.start_on = date(v, &w)?,
-        F::PlannedEndDate => u.planned_end_date = date(v, &w)?,
-        F::Ethnicity => u.l12 = text(v, &w)?,
-        F::Sex => u.l13 = text(v, &w)?,
-        F::Disability => u.l15 = text(v, &w)?,
+    if u.demographics.set(f, v) {
+        Ok(())
+    } else {
+        Err(wrong(f.as_str(), v))
     }
-    Ok(())
 }
 
 pub fn qualification_patch(

@@ -594,8 +594,12 @@ impl<S: State> Engine<S> {
                 } => {
                     let mut u = of::UserUpdate::default();
                     match field {
-                        NameField::FirstName => u.first_name = new.as_text().map(str::to_string),
-                        NameField::Surname => u.last_name = new.as_text().map(str::to_string),
+                        NameField::FirstName => {
+                            u.demographics.first_name = new.as_text().map(str::to_string);
+                        }
+                        NameField::Surname => {
+                            u.demographics.surname = new.as_text().map(str::to_string);
+                        }
                     }
                     of.update_user(assessor.0, &u).await?;
                     ctx.forget_assessor(*assessor);

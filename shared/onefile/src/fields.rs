@@ -1,4 +1,5 @@
-//! Every JSON field name picsync reads from or sends to OneFile, in one place.
+//! Every JSON field name picsync reads from or sends to OneFile, in one place, except the
+//! demographic fields' (the domain's field table, `picsync_domain::demographics`).
 //!
 //! Most names are documented or seen in public client code (the crate page). Four are
 //! **Assumed** and must be confirmed against OneFile's Beta environment: the three
@@ -38,34 +39,11 @@ pub const CUSTOMER_ID: &str = "CustomerID";
 pub const ORGANISATION_ID: &str = "OrganisationID";
 /// User role code (1 learner, 5 assessor, 40 employer, …).
 pub const ROLE: &str = "Role";
-/// User first name.
-pub const FIRST_NAME: &str = "FirstName";
-/// User last name.
-pub const LAST_NAME: &str = "LastName";
-/// User email.
-pub const EMAIL: &str = "Email";
 /// MIS value (the PICS Ident for learners).
 pub const MIS_ID: &str = "MISID";
-/// Telephone.
-pub const TELEPHONE: &str = "Telephone";
-/// Mobile number.
-pub const MOBILE_NUMBER: &str = "MobileNumber";
-/// Unique learner number.
-pub const ULN: &str = "ULN";
-/// National insurance number.
-pub const NINO: &str = "NINO";
-/// Date of birth (date-only).
-pub const DOB: &str = "DOB";
-/// Learner start date (date-only).
-pub const START_ON: &str = "StartOn";
-/// Learner planned end date (date-only).
-pub const PLANNED_END_DATE: &str = "PlannedEndDate";
-/// Ethnicity (ILR L12).
-pub const L12: &str = "L12";
-/// Sex (ILR L13).
-pub const L13: &str = "L13";
-/// Disability (ILR L15).
-pub const L15: &str = "L15";
+// The demographic fields of a user (names, email, telephone, … L15) are not here: their OneFile
+// names are a column of the domain's field table (`picsync_domain::demographics`), read by
+// `DemographicField::onefile_name`.
 /// Learner's default assessor.
 pub const DEFAULT_ASSESSOR_ID: &str = "DefaultAssessorID";
 /// Learner's default employer.

@@ -7,6 +7,7 @@
 //! leaves OneFile's value as it is (clearing a field is not supported by this client).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use picsync_domain::{DemographicField, Demographics};
 use serde_json::{Map, Value};
 
 use crate::error::OneFileError;
@@ -94,34 +95,11 @@ pub struct User {
     pub organisation_id: Option<i64>,
     /// Role code ([`role`]).
     pub role: Option<i64>,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Email.
-    pub email: Option<String>,
+    /// The demographic fields of R6 (names and email for every role), under the OneFile names
+    /// of the domain's table ([`DemographicField::onefile_name`]).
+    pub demographics: Demographics,
     /// MIS value (for learners, the PICS Ident).
     pub mis_id: Option<String>,
-    /// Telephone.
-    pub telephone: Option<String>,
-    /// Mobile number.
-    pub mobile_number: Option<String>,
-    /// Unique learner number.
-    pub uln: Option<String>,
-    /// National insurance number.
-    pub nino: Option<String>,
-    /// Date of birth.
-    pub dob: Option<NaiveDate>,
-    /// Start date.
-    pub start_on: Option<NaiveDate>,
-    /// Planned end date.
-    pub planned_end_date: Option<NaiveDate>,
-    /// Ethnicity (L12).
-    pub l12: Option<String>,
-    /// Sex (L13).
-    pub l13: Option<String>,
-    /// Disability (L15).
-    pub l15: Option<String>,
     /// Default assessor.
     pub default_assessor_id: Option<i64>,
     /// Classroom.
@@ -143,20 +121,8 @@ impl FromWire for User {
             id: o.id()?,
             organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
             role: o.opt_i64(f::ROLE)?,
-            first_name: o.opt_str(f::FIRST_NAME)?,
-            last_name: o.opt_str(f::LAST_NAME)?,
-            email: o.opt_str(f::EMAIL)?,
+            demographics: o.demographics()?,
             mis_id: o.opt_str(f::MIS_ID)?,
-            telephone: o.opt_str(f::TELEPHONE)?,
-            mobile_number: o.opt_str(f::MOBILE_NUMBER)?,
-            uln: o.opt_str(f::ULN)?,
-            nino: o.opt_str(f::NINO)?,
-            dob: o.opt_date(f::DOB)?,
-            start_on: o.opt_date(f::START_ON)?,
-            planned_end_date: o.opt_date(f::PLANNED_END_DATE)?,
-            l12: o.opt_str(f::L12)?,
-            l13: o.opt_str(f::L13)?,
-            l15: o.opt_str(f::L15)?,
             default_assessor_id: o.opt_i64(f::DEFAULT_ASSESSOR_ID)?,
             classroom_id: o.opt_i64(f::CLASSROOM_ID)?,
             placement_id: o.opt_i64(f::PLACEMENT_ID)?,
@@ -215,8 +181,8 @@ impl UserSearch {
         Body::new()
             .put(f::ORGANISATION_ID, self.organisation_id)
             .put(f::ROLE, self.role)
-            .opt(f::FIRST_NAME, &self.first_name)
-            .opt(f::LAST_NAME, &self.last_name)
+            .opt(DemographicField::FirstName.onefile_name(), &self.first_name)
+            .opt(DemographicField::Surname.onefile_name(), &self.last_name)
             .opt(f::MIS_ID, &self.mis_id)
             .instant(f::LAST_MODIFIED, self.last_modified)
             .build()
@@ -231,12 +197,9 @@ pub struct NewUser {
     pub organisation_id: i64,
     /// Role code ([`role`]).
     pub role: i64,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Email.
-    pub email: String,
+    /// The demographic fields (R6; names and email for every role). The ones OneFile requires
+    /// ([`DemographicField::required_in_onefile`]) are sent even when blank, as `""`.
+    pub demographics: Demographics,
     /// MIS value (R6: the PICS Ident for learners).
     pub mis_id: Option<String>,
     /// Default assessor (learners).
@@ -247,26 +210,6 @@ pub struct NewUser {
     pub classroom_id: Option<i64>,
     /// Placement (learners).
     pub placement_id: Option<i64>,
-    /// Telephone.
-    pub telephone: Option<String>,
-    /// Mobile number.
-    pub mobile_number: Option<String>,
-    /// Unique learner number.
-    pub uln: Option<String>,
-    /// National insurance number.
-    pub nino: Option<String>,
-    /// Date of birth.
-    pub dob: Option<NaiveDate>,
-    /// Start date.
-    pub start_on: Option<NaiveDate>,
-    /// Planned end date.
-    pub planned_end_date: Option<NaiveDate>,
-    /// Ethnicity (L12).
-    pub l12: Option<String>,
-    /// Sex (L13).
-    pub l13: Option<String>,
-    /// Disability (L15).
-    pub l15: Option<String>,
 }
 
 impl NewUser {
@@ -274,24 +217,12 @@ impl NewUser {
         Body::new()
             .put(f::ORGANISATION_ID, self.organisation_id)
             .put(f::ROLE, self.role)
-            .put(f::FIRST_NAME, self.first_name.clone())
-            .put(f::LAST_NAME, self.last_name.clone())
-            .put(f::EMAIL, self.email.clone())
             .opt(f::MIS_ID, &self.mis_id)
             .opt(f::DEFAULT_ASSESSOR_ID, &self.default_assessor_id)
             .opt(f::DEFAULT_EMPLOYER_ID, &self.default_employer_id)
             .opt(f::CLASSROOM_ID, &self.classroom_id)
             .opt(f::PLACEMENT_ID, &self.placement_id)
-            .opt(f::TELEPHONE, &self.telephone)
-            .opt(f::MOBILE_NUMBER, &self.mobile_number)
-            .opt(f::ULN, &self.uln)
-            .opt(f::NINO, &self.nino)
-            .date(f::DOB, self.dob)
-            .date(f::START_ON, self.start_on)
-            .date(f::PLANNED_END_DATE, self.planned_end_date)
-            .opt(f::L12, &self.l12)
-            .opt(f::L13, &self.l13)
-            .opt(f::L15, &self.l15)
+            .demographics(&self.demographics, true)
             .build()
     }
 }
@@ -299,34 +230,10 @@ impl NewUser {
 /// A partial user update (`POST /User/{id}`): only the fields set are sent.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserUpdate {
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Email.
-    pub email: Option<String>,
+    /// The demographic fields to set; a blank one is not sent (this client does not clear).
+    pub demographics: Demographics,
     /// MIS value.
     pub mis_id: Option<String>,
-    /// Telephone.
-    pub telephone: Option<String>,
-    /// Mobile number.
-    pub mobile_number: Option<String>,
-    /// Unique learner number.
-    pub uln: Option<String>,
-    /// National insurance number.
-    pub nino: Option<String>,
-    /// Date of birth.
-    pub dob: Option<NaiveDate>,
-    /// Start date.
-    pub start_on: Option<NaiveDate>,
-    /// Planned end date.
-    pub planned_end_date: Option<NaiveDate>,
-    /// Ethnicity (L12).
-    pub l12: Option<String>,
-    /// Sex (L13).
-    pub l13: Option<String>,
-    /// Disability (L15).
-    pub l15: Option<String>,
     /// Default assessor.
     pub default_assessor_id: Option<i64>,
     /// Classroom.
@@ -338,20 +245,8 @@ pub struct UserUpdate {
 impl UserUpdate {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .opt(f::FIRST_NAME, &self.first_name)
-            .opt(f::LAST_NAME, &self.last_name)
-            .opt(f::EMAIL, &self.email)
+            .demographics(&self.demographics, false)
             .opt(f::MIS_ID, &self.mis_id)
-            .opt(f::TELEPHONE, &self.telephone)
-            .opt(f::MOBILE_NUMBER, &self.mobile_number)
-            .opt(f::ULN, &self.uln)
-            .opt(f::NINO, &self.nino)
-            .date(f::DOB, self.dob)
-            .date(f::START_ON, self.start_on)
-            .date(f::PLANNED_END_DATE, self.planned_end_date)
-            .opt(f::L12, &self.l12)
-            .opt(f::L13, &self.l13)
-            .opt(f::L15, &self.l15)
             .opt(f::DEFAULT_ASSESSOR_ID, &self.default_assessor_id)
             .opt(f::CLASSROOM_ID, &self.classroom_id)
             .opt(f::PLACEMENT_ID, &self.placement_id)

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use picsync_domain::time::{date_to_onefile, parse_onefile_date, parse_onefile_datetime};
+use picsync_domain::{DemographicField, Demographics, FieldKind, Value as FieldValue};
 use serde_json::{Map, Value};
 
 use crate::error::OneFileError;
@@ -248,6 +249,24 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Every demographic field of the domain's table, each under its OneFile name and read as
+    /// its kind says ([`Obj::opt_str`], [`Obj::opt_date`]).
+    pub(crate) fn demographics(&self) -> Result<Demographics, OneFileError> {
+        let mut d = Demographics::default();
+        for f in DemographicField::ALL {
+            let key = f.onefile_name();
+            let v = match f.kind() {
+                FieldKind::Text => self
+                    .opt_str(key)?
+                    .map_or(FieldValue::Blank, FieldValue::Text),
+                FieldKind::Date => FieldValue::date(self.opt_date(key)?),
+            };
+            let set = d.set(f, &v);
+            debug_assert!(set, "{f:?} is read as its own kind");
+        }
+        Ok(d)
+    }
+
     /// An array of objects (absent or `null` is empty).
     pub(crate) fn objects(&self, key: &str) -> Result<Vec<&'a Map<String, Value>>, OneFileError> {
         match self.get(key) {
@@ -312,6 +331,22 @@ impl Body {
             Some(t) => self.put(key, format_instant(t)),
             None => self,
         }
+    }
+
+    /// Sets each demographic field of `d` that holds a value, under its OneFile name (dates as
+    /// [`Body::date`]). A blank field is left out, except that with `required_as_empty` one that
+    /// OneFile requires is sent as `""` (a create sends them all).
+    pub(crate) fn demographics(mut self, d: &Demographics, required_as_empty: bool) -> Self {
+        for f in DemographicField::ALL {
+            let key = f.onefile_name();
+            self = match d.held(f) {
+                FieldValue::Text(s) => self.put(key, s),
+                FieldValue::Date(day) => self.date(key, Some(day)),
+                _ if required_as_empty && f.required_in_onefile() => self.put(key, ""),
+                _ => self,
+            };
+        }
+        self
     }
 
     pub(crate) fn build(self) -> Value {

@@ -68,7 +68,8 @@ pub use client::PicsClient;
 pub use config::PicsConfig;
 pub use error::PicsError;
 pub use patches::{
-    LearnerPatch, NewReview, OfficerPatch, OrganisationPatch, QualificationPatch, ReviewPatch,
+    DemographicsPatch, LearnerPatch, NewReview, OfficerPatch, OrganisationPatch,
+    QualificationPatch, ReviewPatch,
 };
 pub use records::{
     Learner, LearnerOfficer, LearnerPlacement, LearnerQuery, LearnerSummary, Officer, Organisation,

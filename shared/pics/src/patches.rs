@@ -1,11 +1,16 @@
 //! What the client writes: partial updates and new reviews.
 //!
 //! Every field is optional and only the fields set are sent. Learner fields that a sync may have
-//! to clear (the OneFile link and the demographics of R6/R32) are `Option<Option<T>>`:
-//! `None` leaves the field alone, `Some(None)` sends `null` (clears it), `Some(Some(v))` sets it.
+//! to clear can send `null`: the OneFile link is an `Option<Option<T>>` (`None` leaves it alone,
+//! `Some(None)` clears it, `Some(Some(v))` sets it), and the demographics of R6/R32 are a
+//! [`DemographicsPatch`] (a blank value clears the field).
+
+use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use picsync_domain::{DemographicField, Value};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::wire;
 
@@ -16,45 +21,51 @@ pub struct LearnerPatch {
     /// Link (`Some(Some(id))`) or unlink (`Some(None)`) the OneFile learner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_file_id: Option<Option<i64>>,
-    /// First name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<Option<String>>,
-    /// Surname.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub surname: Option<Option<String>>,
-    /// Email.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<Option<String>>,
-    /// Telephone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub telephone: Option<Option<String>>,
-    /// Mobile.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<Option<String>>,
-    /// Date of birth.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_of_birth: Option<Option<NaiveDate>>,
-    /// ULN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uln: Option<Option<String>>,
-    /// NI number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ni_number: Option<Option<String>>,
-    /// Start date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_date: Option<Option<NaiveDate>>,
-    /// Planned end date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub planned_end_date: Option<Option<NaiveDate>>,
-    /// Ethnicity code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ethnicity: Option<Option<String>>,
-    /// Sex code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sex: Option<Option<String>>,
-    /// Disability code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disability: Option<Option<String>>,
+    /// Demographic fields (R32 pull), each under its PICS name.
+    #[serde(flatten)]
+    pub demographics: DemographicsPatch,
+}
+
+/// The demographic fields a [`LearnerPatch`] writes, each under its PICS name (the domain's
+/// field table, [`DemographicField::pics_name`]): a blank value sends `null` (clears the field),
+/// a date is sent as `YYYY-MM-DD`. Fields not set are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemographicsPatch(BTreeMap<DemographicField, Value>);
+
+impl DemographicsPatch {
+    /// Writes `f` as `v`; a value not of the field's kind is refused (`false`, nothing set).
+    pub fn set(&mut self, f: DemographicField, v: &Value) -> bool {
+        let ok = f.kind().accepts(v);
+        if ok {
+            self.0.insert(f, v.clone());
+        }
+        ok
+    }
+
+    /// The value `f` is written as, when it is written.
+    pub fn get(&self, f: DemographicField) -> Option<&Value> {
+        self.0.get(&f)
+    }
+
+    /// Whether no field is written.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for DemographicsPatch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (f, v) in &self.0 {
+            match v {
+                Value::Text(t) => m.serialize_entry(f.pics_name(), t)?,
+                Value::Date(d) => m.serialize_entry(f.pics_name(), d)?,
+                // `set` admits only blank, text and dates
+                _ => m.serialize_entry(f.pics_name(), &())?,
+            }
+        }
+        m.end()
+    }
 }
 
 /// `PATCH /Learners/{id}/Qualifications/{qualificationId}` (R23, R25–R28, R37).
@@ -178,12 +189,17 @@ mod tests {
 
     #[test]
     fn learner_patch_sends_only_set_fields_and_null_to_clear() {
-        let p = LearnerPatch {
+        let mut p = LearnerPatch {
             one_file_id: Some(Some(42)),
-            email: Some(None),
-            date_of_birth: Some(NaiveDate::from_ymd_opt(2001, 2, 3)),
             ..Default::default()
         };
+        assert!(p.demographics.set(DemographicField::Email, &Value::Blank));
+        let dob = Value::Date(NaiveDate::from_ymd_opt(2001, 2, 3).unwrap());
+        assert!(p.demographics.set(DemographicField::DateOfBirth, &dob));
+        assert!(
+            !p.demographics.set(DemographicField::Uln, &dob),
+            "a date is not a ULN"
+        );
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             json!({"OneFileId": 42, "Email": null, "DateOfBirth": "2001-02-03"})

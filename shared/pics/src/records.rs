@@ -5,6 +5,7 @@
 //! value, review type) stay text; the domain interprets them.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use picsync_domain::Demographics;
 use serde::{Deserialize, Serialize};
 
 use crate::wire;
@@ -86,45 +87,11 @@ pub struct Learner {
     /// Actual end date of the episode.
     #[serde(default, deserialize_with = "wire::opt_date")]
     pub actual_end_date: Option<NaiveDate>,
-    /// First name.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub first_name: Option<String>,
-    /// Surname.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub surname: Option<String>,
-    /// Email address.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub email: Option<String>,
-    /// Telephone.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub telephone: Option<String>,
-    /// Mobile.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub mobile: Option<String>,
-    /// Date of birth.
-    #[serde(default, deserialize_with = "wire::opt_date")]
-    pub date_of_birth: Option<NaiveDate>,
-    /// Unique Learner Number.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub uln: Option<String>,
-    /// National Insurance number.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub ni_number: Option<String>,
-    /// Start date.
-    #[serde(default, deserialize_with = "wire::opt_date")]
-    pub start_date: Option<NaiveDate>,
-    /// Planned end date.
-    #[serde(default, deserialize_with = "wire::opt_date")]
-    pub planned_end_date: Option<NaiveDate>,
-    /// Ethnicity code.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub ethnicity: Option<String>,
-    /// Sex code.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub sex: Option<String>,
-    /// Disability code.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub disability: Option<String>,
+    /// The demographic fields of R6, each under its PICS name (the domain's field table,
+    /// [`DemographicField::pics_name`](picsync_domain::DemographicField::pics_name)), read as
+    /// leniently as the fields around them.
+    #[serde(flatten, with = "wire::demographics")]
+    pub demographics: Demographics,
     /// Main Tag (the OneFile classroom with `classroom_from_main_tag`, R7).
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub main_tag: Option<String>,
@@ -334,26 +301,47 @@ mod tests {
         let l: Learner = serde_json::from_str(json).unwrap();
         assert_eq!(l.learner_id, "7d0c-11");
         assert_eq!(l.one_file_id, Some(1234));
-        assert_eq!(l.email, None, "blank reads as no value");
-        assert_eq!(l.uln.as_deref(), Some("1234567890"));
-        assert_eq!(l.date_of_birth, NaiveDate::from_ymd_opt(2000, 2, 29));
+        let d = &l.demographics;
+        assert_eq!(d.first_name.as_deref(), Some("Ada"));
+        assert_eq!(d.email, None, "blank reads as no value");
+        assert_eq!(d.uln.as_deref(), Some("1234567890"));
+        assert_eq!(d.date_of_birth, NaiveDate::from_ymd_opt(2000, 2, 29));
         assert_eq!(l.officers[0].role.as_deref(), Some("Assessor"));
         assert_eq!(l.placements[0].organisation_id, "55");
         assert_eq!(l.placements[0].type_.as_deref(), Some("P"));
         assert_eq!(l.qualifications[0].elements_done, Some(4));
         assert_eq!(l.qualifications[0].has_units, Some(false));
         assert!(l.reviews.is_empty());
-        assert!(l.telephone.is_none());
+        assert!(d.telephone.is_none());
     }
 
     #[test]
     fn records_round_trip_through_their_own_serialisation() {
-        let json = r#"{"LearnerId": "L", "RowVersion": "1", "Reviews": [{"ReviewId": "R",
+        let json = r#"{"LearnerId": "L", "RowVersion": "1", "Uln": " 12 ", "StartDate": "2024-01-02",
+            "Reviews": [{"ReviewId": "R",
             "Type": "Normal", "ProposedDateTime": "2024-06-01T10:00:00", "OneFileSystemId": 9}]}"#;
         let l: Learner = serde_json::from_str(json).unwrap();
         let back: Learner = serde_json::from_value(serde_json::to_value(&l).unwrap()).unwrap();
         assert_eq!(l, back);
         assert_eq!(back.reviews[0].type_.as_deref(), Some("Normal"));
+        assert_eq!(back.demographics.uln.as_deref(), Some(" 12 "));
+    }
+
+    #[test]
+    fn a_bad_demographic_value_names_its_field() {
+        let e = serde_json::from_str::<Learner>(
+            r#"{"LearnerId": "L", "RowVersion": "1", "DateOfBirth": "03/02/2001"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("field DateOfBirth: expected a date"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Learner>(
+            r#"{"LearnerId": "L", "RowVersion": "1", "Sex": ["M"]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("field Sex: expected a text"), "{e}");
     }
 
     #[test]

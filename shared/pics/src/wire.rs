@@ -57,16 +57,18 @@ pub(crate) fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
 
 /// An optional text: `null` or blank → `None`; numbers and booleans are kept as their text.
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match Value::deserialize(d)? {
+    text_of(Value::deserialize(d)?).map_err(de::Error::custom)
+}
+
+/// [`opt_string`] of a value already read.
+fn text_of(v: Value) -> Result<Option<String>, String> {
+    match v {
         Value::Null => Ok(None),
         Value::String(s) if blank(&s) => Ok(None),
         Value::String(s) => Ok(Some(s)),
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::Bool(b) => Ok(Some(b.to_string())),
-        other => Err(de::Error::custom(format_args!(
-            "expected a text, got {}",
-            describe(&other)
-        ))),
+        other => Err(format!("expected a text, got {}", describe(&other))),
     }
 }
 
@@ -149,19 +151,81 @@ pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
 
 /// An optional date (see [`parse_date`]); `null` or blank → `None`.
 pub(crate) fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::String(s) if blank(&s) => Ok(None),
-        Value::String(s) => parse_date(&s).map(Some).ok_or_else(|| {
-            de::Error::custom(format_args!(
-                "expected a date YYYY-MM-DD in the years 1900-2200, got {}",
-                describe(&Value::String(s))
-            ))
-        }),
-        other => Err(de::Error::custom(format_args!(
+    date_of(&Value::deserialize(d)?).map_err(de::Error::custom)
+}
+
+/// [`opt_date`] of a value already read.
+fn date_of(v: &Value) -> Result<Option<NaiveDate>, String> {
+    let parsed = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) if blank(s) => return Ok(None),
+        Value::String(s) => parse_date(s),
+        _ => None,
+    };
+    parsed.map(Some).ok_or_else(|| {
+        format!(
             "expected a date YYYY-MM-DD in the years 1900-2200, got {}",
-            describe(&other)
-        ))),
+            describe(v)
+        )
+    })
+}
+
+/// The demographic fields of a learner record (flattened into it), each under its PICS name
+/// (the domain's field table) and read as its kind says ([`opt_string`], [`opt_date`]); other
+/// keys are left to the record. Written back under the same names (dates `YYYY-MM-DD`).
+pub(crate) mod demographics {
+    use picsync_domain::{DemographicField, Demographics, FieldKind, Value as FieldValue};
+    use serde::de::{self, Deserializer, MapAccess, Visitor};
+    use serde::ser::{SerializeMap, Serializer};
+    use serde_json::Value;
+    use std::fmt;
+
+    use super::{date_of, text_of};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Demographics, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Demographics;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a learner's fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Demographics, A::Error> {
+                let mut out = Demographics::default();
+                while let Some(key) = m.next_key::<String>()? {
+                    let Some(f) = DemographicField::ALL
+                        .into_iter()
+                        .find(|f| f.pics_name() == key)
+                    else {
+                        m.next_value::<de::IgnoredAny>()?;
+                        continue;
+                    };
+                    let raw = m.next_value::<Value>()?;
+                    let v = match f.kind() {
+                        FieldKind::Text => {
+                            text_of(raw).map(|t| t.map_or(FieldValue::Blank, FieldValue::Text))
+                        }
+                        FieldKind::Date => date_of(&raw).map(FieldValue::date),
+                    }
+                    .map_err(|e| de::Error::custom(format_args!("field {key}: {e}")))?;
+                    let set = out.set(f, &v);
+                    debug_assert!(set, "{f:?} is read as its own kind");
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(d: &Demographics, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for f in DemographicField::ALL {
+            match d.held(f) {
+                FieldValue::Text(t) => m.serialize_entry(f.pics_name(), &t)?,
+                FieldValue::Date(day) => m.serialize_entry(f.pics_name(), &day)?,
+                _ => {}
+            }
+        }
+        m.end()
     }
 }
 

@@ -81,7 +81,7 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
     );
     record(&mut seen, &c.get_learner("L-00001").await.unwrap_err());
     sim.before_next_write("L-00001", |s| {
-        s.learner_mut("L-00001").unwrap().sex = Some("F".into());
+        s.learner_mut("L-00001").unwrap().demographics.sex = Some("F".into());
     });
     record(
         &mut seen,

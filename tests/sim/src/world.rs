@@ -182,18 +182,19 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
     let mut pics = Vec::with_capacity(learners);
     for i in 0..learners {
         let mut l = SimLearner::new(learner_id(i), ident(i));
-        l.first_name = Some(format!("Learner{i}"));
-        l.surname = Some(["Smith", "Jones", "Patel", "Nowak", "O'Brien"][i % 5].to_string());
-        l.email = Some(format!("learner{i}@example.org"));
-        l.telephone = (i % 3 == 0).then(|| format!("0161 555 {:04}", i % 10_000));
-        l.date_of_birth = Some(d(
+        l.demographics.first_name = Some(format!("Learner{i}"));
+        l.demographics.surname =
+            Some(["Smith", "Jones", "Patel", "Nowak", "O'Brien"][i % 5].to_string());
+        l.demographics.email = Some(format!("learner{i}@example.org"));
+        l.demographics.telephone = (i % 3 == 0).then(|| format!("0161 555 {:04}", i % 10_000));
+        l.demographics.date_of_birth = Some(d(
             2000 + (i % 6) as i32,
             1 + (i % 12) as u32,
             1 + (i % 28) as u32,
         ));
-        l.uln = Some(format!("{:010}", 1_000_000_000 + i));
-        l.start_date = Some(start);
-        l.planned_end_date = Some(d(2026, 3, 31));
+        l.demographics.uln = Some(format!("{:010}", 1_000_000_000 + i));
+        l.demographics.start_date = Some(start);
+        l.demographics.planned_end_date = Some(d(2026, 3, 31));
         l.main_officer_id = Some(format!("off-{}", 1 + i % 6));
         l.main_tag = (i % 4 == 0).then(|| "Evening group".to_string());
         l.officers = vec![SimLearnerOfficer {
@@ -276,18 +277,18 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
         let mut u = SimUser::learner(
             CENTRE,
             &format!("Learner{i}"),
-            l.surname.as_deref().unwrap_or(""),
+            l.demographics.surname.as_deref().unwrap_or(""),
             &ident(i),
         );
-        u.email = format!("learner{i}@example.org");
-        u.dob = l.date_of_birth;
-        u.uln = l.uln.clone();
-        u.start_on = Some(start);
-        u.planned_end_date = l.planned_end_date;
+        u.demographics.email = Some(format!("learner{i}@example.org"));
+        u.demographics.date_of_birth = l.demographics.date_of_birth;
+        u.demographics.uln = l.demographics.uln.clone();
+        u.demographics.start_date = Some(start);
+        u.demographics.planned_end_date = l.demographics.planned_end_date;
         u.classroom_id = Some(classroom);
         u.default_assessor_id = assessor_of[i % 6].or(assessor_of[0]);
         if i % 11 == 0 {
-            u.telephone = Some("07700 900123".into()); // differs from PICS: only R32 cares
+            u.demographics.telephone = Some("07700 900123".into()); // differs from PICS: only R32 cares
         }
         let uid = s.insert_user(u);
         l.one_file_id = Some(uid);
@@ -396,7 +397,7 @@ pub fn build(learners: usize, today: NaiveDate) -> World {
     if let Some(second) = info.unlinked.get(1).cloned() {
         let n: usize = second[4..].parse().unwrap_or_default();
         let mut u = SimUser::learner(CENTRE, &format!("Learner{n}"), "Existing", &ident(n));
-        u.email = format!("learner{n}@example.org");
+        u.demographics.email = Some(format!("learner{n}@example.org"));
         s.insert_user(u);
         info.existing_mis = Some(second);
     }

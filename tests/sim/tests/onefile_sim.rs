@@ -169,7 +169,9 @@ async fn an_empty_search_is_204_or_an_empty_array() {
 async fn dates_are_written_in_the_chosen_style_with_date_only_values_as_local_midnight() {
     let (sim, pop) = sim_with(OneFileSim::builder(), 1).await;
     let learner = pop.learner_ids[0];
-    sim.edit(|e| e.user(learner).unwrap().dob = NaiveDate::from_ymd_opt(2024, 6, 1));
+    sim.edit(|e| {
+        e.user(learner).unwrap().demographics.date_of_birth = NaiveDate::from_ymd_opt(2024, 6, 1);
+    });
     let s = session(&sim).await;
     for (style, want) in [
         (DateStyle::UtcMillis, "2024-05-31T23:00:00.000Z"),
@@ -329,7 +331,7 @@ async fn bad_input_is_a_400_with_a_message_and_never_a_panic() {
     let r = raw(&format!("/User/{learner}"), r#"{"DOB": "31/02/2000"}"#).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(
-        sim.read(|st| st.users[&learner].dob.is_some()),
+        sim.read(|st| st.users[&learner].demographics.date_of_birth.is_some()),
         "a bad update changes nothing"
     );
     // the server is still up

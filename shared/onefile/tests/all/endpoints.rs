@@ -4,6 +4,7 @@
 
 use crate::common::{client, world};
 use chrono::{NaiveDate, TimeZone, Utc};
+use picsync_domain::Demographics;
 use picsync_onefile::{
     Assignment, LearningAimUpdate, NewClassroom, NewPlacement, NewReview, NewUser, NewVisit,
     OneFileError, PlacementUpdate, ReviewSearch, UserSearch, UserUpdate, role,
@@ -12,6 +13,15 @@ use picsync_sim::onefile::{OneFileSim, SimPathway, SimStandard};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn named(first: &str, last: &str, email: &str) -> Demographics {
+    Demographics {
+        first_name: Some(first.into()),
+        surname: Some(last.into()),
+        email: Some(email.into()),
+        ..Demographics::default()
+    }
 }
 
 #[tokio::test]
@@ -39,48 +49,58 @@ async fn r6_a_learner_is_created_read_and_partially_updated() {
     let new = NewUser {
         organisation_id: w.pop.centre_id,
         role: role::LEARNER,
-        first_name: "Ada".into(),
-        last_name: "Lovelace".into(),
-        email: "ada@example.org".into(),
+        demographics: Demographics {
+            uln: Some("1234567890".into()),
+            ni_number: Some("QQ123456C".into()),
+            date_of_birth: Some(d(2004, 6, 1)),
+            start_date: Some(d(2024, 9, 2)),
+            planned_end_date: Some(d(2026, 3, 31)),
+            ethnicity: Some("31".into()),
+            sex: Some("F".into()),
+            disability: Some("2".into()),
+            ..named("Ada", "Lovelace", "ada@example.org")
+        },
         mis_id: Some("PICS-0042".into()),
         default_assessor_id: Some(w.pop.assessor_ids[0]),
         classroom_id: Some(w.pop.classroom_id),
         placement_id: Some(w.pop.placement_ids[0]),
-        uln: Some("1234567890".into()),
-        nino: Some("QQ123456C".into()),
-        dob: Some(d(2004, 6, 1)),
-        start_on: Some(d(2024, 9, 2)),
-        planned_end_date: Some(d(2026, 3, 31)),
-        l12: Some("31".into()),
-        l13: Some("F".into()),
-        l15: Some("2".into()),
         ..NewUser::default()
     };
     let created = c.create_user(&new).await.unwrap();
     assert_eq!(created.mis_id.as_deref(), Some("PICS-0042"));
     // summer date-only values survive the midnight-UTC / London round trip
-    assert_eq!(created.dob, Some(d(2004, 6, 1)));
+    assert_eq!(created.demographics.date_of_birth, Some(d(2004, 6, 1)));
+    assert_eq!(
+        created.demographics, new.demographics,
+        "every field as sent"
+    );
     let stored = w.sim.read(|s| s.users[&created.id].clone());
-    assert_eq!(stored.dob, Some(d(2004, 6, 1)));
-    assert_eq!(stored.l13.as_deref(), Some("F"));
+    assert_eq!(stored.demographics.date_of_birth, Some(d(2004, 6, 1)));
+    assert_eq!(stored.demographics.sex.as_deref(), Some("F"));
     assert_eq!(stored.default_assessor_id, Some(w.pop.assessor_ids[0]));
 
     let before = stored.last_modified;
     let update = UserUpdate {
-        telephone: Some("0161 496 0000".into()),
-        planned_end_date: Some(d(2026, 7, 31)),
+        demographics: Demographics {
+            telephone: Some("0161 496 0000".into()),
+            planned_end_date: Some(d(2026, 7, 31)),
+            ..Demographics::default()
+        },
         ..UserUpdate::default()
     };
     c.update_user(created.id, &update).await.unwrap();
     let read = c.get_user(created.id).await.unwrap();
-    assert_eq!(read.telephone.as_deref(), Some("0161 496 0000"));
-    assert_eq!(read.planned_end_date, Some(d(2026, 7, 31)));
     assert_eq!(
-        read.first_name.as_deref(),
+        read.demographics.telephone.as_deref(),
+        Some("0161 496 0000")
+    );
+    assert_eq!(read.demographics.planned_end_date, Some(d(2026, 7, 31)));
+    assert_eq!(
+        read.demographics.first_name.as_deref(),
         Some("Ada"),
         "fields not sent are kept"
     );
-    assert_eq!(read.uln.as_deref(), Some("1234567890"));
+    assert_eq!(read.demographics.uln.as_deref(), Some("1234567890"));
     assert!(read.last_modified.unwrap() > before, "LastModified moved");
 
     // User/Search finds it by MIS value (R12/R14 checks use this)
@@ -103,9 +123,7 @@ async fn r11_an_assessor_is_created_and_assigned_to_a_learner() {
         .create_user(&NewUser {
             organisation_id: w.pop.centre_id,
             role: role::ASSESSOR,
-            first_name: "Grace".into(),
-            last_name: "Hopper".into(),
-            email: "grace@example.org".into(),
+            demographics: named("Grace", "Hopper", "grace@example.org"),
             mis_id: Some("OFF-7".into()),
             ..NewUser::default()
         })
@@ -368,9 +386,7 @@ async fn a_learner_missing_required_fields_is_refused_with_the_servers_message()
         .create_user(&NewUser {
             organisation_id: w.pop.centre_id,
             role: role::LEARNER,
-            first_name: "No".into(),
-            last_name: "Assessor".into(),
-            email: "x@example.org".into(),
+            demographics: named("No", "Assessor", "x@example.org"),
             ..NewUser::default()
         })
         .await

@@ -122,7 +122,7 @@ async fn last_modified_filter_returns_changed_users_and_archived_ones_are_includ
     }) + chrono::Duration::milliseconds(1);
     let changed = [w.pop.learner_ids[2], w.pop.learner_ids[7]];
     w.sim.edit(|e| {
-        e.user(changed[0]).unwrap().telephone = Some("0161 000".into());
+        e.user(changed[0]).unwrap().demographics.telephone = Some("0161 000".into());
         assert!(e.archive_user(changed[1]));
     });
     let q = UserSearch {

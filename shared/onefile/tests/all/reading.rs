@@ -41,7 +41,8 @@ async fn dates_in_every_style_read_the_same_with_date_only_values_in_london() {
     let w = world(OneFileSim::builder(), 1).await;
     let learner = w.pop.learner_ids[0];
     let summer = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
-    w.sim.edit(|e| e.user(learner).unwrap().dob = Some(summer));
+    w.sim
+        .edit(|e| e.user(learner).unwrap().demographics.date_of_birth = Some(summer));
     let stored = w.sim.read(|s| s.users[&learner].last_modified);
     let c = client(&w.sim);
     for date_style in [
@@ -56,7 +57,7 @@ async fn dates_in_every_style_read_the_same_with_date_only_values_in_london() {
         });
         let u = c.get_user(learner).await.unwrap();
         // 1 June is served as 31 May 23:00Z (local midnight) and must read as 1 June
-        assert_eq!(u.dob, Some(summer), "{date_style:?}");
+        assert_eq!(u.demographics.date_of_birth, Some(summer), "{date_style:?}");
         let lm = u.last_modified.unwrap();
         assert_eq!(
             lm.with_nanosecond(0),
@@ -85,8 +86,8 @@ async fn missing_and_null_fields_read_as_none() {
         .await;
         let c = client(&w.sim);
         let u = c.get_user(w.pop.learner_ids[0]).await.unwrap();
-        assert_eq!(u.uln, None);
-        assert_eq!(u.telephone, None);
+        assert_eq!(u.demographics.uln, None);
+        assert_eq!(u.demographics.telephone, None);
         assert_eq!(u.progress, None);
         assert!(u.mis_id.is_some());
         let reviews = c
@@ -121,9 +122,12 @@ async fn odd_but_valid_values_are_read_leniently() {
     let u = client(&w.sim).get_user(learner).await.unwrap();
     assert_eq!(u.classroom_id, Some(77));
     assert_eq!(u.archived, Some(false));
-    assert_eq!(u.uln.as_deref(), Some("1234567890"));
-    assert_eq!(u.start_on, NaiveDate::from_ymd_opt(2024, 9, 2));
-    assert_eq!(u.telephone, None);
+    assert_eq!(u.demographics.uln.as_deref(), Some("1234567890"));
+    assert_eq!(
+        u.demographics.start_date,
+        NaiveDate::from_ymd_opt(2024, 9, 2)
+    );
+    assert_eq!(u.demographics.telephone, None);
 }
 
 #[tokio::test]

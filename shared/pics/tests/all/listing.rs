@@ -88,7 +88,9 @@ async fn modified_since_is_honoured_inclusively() {
     let since = LearnerQuery::linked(Some(dt(2024, 7, 1, 0, 0, 0)));
     assert!(c.list_learners(&since).await.unwrap().is_empty());
     // a user changes learner 1: it is now modified since July
-    sim.edit(|s| s.learner_mut("L-00001").unwrap().mobile = Some("07700 900123".into()));
+    sim.edit(|s| {
+        s.learner_mut("L-00001").unwrap().demographics.mobile = Some("07700 900123".into());
+    });
     assert_eq!(ids(c.list_learners(&since).await.unwrap()), ["L-00001"]);
 }
 

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use picsync_domain::DemographicField;
 use picsync_sim::pics::{SimLearner, SimQualification, SimReview};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -88,7 +89,7 @@ async fn sim_writes_under_a_learner_require_if_match() {
         .call(Method::POST, "/Learners/L-00001/Reviews", None, Some("{}"))
         .await;
     assert_eq!(s, StatusCode::PRECONDITION_REQUIRED);
-    assert_eq!(sim.learner("L-00001").unwrap().sex, None);
+    assert_eq!(sim.learner("L-00001").unwrap().demographics.sex, None);
 }
 
 #[tokio::test]
@@ -130,7 +131,10 @@ async fn sim_r41_stale_if_match_is_412_and_fresh_one_answers_the_new_row_version
         )
         .await;
     assert_eq!(s, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(sim.learner("L-00001").unwrap().sex.as_deref(), Some("M"));
+    assert_eq!(
+        sim.learner("L-00001").unwrap().demographics.sex.as_deref(),
+        Some("M")
+    );
 }
 
 #[tokio::test]
@@ -307,10 +311,10 @@ async fn sim_edits_bump_row_version_and_last_modified_and_hooks_queue_per_write(
     assert_eq!(sim.learner("L-00001").unwrap(), l1);
     // two hooks: one per write
     sim.before_next_write("L-00001", |s| {
-        s.learner_mut("L-00001").unwrap().mobile = Some("1".into());
+        s.learner_mut("L-00001").unwrap().demographics.mobile = Some("1".into());
     });
     sim.before_next_write("L-00001", |s| {
-        s.learner_mut("L-00001").unwrap().mobile = Some("2".into());
+        s.learner_mut("L-00001").unwrap().demographics.mobile = Some("2".into());
     });
     assert_eq!(sim.pending_hooks("L-00001"), 2);
     let (s, _, _) = raw
@@ -345,7 +349,14 @@ async fn sim_edits_bump_row_version_and_last_modified_and_hooks_queue_per_write(
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(sim.learner("L-00001").unwrap().mobile.as_deref(), Some("2"));
+    assert_eq!(
+        sim.learner("L-00001")
+            .unwrap()
+            .demographics
+            .mobile
+            .as_deref(),
+        Some("2")
+    );
 }
 
 #[tokio::test]
@@ -399,7 +410,10 @@ async fn sim_truncated_and_reset_faults_apply_the_write_and_break_its_answer() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(serde_json::from_str::<Value>(&r.text().await.unwrap()).is_err());
-    assert_eq!(sim.learner("L-00001").unwrap().sex.as_deref(), Some("X"));
+    assert_eq!(
+        sim.learner("L-00001").unwrap().demographics.sex.as_deref(),
+        Some("X")
+    );
     assert_ne!(rv(&sim), old);
     // a 500 answers instead of the call: nothing is written
     sim.faults()
@@ -413,7 +427,10 @@ async fn sim_truncated_and_reset_faults_apply_the_write_and_break_its_answer() {
         )
         .await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(sim.learner("L-00001").unwrap().sex.as_deref(), Some("X"));
+    assert_eq!(
+        sim.learner("L-00001").unwrap().demographics.sex.as_deref(),
+        Some("X")
+    );
 }
 
 #[tokio::test]
@@ -445,10 +462,7 @@ async fn sim_lists_2000_learners_quickly() {
         .patch_learner(
             "L-01999",
             &one.row_version,
-            &picsync_pics::LearnerPatch {
-                sex: Some(Some("F".into())),
-                ..Default::default()
-            },
+            &demographics_patch(&[(DemographicField::Sex, text("F"))]),
         )
         .await
         .unwrap();

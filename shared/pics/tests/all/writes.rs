@@ -1,6 +1,7 @@
 //! Reads and writes against the simulator, and the conditional-write rule R41.
 
 use crate::common::*;
+use picsync_domain::{DemographicField, Value};
 use picsync_pics::{
     LearnerPatch, NewReview, OfficerPatch, OrganisationPatch, PicsError, QualificationPatch,
     ReviewPatch,
@@ -16,8 +17,8 @@ async fn full_learner_read_matches_the_store() {
     assert_eq!(l.row_version, held.row_version);
     assert_eq!(l.last_modified, held.last_modified);
     assert_eq!(l.one_file_id, Some(4242));
-    assert_eq!(l.email.as_deref(), Some("ada@example.com"));
-    assert_eq!(l.date_of_birth, Some(date(2001, 2, 3)));
+    assert_eq!(l.demographics.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(l.demographics.date_of_birth, Some(date(2001, 2, 3)));
     assert_eq!(l.main_tag.as_deref(), Some("Cohort A"));
     assert_eq!(l.officers[0].officer_id, "O-1");
     assert_eq!(l.placements[0].type_.as_deref(), Some("P"));
@@ -40,10 +41,14 @@ async fn patch_learner_sets_and_clears_and_returns_the_new_row_version() {
     let l = c.get_learner("L-00001").await.unwrap();
     let patch = LearnerPatch {
         one_file_id: Some(None),
-        email: Some(None),
-        mobile: Some(Some("07700 900456".into())),
-        planned_end_date: Some(Some(date(2025, 12, 31))),
-        ..LearnerPatch::default()
+        ..demographics_patch(&[
+            (DemographicField::Email, Value::Blank),
+            (DemographicField::Mobile, text("07700 900456")),
+            (
+                DemographicField::PlannedEndDate,
+                Value::Date(date(2025, 12, 31)),
+            ),
+        ])
     };
     let rv = c
         .patch_learner("L-00001", &l.row_version, &patch)
@@ -53,10 +58,14 @@ async fn patch_learner_sets_and_clears_and_returns_the_new_row_version() {
     assert_ne!(rv, l.row_version);
     assert_eq!(rv, held.row_version);
     assert_eq!(held.one_file_id, None, "unlinked");
-    assert_eq!(held.email, None, "cleared");
-    assert_eq!(held.mobile.as_deref(), Some("07700 900456"));
-    assert_eq!(held.planned_end_date, Some(date(2025, 12, 31)));
-    assert_eq!(held.first_name.as_deref(), Some("First1"), "untouched");
+    assert_eq!(held.demographics.email, None, "cleared");
+    assert_eq!(held.demographics.mobile.as_deref(), Some("07700 900456"));
+    assert_eq!(held.demographics.planned_end_date, Some(date(2025, 12, 31)));
+    assert_eq!(
+        held.demographics.first_name.as_deref(),
+        Some("First1"),
+        "untouched"
+    );
     assert!(held.last_modified > l.last_modified);
 }
 
@@ -67,12 +76,9 @@ async fn r41_stale_row_version_gets_412_reported_as_conflict_and_is_not_resent()
     let read = c.get_learner("L-00001").await.unwrap();
     // a user edits the learner in PICS between the sync's read and its write
     sim.before_next_write("L-00001", |store| {
-        store.learner_mut("L-00001").unwrap().email = Some("user@edit.example".into());
+        store.learner_mut("L-00001").unwrap().demographics.email = Some("user@edit.example".into());
     });
-    let patch = LearnerPatch {
-        email: Some(Some("sync@write.example".into())),
-        ..LearnerPatch::default()
-    };
+    let patch = demographics_patch(&[(DemographicField::Email, text("sync@write.example"))]);
     let err = c
         .patch_learner("L-00001", &read.row_version, &patch)
         .await
@@ -86,22 +92,26 @@ async fn r41_stale_row_version_gets_412_reported_as_conflict_and_is_not_resent()
     // the stale write was sent once, not retried in place, and the user's edit survives
     assert_eq!(sim.counters().get("PATCH /learners/{id}"), 1);
     assert_eq!(
-        sim.learner("L-00001").unwrap().email.as_deref(),
+        sim.learner("L-00001")
+            .unwrap()
+            .demographics
+            .email
+            .as_deref(),
         Some("user@edit.example")
     );
     // re-read and re-plan: the write goes through on the new RowVersion
     let fresh = c.get_learner("L-00001").await.unwrap();
     assert_ne!(fresh.row_version, read.row_version);
-    let patch = LearnerPatch {
-        mobile: Some(Some("07700 900789".into())),
-        ..LearnerPatch::default()
-    };
+    let patch = demographics_patch(&[(DemographicField::Mobile, text("07700 900789"))]);
     c.patch_learner("L-00001", &fresh.row_version, &patch)
         .await
         .unwrap();
     let held = sim.learner("L-00001").unwrap();
-    assert_eq!(held.email.as_deref(), Some("user@edit.example"));
-    assert_eq!(held.mobile.as_deref(), Some("07700 900789"));
+    assert_eq!(
+        held.demographics.email.as_deref(),
+        Some("user@edit.example")
+    );
+    assert_eq!(held.demographics.mobile.as_deref(), Some("07700 900789"));
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use picsync_domain::{DemographicField, Demographics, Value};
 use picsync_http::RetryPolicy;
+use picsync_pics::{DemographicsPatch, LearnerPatch};
 use picsync_pics::{PicsClient, PicsConfig};
 use picsync_sim::pics::{
     PicsSim, PicsSimBuilder, SimLearner, SimLearnerOfficer, SimOfficer, SimOrganisation,
@@ -26,12 +28,32 @@ pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
+/// A learner patch writing these demographic fields (a blank clears one).
+pub(crate) fn demographics_patch(fields: &[(DemographicField, Value)]) -> LearnerPatch {
+    let mut d = DemographicsPatch::default();
+    for (f, v) in fields {
+        assert!(d.set(*f, v), "{f:?} cannot take {v:?}");
+    }
+    LearnerPatch {
+        demographics: d,
+        ..LearnerPatch::default()
+    }
+}
+
+/// Text `s` as a field value.
+pub(crate) fn text(s: &str) -> Value {
+    Value::Text(s.into())
+}
+
 /// Learner `i`: id `L-0000i`, linked to OneFile id `1000 + i` when `linked`.
 pub(crate) fn learner(i: usize, linked: bool) -> SimLearner {
     SimLearner {
         one_file_id: linked.then_some(1000 + i as i64),
-        first_name: Some(format!("First{i}")),
-        surname: Some(format!("Surname{i}")),
+        demographics: Demographics {
+            first_name: Some(format!("First{i}")),
+            surname: Some(format!("Surname{i}")),
+            ..Demographics::default()
+        },
         ..SimLearner::new(format!("L-{i:05}"), format!("ID{i:05}"))
     }
 }
@@ -41,9 +63,12 @@ pub(crate) fn full_builder() -> PicsSimBuilder {
     let l = SimLearner {
         one_file_id: Some(4242),
         last_modified: Some(dt(2024, 5, 1, 8, 0, 0)),
-        email: Some("ada@example.com".into()),
-        date_of_birth: Some(date(2001, 2, 3)),
-        start_date: Some(date(2024, 1, 8)),
+        demographics: Demographics {
+            email: Some("ada@example.com".into()),
+            date_of_birth: Some(date(2001, 2, 3)),
+            start_date: Some(date(2024, 1, 8)),
+            ..learner(1, true).demographics
+        },
         main_tag: Some("Cohort A".into()),
         main_officer_id: Some("O-1".into()),
         officers: vec![SimLearnerOfficer {

@@ -188,7 +188,7 @@ async fn i16_a_centre_filter_the_server_ignores_never_brings_another_centres_rev
     let theirs = env.sims.onefile.edit(|e| {
         let other = e.raw().add_centre("Elsewhere");
         let mut u = SimUser::learner(other, "Other", "Learner", &world::ident(3));
-        u.email = "other@example.org".into();
+        u.demographics.email = Some("other@example.org".into());
         let u = e.add_user(u);
         let ids: Vec<i64> = (0..3)
             .map(|k| {
@@ -234,7 +234,7 @@ async fn i16_a_centre_filter_the_server_ignores_never_brings_another_centres_rev
             .store()
             .users
             .values()
-            .find(|u| u.first_name == "Other")
+            .find(|u| u.first_name() == "Other")
             .map(|u| u.id)
             .unwrap();
         for k in 0..40 {

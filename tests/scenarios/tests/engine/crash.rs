@@ -40,7 +40,10 @@ fn onefile_shape(s: &Store) -> BTreeMap<String, usize> {
     for u in s.users.values() {
         add(format!(
             "user role {} mis {:?} name {} {}",
-            u.role, u.mis_id, u.first_name, u.last_name
+            u.role,
+            u.mis_id,
+            u.first_name(),
+            u.last_name()
         ));
     }
     for p in s.placements.values() {

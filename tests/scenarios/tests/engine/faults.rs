@@ -53,7 +53,7 @@ fn pics_view(env: &Env) -> Vec<String> {
     let of = env.sims.onefile.state();
     let mut out = Vec::new();
     for (id, l) in &s.learners {
-        out.push(format!("{id} email {:?}", l.email));
+        out.push(format!("{id} email {:?}", l.demographics.email));
         for q in &l.qualifications {
             let aim = q
                 .one_file_learning_aim_id
@@ -303,7 +303,7 @@ async fn users_editing_pics_while_the_sync_runs_lose_nothing() {
         let who = id.clone();
         env.sims.pics.before_next_write(id, move |s| {
             if let Some(l) = s.learner_mut(&who) {
-                l.email = Some(format!("user-edit-{who}@example.org"));
+                l.demographics.email = Some(format!("user-edit-{who}@example.org"));
                 if let Some(q) = l.qualifications.first_mut() {
                     q.registration_number = Some(format!("USER-{who}"));
                 }
@@ -325,7 +325,7 @@ async fn users_editing_pics_while_the_sync_runs_lose_nothing() {
     for id in &edited {
         let l = &s.learners[id];
         assert_eq!(
-            l.email.as_deref(),
+            l.demographics.email.as_deref(),
             Some(format!("user-edit-{id}@example.org").as_str()),
             "R41: {id}'s edit survived"
         );

@@ -513,7 +513,7 @@ async fn a_pics_edit_between_read_and_write_survives() {
     let who = a.clone();
     env.sims.pics.before_next_write(&a, move |s| {
         if let Some(l) = s.learner_mut(&who) {
-            l.email = Some("typed-by-a-user@example.org".into());
+            l.demographics.email = Some("typed-by-a-user@example.org".into());
         }
     });
     let run = env
@@ -535,7 +535,7 @@ async fn a_pics_edit_between_read_and_write_survives() {
     );
     let l = env.sims.pics.learner(&a).unwrap();
     assert_eq!(
-        l.email.as_deref(),
+        l.demographics.email.as_deref(),
         Some("typed-by-a-user@example.org"),
         "R41: the user's edit survives"
     );

@@ -11,6 +11,7 @@ use super::store::{
     SimVisit, Store,
 };
 use picsync_domain::time::london_to_utc;
+use picsync_domain::{DemographicField, Demographics, Value as Field};
 
 /// How dates are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,6 +100,19 @@ impl<'q> Out<'q> {
         self.opt(key, &v.map(|t| style.instant(t)))
     }
 
+    /// Every demographic field of the domain's table under its OneFile name; a blank one that
+    /// OneFile requires is `""`, any other blank one `null` (or left out).
+    pub(crate) fn demographics(self, d: &Demographics) -> Self {
+        DemographicField::ALL
+            .into_iter()
+            .fold(self, |out, f| match d.held(f) {
+                Field::Text(s) => out.put(f.onefile_name(), s),
+                Field::Date(day) => out.date(f.onefile_name(), Some(day)),
+                _ if f.required_in_onefile() => out.put(f.onefile_name(), ""),
+                _ => out.opt::<String>(f.onefile_name(), &None),
+            })
+    }
+
     pub(crate) fn build(self) -> Value {
         Value::Object(self.map)
     }
@@ -110,21 +124,9 @@ pub(crate) fn user_full(u: &SimUser, q: &Quirks) -> Value {
         .put("ID", u.id)
         .put("OrganisationID", u.organisation_id)
         .put("Role", u.role)
-        .put("FirstName", u.first_name.clone())
-        .put("LastName", u.last_name.clone())
-        .put("Email", u.email.clone())
+        .demographics(&u.demographics)
         .opt("MISID", &u.mis_id)
         .opt("Username", &u.username)
-        .opt("Telephone", &u.telephone)
-        .opt("MobileNumber", &u.mobile_number)
-        .opt("ULN", &u.uln)
-        .opt("NINO", &u.nino)
-        .date("DOB", u.dob)
-        .date("StartOn", u.start_on)
-        .date("PlannedEndDate", u.planned_end_date)
-        .opt("L12", &u.l12)
-        .opt("L13", &u.l13)
-        .opt("L15", &u.l15)
         .opt("DefaultAssessorID", &u.default_assessor_id)
         .opt("DefaultEmployerID", &u.default_employer_id)
         .opt("ClassroomID", &u.classroom_id)
@@ -148,9 +150,9 @@ pub(crate) fn user_summary(u: &SimUser, q: &Quirks) -> Value {
         .put("ID", u.id)
         .put("OrganisationID", u.organisation_id)
         .put("Role", u.role)
-        .put("FirstName", u.first_name.clone())
-        .put("LastName", u.last_name.clone())
-        .put("Email", u.email.clone())
+        .put("FirstName", u.first_name())
+        .put("LastName", u.last_name())
+        .put("Email", u.email())
         .opt("MISID", &u.mis_id)
         .put("Archived", u.archived)
         .instant("LastModified", Some(u.last_modified))

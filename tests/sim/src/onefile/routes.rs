@@ -15,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use picsync_domain::{DemographicField, FieldKind, Value as Field};
 use serde_json::{Value, json};
 
 use super::render;
@@ -403,8 +404,8 @@ fn search(store: &Store, kind: Kind, paging: Paging, req: &Req, q: &Quirks) -> C
                 .values()
                 .filter(|u| org.is_none_or(|o| u.organisation_id == o))
                 .filter(|u| role.is_none_or(|r| u.role == r))
-                .filter(|u| matches_text(&first, &u.first_name))
-                .filter(|u| matches_text(&last, &u.last_name))
+                .filter(|u| matches_text(&first, u.first_name()))
+                .filter(|u| matches_text(&last, u.last_name()))
                 .filter(|u| {
                     let held = u.mis_id.as_deref().unwrap_or("");
                     match &mis {
@@ -633,12 +634,17 @@ fn create_user(store: &mut Store, req: &Req, q: &Quirks) -> Checked<Reply> {
     if !role::ALL.contains(&role_code) {
         return Err(BadRequest(format!("Role {role_code} is not valid.")));
     }
+    for f in DemographicField::ALL
+        .into_iter()
+        .filter(|f| f.required_in_onefile())
+    {
+        if demographic(req, f)?.is_blank() {
+            return Err(BadRequest(format!("{} is required.", f.onefile_name())));
+        }
+    }
     let mut u = SimUser {
         organisation_id: org,
         role: role_code,
-        first_name: req.req_string("FirstName")?,
-        last_name: req.req_string("LastName")?,
-        email: req.req_string("Email")?,
         ..SimUser::default()
     };
     read_user_fields(req, &mut u)?;
@@ -666,43 +672,40 @@ fn create_user(store: &mut Store, req: &Req, q: &Quirks) -> Checked<Reply> {
     }
     u.username = Some(format!(
         "{}.{}",
-        u.first_name.to_lowercase(),
-        u.last_name.to_lowercase()
+        u.first_name().to_lowercase(),
+        u.last_name().to_lowercase()
     ));
     let id = store.insert_user(u);
     Ok(Reply::json(&render::user_full(&store.users[&id], q)))
 }
 
-/// The optional user fields of a create or a partial update; names, email and ids are
-/// checked first, so that a bad value changes nothing.
+/// A demographic field of a request body, read as its kind (blank when absent or `null`).
+fn demographic(req: &Req, f: DemographicField) -> Checked<Field> {
+    let key = f.onefile_name();
+    Ok(match f.kind() {
+        FieldKind::Text => req.string(key)?.map_or(Field::Blank, Field::Text),
+        FieldKind::Date => Field::date(req.date(key)?),
+    })
+}
+
+/// The user fields of a create or a partial update, all read before any is set, so that a bad
+/// value changes nothing. A demographic field OneFile requires is not blanked; any other one
+/// sent as `null` or blank is cleared.
 fn read_user_fields(req: &Req, u: &mut SimUser) -> Checked<()> {
     let mut next = u.clone();
+    for f in DemographicField::ALL {
+        let v = demographic(req, f)?;
+        let sent = if f.required_in_onefile() {
+            !v.is_blank()
+        } else {
+            req.has(f.onefile_name())
+        };
+        if sent {
+            let set = next.demographics.set(f, &v);
+            debug_assert!(set, "{f:?} is read as its own kind");
+        }
+    }
     set_opt(req, "MISID", &mut next.mis_id, req.string("MISID")?);
-    set_opt(
-        req,
-        "Telephone",
-        &mut next.telephone,
-        req.string("Telephone")?,
-    );
-    set_opt(
-        req,
-        "MobileNumber",
-        &mut next.mobile_number,
-        req.string("MobileNumber")?,
-    );
-    set_opt(req, "ULN", &mut next.uln, req.string("ULN")?);
-    set_opt(req, "NINO", &mut next.nino, req.string("NINO")?);
-    set_opt(req, "DOB", &mut next.dob, req.date("DOB")?);
-    set_opt(req, "StartOn", &mut next.start_on, req.date("StartOn")?);
-    set_opt(
-        req,
-        "PlannedEndDate",
-        &mut next.planned_end_date,
-        req.date("PlannedEndDate")?,
-    );
-    set_opt(req, "L12", &mut next.l12, req.string("L12")?);
-    set_opt(req, "L13", &mut next.l13, req.string("L13")?);
-    set_opt(req, "L15", &mut next.l15, req.string("L15")?);
     set_opt(
         req,
         "DefaultAssessorID",
@@ -745,15 +748,6 @@ fn read_user_fields(req: &Req, u: &mut SimUser) -> Checked<()> {
         &mut next.home_address,
         req.string("HomeAddress")?,
     );
-    if let Some(v) = req.string("FirstName")? {
-        next.first_name = v;
-    }
-    if let Some(v) = req.string("LastName")? {
-        next.last_name = v;
-    }
-    if let Some(v) = req.string("Email")? {
-        next.email = v;
-    }
     *u = next;
     Ok(())
 }
@@ -907,8 +901,8 @@ fn assign_standard(store: &mut Store, sid: i64, lid: i64, req: &Req, q: &Quirks)
         user_id: lid,
         standard_id: sid,
         pathway_id: pathway,
-        start_date: learner.start_on,
-        planned_end: learner.planned_end_date,
+        start_date: learner.demographics.start_date,
+        planned_end: learner.demographics.planned_end_date,
         status: Some(1),
         total_elements: standard.total_elements,
         elements_done: standard.total_elements.map(|_| 0),

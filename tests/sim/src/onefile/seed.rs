@@ -89,9 +89,9 @@ impl Store {
             u.default_assessor_id = Some(assessor);
             u.classroom_id = Some(classroom_id);
             u.placement_id = Some(placement_ids[n % placement_ids.len()]);
-            u.start_on = Some(start);
-            u.planned_end_date = start.checked_add_signed(Duration::days(540));
-            u.dob = NaiveDate::from_ymd_opt(
+            u.demographics.start_date = Some(start);
+            u.demographics.planned_end_date = start.checked_add_signed(Duration::days(540));
+            u.demographics.date_of_birth = NaiveDate::from_ymd_opt(
                 2000 + (n % 8) as i32,
                 1 + (n % 12) as u32,
                 1 + (n % 28) as u32,

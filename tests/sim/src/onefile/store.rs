@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use picsync_domain::Demographics;
 
 /// OneFile role codes.
 pub mod role {
@@ -54,36 +55,13 @@ pub struct SimUser {
     pub organisation_id: i64,
     /// Role code ([`role`]).
     pub role: i64,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Email.
-    pub email: String,
+    /// The demographic fields (names and email for every role), under the OneFile names of the
+    /// domain's field table.
+    pub demographics: Demographics,
     /// MIS value (duplicates allowed, as in OneFile).
     pub mis_id: Option<String>,
     /// Username.
     pub username: Option<String>,
-    /// Telephone.
-    pub telephone: Option<String>,
-    /// Mobile.
-    pub mobile_number: Option<String>,
-    /// ULN.
-    pub uln: Option<String>,
-    /// NINO.
-    pub nino: Option<String>,
-    /// Date of birth.
-    pub dob: Option<NaiveDate>,
-    /// Start date.
-    pub start_on: Option<NaiveDate>,
-    /// Planned end date.
-    pub planned_end_date: Option<NaiveDate>,
-    /// Ethnicity.
-    pub l12: Option<String>,
-    /// Sex.
-    pub l13: Option<String>,
-    /// Disability.
-    pub l15: Option<String>,
     /// Default assessor.
     pub default_assessor_id: Option<i64>,
     /// Default employer.
@@ -112,9 +90,7 @@ impl SimUser {
         Self {
             organisation_id,
             role: role::LEARNER,
-            first_name: first.to_string(),
-            last_name: last.to_string(),
-            email: format!("{first}.{last}@learners.example").to_lowercase(),
+            demographics: named(first, last, "learners.example"),
             mis_id: Some(mis_id.to_string()),
             ..Self::default()
         }
@@ -125,11 +101,34 @@ impl SimUser {
         Self {
             organisation_id,
             role: role::ASSESSOR,
-            first_name: first.to_string(),
-            last_name: last.to_string(),
-            email: format!("{first}.{last}@staff.example").to_lowercase(),
+            demographics: named(first, last, "staff.example"),
             ..Self::default()
         }
+    }
+
+    /// First name (`""` when blank).
+    pub fn first_name(&self) -> &str {
+        self.demographics.first_name.as_deref().unwrap_or_default()
+    }
+
+    /// Last name (`""` when blank).
+    pub fn last_name(&self) -> &str {
+        self.demographics.surname.as_deref().unwrap_or_default()
+    }
+
+    /// Email (`""` when blank).
+    pub fn email(&self) -> &str {
+        self.demographics.email.as_deref().unwrap_or_default()
+    }
+}
+
+/// Names and an email `first.last@domain`.
+fn named(first: &str, last: &str, domain: &str) -> Demographics {
+    Demographics {
+        first_name: Some(first.to_string()),
+        surname: Some(last.to_string()),
+        email: Some(format!("{first}.{last}@{domain}").to_lowercase()),
+        ..Demographics::default()
     }
 }
 

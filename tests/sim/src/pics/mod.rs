@@ -13,7 +13,7 @@
 //! let base = sim.base_url(); // http://127.0.0.1:PORT/app/api/v1
 //! sim.before_next_write("L-1", |store| {
 //!     // a user edits the learner between the sync's read and its write: the write meets 412
-//!     if let Some(l) = store.learner_mut("L-1") { l.email = Some("new@example.com".into()); }
+//!     if let Some(l) = store.learner_mut("L-1") { l.demographics.email = Some("new@example.com".into()); }
 //! });
 //! # let _ = base; Ok(()) }
 //! ```

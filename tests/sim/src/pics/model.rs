@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use picsync_domain::Demographics;
 use serde::{Deserialize, Serialize};
 
 /// A learner with everything under it.
@@ -21,19 +22,9 @@ pub struct SimLearner {
     pub system_status: Option<String>,
     pub episode_status: Option<String>,
     pub actual_end_date: Option<NaiveDate>,
-    pub first_name: Option<String>,
-    pub surname: Option<String>,
-    pub email: Option<String>,
-    pub telephone: Option<String>,
-    pub mobile: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub uln: Option<String>,
-    pub ni_number: Option<String>,
-    pub start_date: Option<NaiveDate>,
-    pub planned_end_date: Option<NaiveDate>,
-    pub ethnicity: Option<String>,
-    pub sex: Option<String>,
-    pub disability: Option<String>,
+    /// The demographic fields, each under its PICS name (the domain's field table).
+    #[serde(flatten, with = "pics_names")]
+    pub demographics: Demographics,
     pub main_tag: Option<String>,
     pub main_officer_id: Option<String>,
     pub officers: Vec<SimLearnerOfficer>,
@@ -207,4 +198,48 @@ pub struct PicsState {
     pub learners: BTreeMap<String, SimLearner>,
     pub officers: BTreeMap<String, SimOfficer>,
     pub organisations: BTreeMap<String, SimOrganisation>,
+}
+
+/// [`Demographics`] under the PICS names of the domain's field table: every field is written
+/// (`null` when blank, dates `YYYY-MM-DD`), and read back from the same names.
+mod pics_names {
+    use chrono::NaiveDate;
+    use picsync_domain::{DemographicField, Demographics, FieldKind, Value};
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<S: Serializer>(d: &Demographics, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(DemographicField::ALL.len()))?;
+        for f in DemographicField::ALL {
+            match d.held(f) {
+                Value::Text(t) => m.serialize_entry(f.pics_name(), &t)?,
+                Value::Date(day) => m.serialize_entry(f.pics_name(), &day)?,
+                _ => m.serialize_entry(f.pics_name(), &())?,
+            }
+        }
+        m.end()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Demographics, D::Error> {
+        let mut held = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+        let mut out = Demographics::default();
+        for f in DemographicField::ALL {
+            let v = match (f.kind(), held.remove(f.pics_name())) {
+                (_, None | Some(serde_json::Value::Null)) => Value::Blank,
+                (FieldKind::Text, Some(serde_json::Value::String(t))) => Value::Text(t),
+                (FieldKind::Date, Some(serde_json::Value::String(t))) => {
+                    Value::Date(t.parse::<NaiveDate>().map_err(serde::de::Error::custom)?)
+                }
+                (_, Some(other)) => {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "{}: unexpected {other}",
+                        f.pics_name()
+                    )));
+                }
+            };
+            out.set(f, &v);
+        }
+        Ok(out)
+    }
 }

@@ -3,6 +3,7 @@
 //! the wrong type is a `400`, so a client bug shows up in tests rather than being ignored.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use picsync_domain::{DemographicField, FieldKind, Value as Field};
 use serde_json::{Map, Value};
 
 use super::model::{SimLearner, SimOfficer, SimOrganisation, SimQualification, SimReview};
@@ -81,20 +82,21 @@ pub(crate) fn learner(l: &mut SimLearner, f: &Fields) -> Result<(), String> {
     for (k, v) in f {
         match k.as_str() {
             "OneFileId" => l.one_file_id = int(k, v)?,
-            "FirstName" => l.first_name = text(k, v)?,
-            "Surname" => l.surname = text(k, v)?,
-            "Email" => l.email = text(k, v)?,
-            "Telephone" => l.telephone = text(k, v)?,
-            "Mobile" => l.mobile = text(k, v)?,
-            "DateOfBirth" => l.date_of_birth = date(k, v)?,
-            "Uln" => l.uln = text(k, v)?,
-            "NiNumber" => l.ni_number = text(k, v)?,
-            "StartDate" => l.start_date = date(k, v)?,
-            "PlannedEndDate" => l.planned_end_date = date(k, v)?,
-            "Ethnicity" => l.ethnicity = text(k, v)?,
-            "Sex" => l.sex = text(k, v)?,
-            "Disability" => l.disability = text(k, v)?,
-            other => return Err(refuse(other, "PATCH /Learners/{id}")),
+            other => {
+                // a demographic field of the domain's table, by its PICS name
+                let Some(f) = DemographicField::ALL
+                    .into_iter()
+                    .find(|f| f.pics_name() == other)
+                else {
+                    return Err(refuse(other, "PATCH /Learners/{id}"));
+                };
+                let value = match f.kind() {
+                    FieldKind::Text => text(k, v)?.map_or(Field::Blank, Field::Text),
+                    FieldKind::Date => Field::date(date(k, v)?),
+                };
+                let set = l.demographics.set(f, &value);
+                debug_assert!(set, "{f:?} is read as its own kind");
+            }
         }
     }
     Ok(())
@@ -174,15 +176,18 @@ mod tests {
     #[test]
     fn learner_fields_set_and_clear() {
         let mut l = SimLearner::new("L", "I");
-        l.email = Some("old@x".into());
+        l.demographics.email = Some("old@x".into());
         learner(
             &mut l,
             &fields(r#"{"OneFileId": 5, "Email": null, "DateOfBirth": "2000-01-02"}"#),
         )
         .unwrap();
         assert_eq!(l.one_file_id, Some(5));
-        assert_eq!(l.email, None);
-        assert_eq!(l.date_of_birth, NaiveDate::from_ymd_opt(2000, 1, 2));
+        assert_eq!(l.demographics.email, None);
+        assert_eq!(
+            l.demographics.date_of_birth,
+            NaiveDate::from_ymd_opt(2000, 1, 2)
+        );
     }
 
     #[test]
