@@ -857,6 +857,49 @@ mod tests {
         );
     }
 
+    /// Issue 15 item 2: the domain's field table is the one list of the user's demographic
+    /// fields; every one is read, created and updated under its OneFile name.
+    #[test]
+    fn s15_every_demographic_field_is_read_and_written_under_its_onefile_name() {
+        use picsync_domain::{FieldKind, Value as V};
+        let mut d = Demographics::default();
+        let mut wire = Map::new();
+        for (i, f) in (1..).zip(DemographicField::ALL) {
+            let (v, sent) = match f.kind() {
+                FieldKind::Text => (V::Text(format!("v{i}")), json!(format!("v{i}"))),
+                FieldKind::Date => {
+                    let day = NaiveDate::from_ymd_opt(2000, 1, i).unwrap();
+                    (V::Date(day), json!(format!("{day}T00:00:00.000Z")))
+                }
+            };
+            assert!(d.set(f, &v));
+            wire.insert(f.onefile_name().to_string(), sent);
+        }
+        let new = NewUser {
+            demographics: d.clone(),
+            ..NewUser::default()
+        };
+        let update = UserUpdate {
+            demographics: d.clone(),
+            ..UserUpdate::default()
+        };
+        for body in [new.to_wire(), update.to_wire()] {
+            for (k, v) in &wire {
+                assert_eq!(body.get(k), Some(v), "{k}");
+            }
+        }
+        let mut read = wire.clone();
+        read.insert("ID".into(), json!(1));
+        let u = User::from_map("GET /User/1", &read).unwrap();
+        assert_eq!(u.demographics, d);
+        // a create sends the fields OneFile requires even when blank; an update sends no blank
+        let blank = NewUser::default().to_wire();
+        for f in DemographicField::ALL {
+            let want = f.required_in_onefile().then(|| json!(""));
+            assert_eq!(blank.get(f.onefile_name()), want.as_ref(), "{f:?}");
+        }
+    }
+
     #[test]
     fn user_with_nothing_but_an_id_reads() {
         let u = User::from_map("GET /User/1", &map(json!({"id": 1}))).unwrap();

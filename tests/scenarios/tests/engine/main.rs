@@ -19,6 +19,7 @@ mod crash;
 mod enrolment;
 mod enrolment_audit;
 mod faults;
+mod fields;
 mod onefile_quirks;
 mod relink;
 mod review_fixes;
