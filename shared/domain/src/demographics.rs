@@ -206,6 +206,10 @@ demographic_fields! {
     Ethnicity      => ethnicity:        String,    "Ethnicity",      "Ethnicity",      "L12",           false;
     Sex            => sex:              String,    "Sex",            "Sex",            "L13",           false;
     Disability     => disability:       String,    "Disability",     "Disability",     "L15",           false;
+    // Test only (README, "How to add a synced field"): not in SPEC's R6, so no shipped build
+    // has it; the scenario tests turn the feature on and carry it through every path.
+    #[cfg(feature = "test-field")]
+    KnownAs        => known_as:         String,    "KnownAs",        "KnownAs",        "KnownAs",       false;
 }
 
 #[cfg(test)]

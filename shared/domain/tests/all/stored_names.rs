@@ -56,6 +56,8 @@ const DEMOGRAPHICS: &[(DemographicField, &str)] = &[
     (DemographicField::Ethnicity, "Ethnicity"),
     (DemographicField::Sex, "Sex"),
     (DemographicField::Disability, "Disability"),
+    #[cfg(feature = "test-field")]
+    (DemographicField::KnownAs, "KnownAs"),
 ];
 
 const CERTS: [(CertField, &str); 4] = [
