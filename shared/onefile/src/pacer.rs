@@ -290,8 +290,8 @@ impl Pacer {
     }
 
     /// Takes on the state another process left (R35): its calls of the last window count
-    /// here too (merged with this pacer's own by [`later_of`]), and its hold applies here.
-    /// Never loosens this pacer.
+    /// here too (merged with this pacer's own call by call, the later of each pair), and its
+    /// hold applies here. Never loosens this pacer.
     pub fn restore(&self, state: &PacerState) {
         let (limit, window) = (self.inner.limit as usize, self.inner.window);
         let mut theirs: Vec<Instant> = match &state.log {
