@@ -20,17 +20,40 @@ macro_rules! pics_id {
         impl From<&str> for $name {
             fn from(s: &str) -> Self { Self(s.to_string()) }
         }
+        impl From<String> for $name {
+            fn from(s: String) -> Self { Self(s) }
+        }
     };
+}
+
+/// The id of a OneFile record: the integer OneFile knows it by, typed by the kind of record.
+///
+/// The integer itself leaves the program only at the boundaries that cannot carry the type: the
+/// OneFile wire (the client's request bodies and paths) and the intent store, which keeps the id
+/// a create returned whatever was created (`Engine::create_once` gives it back typed).
+pub trait OneFileId: Copy + Eq + std::hash::Hash + fmt::Debug + fmt::Display {
+    /// The integer OneFile knows the record by.
+    fn raw(self) -> i64;
+    /// The id of the record OneFile knows by `raw`.
+    fn from_raw(raw: i64) -> Self;
 }
 
 macro_rules! onefile_id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);
+        impl OneFileId for $name {
+            fn raw(self) -> i64 { self.0 }
+            fn from_raw(raw: i64) -> Self { Self(raw) }
+        }
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { write!(f, "{}", self.0) }
+        }
+        impl From<$name> for crate::Value {
+            /// The id as an audit entry stores it: the integer OneFile knows the record by.
+            fn from(id: $name) -> Self { Self::Int(id.0) }
         }
     };
 }
@@ -91,4 +114,12 @@ onefile_id!(
 onefile_id!(
     /// A OneFile classroom.
     OfClassroomId
+);
+onefile_id!(
+    /// A OneFile visit (a review belongs to one, R16).
+    OfVisitId
+);
+onefile_id!(
+    /// A OneFile customer (the owner of the token; its centres are organisations).
+    OfCustomerId
 );

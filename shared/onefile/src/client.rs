@@ -14,6 +14,10 @@ use crate::fields as f;
 use crate::pacer::Pacer;
 use crate::paging::PagingCheck;
 use crate::records::*;
+use picsync_domain::{
+    OfAimId, OfCentreId, OfClassroomId, OfCustomerId, OfPathwayId, OfPlacementId, OfReviewId,
+    OfStandardId, OfUserId, OfVisitId, OneFileId,
+};
 use crate::transport::{Reply, Safety, Transport};
 use crate::wire::{Body, parse_new_id, parse_object};
 
@@ -79,10 +83,10 @@ impl OneFileClient {
             .await
     }
 
-    async fn create_id(&self, path: &str, body: &Value) -> Result<i64, OneFileError> {
+    async fn create_id<I: OneFileId>(&self, path: &str, body: &Value) -> Result<I, OneFileError> {
         self.t
             .call(Method::POST, path, Some(body), Safety::Create, |e, r| {
-                parse_new_id(e, &r.body)
+                parse_new_id(e, &r.body).map(I::from_raw)
             })
             .await
     }
@@ -93,8 +97,8 @@ impl OneFileClient {
     }
 
     /// `POST /Organisation/Search`: the customer's centres.
-    pub async fn centres(&self, customer_id: i64) -> Result<Vec<Centre>, OneFileError> {
-        let body = Body::new().put(f::CUSTOMER_ID, customer_id).build();
+    pub async fn centres(&self, customer_id: OfCustomerId) -> Result<Vec<Centre>, OneFileError> {
+        let body = Body::new().id(f::CUSTOMER_ID, customer_id).build();
         self.t.search_unpaged("/Organisation/Search", &body).await
     }
 
@@ -108,7 +112,7 @@ impl OneFileClient {
     }
 
     /// `GET /User/{id}`: the full record.
-    pub async fn get_user(&self, id: i64) -> Result<User, OneFileError> {
+    pub async fn get_user(&self, id: OfUserId) -> Result<User, OneFileError> {
         self.get_one(format!("/User/{id}")).await
     }
 
@@ -126,7 +130,7 @@ impl OneFileClient {
                     Ok(Some(m)) if m.len() > 1 => {
                         User::from_map(e, &m).map(|u| Created::Record(Box::new(u)))
                     }
-                    _ => parse_new_id(e, &r.body).map(Created::Id),
+                    _ => parse_new_id(e, &r.body).map(|id| Created::Id(OfUserId::from_raw(id))),
                 },
             )
             .await?;
@@ -137,52 +141,52 @@ impl OneFileClient {
     }
 
     /// `POST /User/{id}`: a partial update (only the fields set are sent).
-    pub async fn update_user(&self, id: i64, u: &UserUpdate) -> Result<(), OneFileError> {
+    pub async fn update_user(&self, id: OfUserId, u: &UserUpdate) -> Result<(), OneFileError> {
         self.post_update(&format!("/User/{id}"), &u.to_wire()).await
     }
 
     /// `POST /User/{id}/Assign`: assigns the assessor or employer `user_id` to a learner.
-    pub async fn assign_user(&self, user_id: i64, a: &Assignment) -> Result<(), OneFileError> {
+    pub async fn assign_user(&self, user_id: OfUserId, a: &Assignment) -> Result<(), OneFileError> {
         self.post_update(&format!("/User/{user_id}/Assign"), &a.to_wire())
             .await
     }
 
     /// `POST /Classroom/Search`: the centre's classrooms.
-    pub async fn classrooms(&self, organisation_id: i64) -> Result<Vec<Classroom>, OneFileError> {
-        let body = Body::new().put(f::ORGANISATION_ID, organisation_id).build();
+    pub async fn classrooms(&self, organisation_id: OfCentreId) -> Result<Vec<Classroom>, OneFileError> {
+        let body = Body::new().id(f::ORGANISATION_ID, organisation_id).build();
         self.t.search_unpaged("/Classroom/Search", &body).await
     }
 
     /// `POST /Classroom`: creates a classroom; returns its id.
-    pub async fn create_classroom(&self, c: &NewClassroom) -> Result<i64, OneFileError> {
+    pub async fn create_classroom(&self, c: &NewClassroom) -> Result<OfClassroomId, OneFileError> {
         self.create_id("/Classroom", &c.to_wire()).await
     }
 
     /// `POST /Placement/Search`: the centre's placements.
-    pub async fn placements(&self, organisation_id: i64) -> Result<Vec<Placement>, OneFileError> {
-        let body = Body::new().put(f::ORGANISATION_ID, organisation_id).build();
+    pub async fn placements(&self, organisation_id: OfCentreId) -> Result<Vec<Placement>, OneFileError> {
+        let body = Body::new().id(f::ORGANISATION_ID, organisation_id).build();
         self.t.search_unpaged("/Placement/Search", &body).await
     }
 
     /// `GET /Placement/{id}`.
-    pub async fn get_placement(&self, id: i64) -> Result<Placement, OneFileError> {
+    pub async fn get_placement(&self, id: OfPlacementId) -> Result<Placement, OneFileError> {
         self.get_one(format!("/Placement/{id}")).await
     }
 
     /// `POST /Placement`: creates a placement; returns its id.
-    pub async fn create_placement(&self, p: &NewPlacement) -> Result<i64, OneFileError> {
+    pub async fn create_placement(&self, p: &NewPlacement) -> Result<OfPlacementId, OneFileError> {
         self.create_id("/Placement", &p.to_wire()).await
     }
 
     /// `POST /Placement/{id}`: a partial update.
-    pub async fn update_placement(&self, id: i64, p: &PlacementUpdate) -> Result<(), OneFileError> {
+    pub async fn update_placement(&self, id: OfPlacementId, p: &PlacementUpdate) -> Result<(), OneFileError> {
         self.post_update(&format!("/Placement/{id}"), &p.to_wire())
             .await
     }
 
     /// `POST /Standard/Search`: learning aims available to the centre, with codes and pathways.
-    pub async fn standards(&self, organisation_id: i64) -> Result<Vec<Standard>, OneFileError> {
-        let body = Body::new().put(f::ORGANISATION_ID, organisation_id).build();
+    pub async fn standards(&self, organisation_id: OfCentreId) -> Result<Vec<Standard>, OneFileError> {
+        let body = Body::new().id(f::ORGANISATION_ID, organisation_id).build();
         self.t.search_unpaged("/Standard/Search", &body).await
     }
 
@@ -190,11 +194,11 @@ impl OneFileClient {
     /// to a learner; returns the new learning aim's id.
     pub async fn assign_standard(
         &self,
-        standard_id: i64,
-        learner_id: i64,
-        pathway_id: Option<i64>,
-    ) -> Result<i64, OneFileError> {
-        let body = Body::new().opt(f::PATHWAY_ID, &pathway_id).build();
+        standard_id: OfStandardId,
+        learner_id: OfUserId,
+        pathway_id: Option<OfPathwayId>,
+    ) -> Result<OfAimId, OneFileError> {
+        let body = Body::new().opt_id(f::PATHWAY_ID, pathway_id).build();
         self.create_id(
             &format!("/Standard/{standard_id}/Assign/{learner_id}"),
             &body,
@@ -206,8 +210,8 @@ impl OneFileClient {
     /// every match" (Doc), which costs one call per learner with no paging ambiguity.
     /// Only the user's own learning aims are returned, whatever OneFile did with the filter
     /// (`owned_by`).
-    pub async fn learning_aims(&self, user_id: i64) -> Result<Vec<LearningAim>, OneFileError> {
-        let body = Body::new().put(f::USER_ID, user_id).build();
+    pub async fn learning_aims(&self, user_id: OfUserId) -> Result<Vec<LearningAim>, OneFileError> {
+        let body = Body::new().id(f::USER_ID, user_id).build();
         let found = self.t.search_unpaged("/LearningAim/Search", &body).await?;
         Ok(owned_by("POST /LearningAim/Search", found, user_id, |a| {
             a.user_id
@@ -215,7 +219,7 @@ impl OneFileClient {
     }
 
     /// `GET /LearningAim/{id}`.
-    pub async fn get_learning_aim(&self, id: i64) -> Result<LearningAim, OneFileError> {
+    pub async fn get_learning_aim(&self, id: OfAimId) -> Result<LearningAim, OneFileError> {
         self.get_one(format!("/LearningAim/{id}")).await
     }
 
@@ -229,7 +233,7 @@ impl OneFileClient {
     /// that field is refused with the same error before anything is sent.
     pub async fn update_learning_aim(
         &self,
-        id: i64,
+        id: OfAimId,
         u: &LearningAimUpdate,
     ) -> Result<(), OneFileError> {
         let path = format!("/LearningAim/{id}");
@@ -278,7 +282,7 @@ impl OneFileClient {
     }
 
     /// `POST /Visit`: creates a visit; returns its id.
-    pub async fn create_visit(&self, v: &NewVisit) -> Result<i64, OneFileError> {
+    pub async fn create_visit(&self, v: &NewVisit) -> Result<OfVisitId, OneFileError> {
         self.create_id("/Visit", &v.to_wire()).await
     }
 
@@ -286,8 +290,8 @@ impl OneFileClient {
     /// convention applied to visits), to find a visit created before a crash (§7). Only
     /// the learner's own visits are returned (`owned_by`). A OneFile without this endpoint
     /// answers [`OneFileError::NotFound`].
-    pub async fn search_visits(&self, learner_id: i64) -> Result<Vec<Visit>, OneFileError> {
-        let body = Body::new().put(f::LEARNER_ID, learner_id).build();
+    pub async fn search_visits(&self, learner_id: OfUserId) -> Result<Vec<Visit>, OneFileError> {
+        let body = Body::new().id(f::LEARNER_ID, learner_id).build();
         let found = self.t.search_unpaged("/Visit/Search", &body).await?;
         Ok(owned_by("POST /Visit/Search", found, learner_id, |v| {
             v.learner_id
@@ -295,7 +299,7 @@ impl OneFileClient {
     }
 
     /// `POST /Review`: creates a review (`Status: 1`); returns its id.
-    pub async fn create_review(&self, r: &NewReview) -> Result<i64, OneFileError> {
+    pub async fn create_review(&self, r: &NewReview) -> Result<OfReviewId, OneFileError> {
         self.create_id("/Review", &r.to_wire()).await
     }
 
@@ -328,8 +332,8 @@ impl OneFileClient {
     /// the answer carries what the pages showed, and the caller decides whether to trust it.
     pub async fn centre_reviews(
         &self,
-        organisation_id: i64,
-        learners: &HashSet<i64>,
+        organisation_id: OfCentreId,
+        learners: &HashSet<OfUserId>,
     ) -> Result<CentreReviews, OneFileError> {
         self.centre_reviews_scheduled(organisation_id, learners, None)
             .await
@@ -340,8 +344,8 @@ impl OneFileClient {
     /// A review with no scheduled date is outside every window.
     pub async fn centre_reviews_scheduled(
         &self,
-        organisation_id: i64,
-        learners: &HashSet<i64>,
+        organisation_id: OfCentreId,
+        learners: &HashSet<OfUserId>,
         window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Result<CentreReviews, OneFileError> {
         let q = ReviewSearch {
@@ -373,7 +377,7 @@ impl OneFileClient {
         if out.foreign + out.unowned > 0 {
             tracing::warn!(
                 call = "POST /Review/Search/{page}/{size}",
-                organisation = organisation_id,
+                organisation = %organisation_id,
                 foreign = out.foreign,
                 unowned = out.unowned,
                 kept = out.reviews.len(),
@@ -383,7 +387,7 @@ impl OneFileClient {
         if !paging.consistent() {
             tracing::warn!(
                 call = "POST /Review/Search/{page}/{size}",
-                organisation = organisation_id,
+                organisation = %organisation_id,
                 pages = paging.pages,
                 repeated = paging.repeated,
                 oversized_pages = paging.oversized_pages,
@@ -394,7 +398,7 @@ impl OneFileClient {
     }
 
     /// `GET /Review/{id}`.
-    pub async fn get_review(&self, id: i64) -> Result<Review, OneFileError> {
+    pub async fn get_review(&self, id: OfReviewId) -> Result<Review, OneFileError> {
         self.get_one(format!("/Review/{id}")).await
     }
 }
@@ -426,8 +430,8 @@ fn keep<T>(endpoint: &str, found: Vec<T>, matches: impl Fn(&T) -> bool) -> Vec<T
 fn owned_by<T>(
     endpoint: &str,
     found: Vec<T>,
-    owner: i64,
-    of: impl Fn(&T) -> Option<i64>,
+    owner: OfUserId,
+    of: impl Fn(&T) -> Option<OfUserId>,
 ) -> Vec<T> {
     let filter_ignored = found.iter().any(|x| of(x).is_some_and(|o| o != owner));
     keep(endpoint, found, |x| match of(x) {
@@ -454,7 +458,7 @@ pub struct CentreReviews {
 /// What a create answered: the record, or only its id.
 enum Created {
     Record(Box<User>),
-    Id(i64),
+    Id(OfUserId),
 }
 
 /// One record from a `GET`: no content is "not found".

@@ -246,7 +246,7 @@ pub(crate) trait HasId {
 }
 
 macro_rules! has_id {
-    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> i64 { self.id } })* };
+    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> i64 { picsync_domain::OneFileId::raw(self.id) } })* };
 }
 has_id!(
     crate::records::User,

@@ -7,7 +7,10 @@
 //! leaves OneFile's value as it is (clearing a field is not supported by this client).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use picsync_domain::{DemographicField, Demographics};
+use picsync_domain::{
+    DemographicField, Demographics, OfAimId, OfCentreId, OfClassroomId, OfCustomerId,
+    OfPathwayId, OfPlacementId, OfReviewId, OfStandardId, OfUserId, OfVisitId,
+};
 use serde_json::{Map, Value};
 
 use crate::error::OneFileError;
@@ -52,7 +55,7 @@ pub(crate) trait FromWire: Sized {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Customer {
     /// Customer id.
-    pub id: i64,
+    pub id: OfCustomerId,
     /// Customer name.
     pub name: Option<String>,
 }
@@ -71,7 +74,7 @@ impl FromWire for Customer {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Centre {
     /// Organisation id.
-    pub id: i64,
+    pub id: OfCentreId,
     /// Centre name.
     pub name: Option<String>,
 }
@@ -90,9 +93,9 @@ impl FromWire for Centre {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct User {
     /// User id.
-    pub id: i64,
+    pub id: OfUserId,
     /// Centre.
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OfCentreId>,
     /// Role code ([`role`]).
     pub role: Option<i64>,
     /// The demographic fields of R6 (names and email for every role), under the OneFile names
@@ -101,11 +104,11 @@ pub struct User {
     /// MIS value (for learners, the PICS Ident).
     pub mis_id: Option<String>,
     /// Default assessor.
-    pub default_assessor_id: Option<i64>,
+    pub default_assessor_id: Option<OfUserId>,
     /// Classroom.
-    pub classroom_id: Option<i64>,
+    pub classroom_id: Option<OfClassroomId>,
     /// Placement (employer).
-    pub placement_id: Option<i64>,
+    pub placement_id: Option<OfPlacementId>,
     /// Archived (User/Search returns archived users too).
     pub archived: Option<bool>,
     /// Last change.
@@ -119,13 +122,13 @@ impl FromWire for User {
     fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
         Ok(Self {
             id: o.id()?,
-            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
+            organisation_id: o.opt_id(f::ORGANISATION_ID)?,
             role: o.opt_i64(f::ROLE)?,
             demographics: o.demographics()?,
             mis_id: o.opt_str(f::MIS_ID)?,
-            default_assessor_id: o.opt_i64(f::DEFAULT_ASSESSOR_ID)?,
-            classroom_id: o.opt_i64(f::CLASSROOM_ID)?,
-            placement_id: o.opt_i64(f::PLACEMENT_ID)?,
+            default_assessor_id: o.opt_id(f::DEFAULT_ASSESSOR_ID)?,
+            classroom_id: o.opt_id(f::CLASSROOM_ID)?,
+            placement_id: o.opt_id(f::PLACEMENT_ID)?,
             archived: o.opt_bool(f::ARCHIVED)?,
             last_modified: o.opt_datetime(f::LAST_MODIFIED)?,
             progress: o.opt_f64(f::PROGRESS)?,
@@ -137,7 +140,7 @@ impl FromWire for User {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserSearch {
     /// Centre.
-    pub organisation_id: i64,
+    pub organisation_id: OfCentreId,
     /// Role code ([`role`]).
     pub role: i64,
     /// First name.
@@ -152,7 +155,7 @@ pub struct UserSearch {
 
 impl UserSearch {
     /// Every user of `role` in the centre.
-    pub fn new(organisation_id: i64, role: i64) -> Self {
+    pub fn new(organisation_id: OfCentreId, role: i64) -> Self {
         Self {
             organisation_id,
             role,
@@ -179,7 +182,7 @@ impl UserSearch {
 
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::ORGANISATION_ID, self.organisation_id)
+            .id(f::ORGANISATION_ID, self.organisation_id)
             .put(f::ROLE, self.role)
             .opt(DemographicField::FirstName.onefile_name(), &self.first_name)
             .opt(DemographicField::Surname.onefile_name(), &self.last_name)
@@ -194,7 +197,7 @@ impl UserSearch {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewUser {
     /// Centre.
-    pub organisation_id: i64,
+    pub organisation_id: OfCentreId,
     /// Role code ([`role`]).
     pub role: i64,
     /// The demographic fields (R6; names and email for every role). The ones OneFile requires
@@ -203,25 +206,25 @@ pub struct NewUser {
     /// MIS value (R6: the PICS Ident for learners).
     pub mis_id: Option<String>,
     /// Default assessor (learners).
-    pub default_assessor_id: Option<i64>,
+    pub default_assessor_id: Option<OfUserId>,
     /// Default employer (learners).
-    pub default_employer_id: Option<i64>,
+    pub default_employer_id: Option<OfUserId>,
     /// Classroom (learners).
-    pub classroom_id: Option<i64>,
+    pub classroom_id: Option<OfClassroomId>,
     /// Placement (learners).
-    pub placement_id: Option<i64>,
+    pub placement_id: Option<OfPlacementId>,
 }
 
 impl NewUser {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::ORGANISATION_ID, self.organisation_id)
+            .id(f::ORGANISATION_ID, self.organisation_id)
             .put(f::ROLE, self.role)
             .opt(f::MIS_ID, &self.mis_id)
-            .opt(f::DEFAULT_ASSESSOR_ID, &self.default_assessor_id)
-            .opt(f::DEFAULT_EMPLOYER_ID, &self.default_employer_id)
-            .opt(f::CLASSROOM_ID, &self.classroom_id)
-            .opt(f::PLACEMENT_ID, &self.placement_id)
+            .opt_id(f::DEFAULT_ASSESSOR_ID, self.default_assessor_id)
+            .opt_id(f::DEFAULT_EMPLOYER_ID, self.default_employer_id)
+            .opt_id(f::CLASSROOM_ID, self.classroom_id)
+            .opt_id(f::PLACEMENT_ID, self.placement_id)
             .demographics(&self.demographics, true)
             .build()
     }
@@ -235,11 +238,11 @@ pub struct UserUpdate {
     /// MIS value.
     pub mis_id: Option<String>,
     /// Default assessor.
-    pub default_assessor_id: Option<i64>,
+    pub default_assessor_id: Option<OfUserId>,
     /// Classroom.
-    pub classroom_id: Option<i64>,
+    pub classroom_id: Option<OfClassroomId>,
     /// Placement.
-    pub placement_id: Option<i64>,
+    pub placement_id: Option<OfPlacementId>,
 }
 
 impl UserUpdate {
@@ -247,9 +250,9 @@ impl UserUpdate {
         Body::new()
             .demographics(&self.demographics, false)
             .opt(f::MIS_ID, &self.mis_id)
-            .opt(f::DEFAULT_ASSESSOR_ID, &self.default_assessor_id)
-            .opt(f::CLASSROOM_ID, &self.classroom_id)
-            .opt(f::PLACEMENT_ID, &self.placement_id)
+            .opt_id(f::DEFAULT_ASSESSOR_ID, self.default_assessor_id)
+            .opt_id(f::CLASSROOM_ID, self.classroom_id)
+            .opt_id(f::PLACEMENT_ID, self.placement_id)
             .build()
     }
 }
@@ -258,19 +261,19 @@ impl UserUpdate {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Assignment {
     /// The learner.
-    pub learner_id: i64,
+    pub learner_id: OfUserId,
     /// Assignment level.
     pub level: i64,
     /// Restricts the assignment to one standard.
-    pub standard_id: Option<i64>,
+    pub standard_id: Option<OfStandardId>,
 }
 
 impl Assignment {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::LEARNER_ID, self.learner_id)
+            .id(f::LEARNER_ID, self.learner_id)
             .put(f::LEVEL, self.level)
-            .opt(f::STANDARD_ID, &self.standard_id)
+            .opt_id(f::STANDARD_ID, self.standard_id)
             .build()
     }
 }
@@ -279,9 +282,9 @@ impl Assignment {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Classroom {
     /// Classroom id.
-    pub id: i64,
+    pub id: OfClassroomId,
     /// Centre.
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OfCentreId>,
     /// Name (R7: matched against the learner's Main Tag).
     pub name: Option<String>,
     /// MIS value.
@@ -293,7 +296,7 @@ impl FromWire for Classroom {
     fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
         Ok(Self {
             id: o.id()?,
-            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
+            organisation_id: o.opt_id(f::ORGANISATION_ID)?,
             name: o.opt_str(f::NAME)?,
             mis_id: o.opt_str(f::MIS_ID)?,
         })
@@ -304,7 +307,7 @@ impl FromWire for Classroom {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewClassroom {
     /// Centre.
-    pub organisation_id: i64,
+    pub organisation_id: OfCentreId,
     /// Name.
     pub name: String,
     /// MIS value.
@@ -314,7 +317,7 @@ pub struct NewClassroom {
 impl NewClassroom {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::ORGANISATION_ID, self.organisation_id)
+            .id(f::ORGANISATION_ID, self.organisation_id)
             .put(f::NAME, self.name.clone())
             .opt(f::MIS_ID, &self.mis_id)
             .build()
@@ -325,9 +328,9 @@ impl NewClassroom {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Placement {
     /// Placement id.
-    pub id: i64,
+    pub id: OfPlacementId,
     /// Centre.
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OfCentreId>,
     /// Name.
     pub name: Option<String>,
     /// MIS value.
@@ -343,7 +346,7 @@ impl FromWire for Placement {
     fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
         Ok(Self {
             id: o.id()?,
-            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
+            organisation_id: o.opt_id(f::ORGANISATION_ID)?,
             name: o.opt_str(f::NAME)?,
             mis_id: o.opt_str(f::MIS_ID)?,
             address: o.opt_str(f::ADDRESS)?,
@@ -356,7 +359,7 @@ impl FromWire for Placement {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewPlacement {
     /// Centre.
-    pub organisation_id: i64,
+    pub organisation_id: OfCentreId,
     /// Name.
     pub name: String,
     /// MIS value.
@@ -370,7 +373,7 @@ pub struct NewPlacement {
 impl NewPlacement {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::ORGANISATION_ID, self.organisation_id)
+            .id(f::ORGANISATION_ID, self.organisation_id)
             .put(f::NAME, self.name.clone())
             .opt(f::MIS_ID, &self.mis_id)
             .opt(f::ADDRESS, &self.address)
@@ -407,7 +410,7 @@ impl PlacementUpdate {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Pathway {
     /// Pathway id.
-    pub id: i64,
+    pub id: OfPathwayId,
     /// Name.
     pub name: Option<String>,
 }
@@ -426,7 +429,7 @@ impl FromWire for Pathway {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Standard {
     /// Standard id.
-    pub id: i64,
+    pub id: OfStandardId,
     /// Code, matched against the PICS VQ Reference (field name Assumed: [`f::STANDARD_CODE`]).
     pub code: Option<String>,
     /// Title (`Title`, else `Name`).
@@ -460,11 +463,11 @@ impl FromWire for Standard {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LearningAim {
     /// Learning aim id.
-    pub id: i64,
+    pub id: OfAimId,
     /// The learner.
-    pub user_id: Option<i64>,
+    pub user_id: Option<OfUserId>,
     /// The standard.
-    pub standard_id: Option<i64>,
+    pub standard_id: Option<OfStandardId>,
     /// Start date.
     pub start_date: Option<NaiveDate>,
     /// Planned end.
@@ -494,8 +497,8 @@ impl FromWire for LearningAim {
     fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
         Ok(Self {
             id: o.id()?,
-            user_id: o.opt_i64(f::USER_ID)?,
-            standard_id: o.opt_i64(f::STANDARD_ID)?,
+            user_id: o.opt_id(f::USER_ID)?,
+            standard_id: o.opt_id(f::STANDARD_ID)?,
             start_date: o.opt_date(f::START_DATE)?,
             planned_end: o.opt_date(f::PLANNED_END)?,
             status: o.opt_i64(f::STATUS)?,
@@ -592,9 +595,9 @@ impl LearningAimUpdate {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewVisit {
     /// The learner.
-    pub learner_id: i64,
+    pub learner_id: OfUserId,
     /// Centre.
-    pub organisation_id: i64,
+    pub organisation_id: OfCentreId,
     /// Start (R16: the proposed date/time).
     pub date_from: DateTime<Utc>,
     /// End (R16: start + 60 minutes).
@@ -604,19 +607,19 @@ pub struct NewVisit {
     /// Send an SMS reminder.
     pub sms_reminder: bool,
     /// The assessor (R18).
-    pub assessor_id: i64,
+    pub assessor_id: OfUserId,
 }
 
 impl NewVisit {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::LEARNER_ID, self.learner_id)
-            .put(f::ORGANISATION_ID, self.organisation_id)
+            .id(f::LEARNER_ID, self.learner_id)
+            .id(f::ORGANISATION_ID, self.organisation_id)
             .instant(f::DATE_FROM, Some(self.date_from))
             .instant(f::DATE_TO, Some(self.date_to))
             .put(f::VISIT_TYPE_ID, self.visit_type_id)
             .put(f::SMS_REMINDER, self.sms_reminder)
-            .put(f::ASSESSOR_ID, self.assessor_id)
+            .id(f::ASSESSOR_ID, self.assessor_id)
             .build()
     }
 }
@@ -626,11 +629,11 @@ impl NewVisit {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Visit {
     /// Visit id.
-    pub id: i64,
+    pub id: OfVisitId,
     /// The learner.
-    pub learner_id: Option<i64>,
+    pub learner_id: Option<OfUserId>,
     /// Centre.
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OfCentreId>,
     /// Start.
     pub date_from: Option<DateTime<Utc>>,
     /// End.
@@ -638,7 +641,7 @@ pub struct Visit {
     /// Visit type.
     pub visit_type_id: Option<i64>,
     /// The assessor.
-    pub assessor_id: Option<i64>,
+    pub assessor_id: Option<OfUserId>,
 }
 
 impl FromWire for Visit {
@@ -646,12 +649,12 @@ impl FromWire for Visit {
     fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
         Ok(Self {
             id: o.id()?,
-            learner_id: o.opt_i64(f::LEARNER_ID)?,
-            organisation_id: o.opt_i64(f::ORGANISATION_ID)?,
+            learner_id: o.opt_id(f::LEARNER_ID)?,
+            organisation_id: o.opt_id(f::ORGANISATION_ID)?,
             date_from: o.opt_datetime(f::DATE_FROM)?,
             date_to: o.opt_datetime(f::DATE_TO)?,
             visit_type_id: o.opt_i64(f::VISIT_TYPE_ID)?,
-            assessor_id: o.opt_i64(f::ASSESSOR_ID)?,
+            assessor_id: o.opt_id(f::ASSESSOR_ID)?,
         })
     }
 }
@@ -660,13 +663,13 @@ impl FromWire for Visit {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewReview {
     /// The learner.
-    pub learner_id: i64,
+    pub learner_id: OfUserId,
     /// Scheduled for (R16).
     pub scheduled_for: DateTime<Utc>,
     /// The visit it belongs to.
-    pub visit_id: Option<i64>,
+    pub visit_id: Option<OfVisitId>,
     /// The assessor (R18).
-    pub assessor_id: i64,
+    pub assessor_id: OfUserId,
 }
 
 /// The status a review is created with.
@@ -675,11 +678,11 @@ pub const NEW_REVIEW_STATUS: i64 = 1;
 impl NewReview {
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .put(f::LEARNER_ID, self.learner_id)
+            .id(f::LEARNER_ID, self.learner_id)
             .put(f::STATUS, NEW_REVIEW_STATUS)
             .instant(f::SCHEDULED_FOR, Some(self.scheduled_for))
-            .opt(f::VISIT_ID, &self.visit_id)
-            .put(f::ASSESSOR_ID, self.assessor_id)
+            .opt_id(f::VISIT_ID, self.visit_id)
+            .id(f::ASSESSOR_ID, self.assessor_id)
             .build()
     }
 }
@@ -688,15 +691,15 @@ impl NewReview {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Review {
     /// Review id.
-    pub id: i64,
+    pub id: OfReviewId,
     /// The learner.
-    pub learner_id: Option<i64>,
+    pub learner_id: Option<OfUserId>,
     /// The centre, when OneFile says it (not Seen on reviews; read to guard centre-wide reads).
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OfCentreId>,
     /// The assessor.
-    pub assessor_id: Option<i64>,
+    pub assessor_id: Option<OfUserId>,
     /// The visit.
-    pub visit_id: Option<i64>,
+    pub visit_id: Option<OfVisitId>,
     /// Status code.
     pub status: Option<i64>,
     /// Created.
@@ -720,13 +723,13 @@ impl FromWire for Review {
     fn from_obj(o: &Obj<'_>) -> Result<Self, OneFileError> {
         Ok(Self {
             id: o.id()?,
-            learner_id: o.opt_i64(f::LEARNER_ID)?,
+            learner_id: o.opt_id(f::LEARNER_ID)?,
             // not Seen on reviews and read only as an extra guard of centre-wide reads: a value
             // of another shape is left out rather than failing every review search (the
             // learner-id guard is the one that decides)
-            organisation_id: o.opt_i64(f::ORGANISATION_ID).ok().flatten(),
-            assessor_id: o.opt_i64(f::ASSESSOR_ID)?,
-            visit_id: o.opt_i64(f::VISIT_ID)?,
+            organisation_id: o.opt_id(f::ORGANISATION_ID).ok().flatten(),
+            assessor_id: o.opt_id(f::ASSESSOR_ID)?,
+            visit_id: o.opt_id(f::VISIT_ID)?,
             status: o.opt_i64(f::STATUS)?,
             created_on: o.opt_datetime(f::CREATED_ON)?,
             scheduled_for: o.opt_datetime(f::SCHEDULED_FOR)?,
@@ -743,9 +746,9 @@ impl FromWire for Review {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReviewSearch {
     /// Centre.
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OfCentreId>,
     /// Learner.
-    pub learner_id: Option<i64>,
+    pub learner_id: Option<OfUserId>,
     /// Status code.
     pub status: Option<i64>,
     /// From (scheduled).
@@ -756,7 +759,7 @@ pub struct ReviewSearch {
 
 impl ReviewSearch {
     /// Every review of one learner.
-    pub fn for_learner(learner_id: i64) -> Self {
+    pub fn for_learner(learner_id: OfUserId) -> Self {
         Self {
             learner_id: Some(learner_id),
             ..Self::default()
@@ -765,8 +768,8 @@ impl ReviewSearch {
 
     pub(crate) fn to_wire(&self) -> Value {
         Body::new()
-            .opt(f::ORGANISATION_ID, &self.organisation_id)
-            .opt(f::LEARNER_ID, &self.learner_id)
+            .opt_id(f::ORGANISATION_ID, self.organisation_id)
+            .opt_id(f::LEARNER_ID, self.learner_id)
             .opt(f::STATUS, &self.status)
             .instant(f::DATE_FROM, self.date_from)
             .instant(f::DATE_TO, self.date_to)
@@ -831,10 +834,13 @@ mod tests {
         // issue 16: `OrganisationID` is not Seen on reviews; it must not fail the search
         let m = map(json!({"ID": 4, "LearnerID": 2, "OrganisationID": {"ID": 7}}));
         let r = Review::from_map("POST /Review/Search", &m).unwrap();
-        assert_eq!((r.id, r.learner_id, r.organisation_id), (4, Some(2), None));
+        assert_eq!(
+            (r.id, r.learner_id, r.organisation_id),
+            (OfReviewId(4), Some(OfUserId(2)), None)
+        );
         let m = map(json!({"ID": 4, "LearnerID": 2, "OrganisationID": "12"}));
         let r = Review::from_map("POST /Review/Search", &m).unwrap();
-        assert_eq!(r.organisation_id, Some(12));
+        assert_eq!(r.organisation_id, Some(OfCentreId(12)));
         // the fields that decide are still checked
         let m = map(json!({"ID": 4, "LearnerID": {"ID": 2}}));
         assert!(Review::from_map("POST /Review/Search", &m).is_err());
@@ -843,12 +849,12 @@ mod tests {
     #[test]
     fn new_review_always_has_status_1() {
         let r = NewReview {
-            learner_id: 1,
+            learner_id: OfUserId(1),
             scheduled_for: DateTime::parse_from_rfc3339("2024-06-03T09:30:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
-            visit_id: Some(4),
-            assessor_id: 2,
+            visit_id: Some(OfVisitId(4)),
+            assessor_id: OfUserId(2),
         };
         assert_eq!(
             r.to_wire(),
@@ -906,7 +912,7 @@ mod tests {
         assert_eq!(
             u,
             User {
-                id: 1,
+                id: OfUserId(1),
                 ..User::default()
             }
         );

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use picsync_domain::time::{date_to_onefile, parse_onefile_date, parse_onefile_datetime};
-use picsync_domain::{DemographicField, Demographics, FieldKind, Value as FieldValue};
+use picsync_domain::{DemographicField, Demographics, FieldKind, OneFileId, Value as FieldValue};
 use serde_json::{Map, Value};
 
 use crate::error::OneFileError;
@@ -91,7 +91,7 @@ pub(crate) fn parse_new_id(endpoint: &str, body: &[u8]) -> Result<i64, OneFileEr
     let value = parse_json(endpoint, body)?
         .ok_or_else(|| OneFileError::malformed(endpoint, "no id in an empty reply"))?;
     match &value {
-        Value::Object(m) => Obj::new(endpoint, "created record", m).id(),
+        Value::Object(m) => Obj::new(endpoint, "created record", m).raw_id(),
         v => as_i64(v).filter(|id| *id > 0).ok_or_else(|| {
             OneFileError::malformed(endpoint, format!("expected a new id, got {}", excerpt(v)))
         }),
@@ -156,13 +156,23 @@ impl<'a> Obj<'a> {
     }
 
     /// The record's `ID`, which must be present.
-    pub(crate) fn id(&self) -> Result<i64, OneFileError> {
+    pub(crate) fn id<I: OneFileId>(&self) -> Result<I, OneFileError> {
+        self.raw_id().map(I::from_raw)
+    }
+
+    /// The record's `ID` as the integer on the wire, which must be present.
+    pub(crate) fn raw_id(&self) -> Result<i64, OneFileError> {
         self.opt_i64(fields::ID)?.ok_or_else(|| {
             OneFileError::malformed(
                 self.endpoint,
                 format!("{} without {}", self.kind, fields::ID),
             )
         })
+    }
+
+    /// The id of a record `key` refers to, read as leniently as [`Self::opt_i64`].
+    pub(crate) fn opt_id<I: OneFileId>(&self, key: &str) -> Result<Option<I>, OneFileError> {
+        Ok(self.opt_i64(key)?.map(I::from_raw))
     }
 
     /// An integer (a number, or a string holding one; an empty string is absent).
@@ -317,6 +327,19 @@ impl Body {
         }
     }
 
+    /// Sets `key` to the integer of a record's id.
+    pub(crate) fn id(self, key: &str, id: impl OneFileId) -> Self {
+        self.put(key, id.raw())
+    }
+
+    /// Sets `key` to the integer of a record's id when there is one.
+    pub(crate) fn opt_id(self, key: &str, id: Option<impl OneFileId>) -> Self {
+        match id {
+            Some(id) => self.id(key, id),
+            None => self,
+        }
+    }
+
     /// Sets a date-only `key` (as midnight UTC) when `v` is `Some`.
     pub(crate) fn date(self, key: &str, v: Option<NaiveDate>) -> Self {
         match v {
@@ -407,7 +430,7 @@ mod tests {
             "StartOn": "2024-01-15T00:00:00.1234567", "LastModified": "2022-02-23T13:49:33+01:00"
         }));
         let o = Obj::new("GET /User/12", "user", &m);
-        assert_eq!(o.id().unwrap(), 12);
+        assert_eq!(o.raw_id().unwrap(), 12);
         assert_eq!(o.opt_str("FirstName").unwrap().as_deref(), Some("Ann"));
         assert_eq!(o.opt_str("MISID").unwrap().as_deref(), Some("4711"));
         assert_eq!(o.opt_bool("Archived").unwrap(), Some(true));
@@ -447,7 +470,7 @@ mod tests {
         assert!(o.opt_i64("Role").is_err());
         assert!(o.objects("Pathways").is_err());
         let no_id = map(json!({"Name": "x"}));
-        assert!(Obj::new("e", "centre", &no_id).id().is_err());
+        assert!(Obj::new("e", "centre", &no_id).raw_id().is_err());
     }
 
     #[test]

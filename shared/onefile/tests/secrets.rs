@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{client_with, config, world};
+use picsync_domain::OfUserId;
 use picsync_http::RetryPolicy;
 use picsync_onefile::{NewReview, OneFileError, SecretString};
 use picsync_sim::faults::Fault;
@@ -56,6 +57,7 @@ async fn neither_the_customer_token_nor_the_session_appears_in_errors_or_logs() 
     )
     .await;
     let learner = w.pop.learner_ids[0];
+    let user = OfUserId(learner);
     let mut cfg = config(&w.sim);
     cfg.timeout = Duration::from_millis(200);
     cfg.rate_window = Duration::from_millis(400);
@@ -68,9 +70,9 @@ async fn neither_the_customer_token_nor_the_session_appears_in_errors_or_logs() 
     let mut errors: Vec<OneFileError> = Vec::new();
 
     // successes, a renewal after expiry, then every kind of failure
-    c.get_user(learner).await.unwrap();
+    c.get_user(user).await.unwrap();
     w.sim.expire_sessions();
-    c.get_user(learner).await.unwrap();
+    c.get_user(user).await.unwrap();
     w.sim
         .faults()
         .script("GET /customer", [Fault::Status(500), Fault::Status(503)]);
@@ -87,15 +89,15 @@ async fn neither_the_customer_token_nor_the_session_appears_in_errors_or_logs() 
         .faults()
         .script("GET /customer", [Fault::Status(401), Fault::Status(401)]);
     errors.push(c.customer().await.unwrap_err());
-    errors.push(c.get_user(999_999).await.unwrap_err());
+    errors.push(c.get_user(OfUserId(999_999)).await.unwrap_err());
     w.sim
         .edit(|e| e.raw().override_field(learner, "DOB", json!("not a date")));
-    errors.push(c.get_user(learner).await.unwrap_err());
+    errors.push(c.get_user(user).await.unwrap_err());
     let review = NewReview {
-        learner_id: 999_999,
+        learner_id: OfUserId(999_999),
         scheduled_for: chrono::Utc::now(),
         visit_id: None,
-        assessor_id: 1,
+        assessor_id: OfUserId(1),
     };
     errors.push(c.create_review(&review).await.unwrap_err());
     // run into the rate limit (no waiting and one attempt: the 429 surfaces)

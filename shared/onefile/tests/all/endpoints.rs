@@ -4,7 +4,10 @@
 
 use crate::common::{client, world};
 use chrono::{NaiveDate, TimeZone, Utc};
-use picsync_domain::Demographics;
+use picsync_domain::{
+    Demographics, OfCentreId, OfClassroomId, OfCustomerId, OfPlacementId,
+    OfStandardId, OfUserId,
+};
 use picsync_onefile::{
     Assignment, LearningAimUpdate, NewClassroom, NewPlacement, NewReview, NewUser, NewVisit,
     OneFileError, PlacementUpdate, ReviewSearch, UserSearch, UserUpdate, role,
@@ -31,13 +34,13 @@ async fn customer_and_centres() {
     let customer = c.customer().await.unwrap();
     assert_eq!(
         (customer.id, customer.name.as_deref()),
-        (42, Some("Acme Training"))
+        (OfCustomerId(42), Some("Acme Training"))
     );
-    let centres = c.centres(42).await.unwrap();
+    let centres = c.centres(OfCustomerId(42)).await.unwrap();
     assert_eq!(centres.len(), 1);
-    assert_eq!(centres[0].id, w.pop.centre_id);
+    assert_eq!(centres[0].id, OfCentreId(w.pop.centre_id));
     assert!(
-        c.centres(7).await.unwrap().is_empty(),
+        c.centres(OfCustomerId(7)).await.unwrap().is_empty(),
         "another customer's centres"
     );
 }
@@ -47,7 +50,7 @@ async fn r6_a_learner_is_created_read_and_partially_updated() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
     let new = NewUser {
-        organisation_id: w.pop.centre_id,
+        organisation_id: OfCentreId(w.pop.centre_id),
         role: role::LEARNER,
         demographics: Demographics {
             uln: Some("1234567890".into()),
@@ -61,9 +64,9 @@ async fn r6_a_learner_is_created_read_and_partially_updated() {
             ..named("Ada", "Lovelace", "ada@example.org")
         },
         mis_id: Some("PICS-0042".into()),
-        default_assessor_id: Some(w.pop.assessor_ids[0]),
-        classroom_id: Some(w.pop.classroom_id),
-        placement_id: Some(w.pop.placement_ids[0]),
+        default_assessor_id: Some(OfUserId(w.pop.assessor_ids[0])),
+        classroom_id: Some(OfClassroomId(w.pop.classroom_id)),
+        placement_id: Some(OfPlacementId(w.pop.placement_ids[0])),
         ..NewUser::default()
     };
     let created = c.create_user(&new).await.unwrap();
@@ -74,7 +77,7 @@ async fn r6_a_learner_is_created_read_and_partially_updated() {
         created.demographics, new.demographics,
         "every field as sent"
     );
-    let stored = w.sim.read(|s| s.users[&created.id].clone());
+    let stored = w.sim.read(|s| s.users[&created.id.0].clone());
     assert_eq!(stored.demographics.date_of_birth, Some(d(2004, 6, 1)));
     assert_eq!(stored.demographics.sex.as_deref(), Some("F"));
     assert_eq!(stored.default_assessor_id, Some(w.pop.assessor_ids[0]));
@@ -106,7 +109,7 @@ async fn r6_a_learner_is_created_read_and_partially_updated() {
     // User/Search finds it by MIS value (R12/R14 checks use this)
     let q = UserSearch {
         mis_id: Some("PICS-0042".into()),
-        ..UserSearch::new(w.pop.centre_id, role::LEARNER)
+        ..UserSearch::new(OfCentreId(w.pop.centre_id), role::LEARNER)
     };
     let found = c.search_users(&q).await.unwrap();
     assert_eq!(
@@ -121,7 +124,7 @@ async fn r11_an_assessor_is_created_and_assigned_to_a_learner() {
     let c = client(&w.sim);
     let assessor = c
         .create_user(&NewUser {
-            organisation_id: w.pop.centre_id,
+            organisation_id: OfCentreId(w.pop.centre_id),
             role: role::ASSESSOR,
             demographics: named("Grace", "Hopper", "grace@example.org"),
             mis_id: Some("OFF-7".into()),
@@ -130,17 +133,17 @@ async fn r11_an_assessor_is_created_and_assigned_to_a_learner() {
         .await
         .unwrap();
     assert_eq!(assessor.role, Some(role::ASSESSOR));
-    let learner = w.pop.learner_ids[0];
+    let learner = OfUserId(w.pop.learner_ids[0]);
     let a = Assignment {
         learner_id: learner,
         level: 1,
-        standard_id: Some(w.pop.standard_ids[0]),
+        standard_id: Some(OfStandardId(w.pop.standard_ids[0])),
     };
     c.assign_user(assessor.id, &a).await.unwrap();
     let assigned = w.sim.read(|s| {
         s.assignments
             .iter()
-            .any(|x| x.user_id == assessor.id && x.learner_id == learner && x.level == 1)
+            .any(|x| x.user_id == assessor.id.0 && x.learner_id == learner.0 && x.level == 1)
     });
     assert!(assigned);
     // a learner cannot be assigned: a permanent 400
@@ -155,7 +158,7 @@ async fn r11_an_assessor_is_created_and_assigned_to_a_learner() {
 async fn r7_r13_classrooms_and_placements() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let centre = w.pop.centre_id;
+    let centre = OfCentreId(w.pop.centre_id);
     let id = c
         .create_classroom(&NewClassroom {
             organisation_id: centre,
@@ -233,11 +236,11 @@ async fn r8_r9_r37_standards_with_codes_and_pathways_are_assigned() {
     )
     .await;
     let c = client(&w.sim);
-    let north = c.standards(w.pop.centre_id).await.unwrap();
+    let north = c.standards(OfCentreId(w.pop.centre_id)).await.unwrap();
     assert_eq!(north.len(), 2);
     assert_eq!(north[0].code.as_deref(), Some("ST0001"));
     let south_id = w.sim.read(|s| s.standards[&two_pathways].organisation_id);
-    let south = c.standards(south_id).await.unwrap();
+    let south = c.standards(OfCentreId(south_id)).await.unwrap();
     assert_eq!(south.len(), 1);
     assert_eq!(
         south[0].title.as_deref(),
@@ -245,8 +248,9 @@ async fn r8_r9_r37_standards_with_codes_and_pathways_are_assigned() {
     );
     assert_eq!(south[0].pathways.len(), 2);
 
-    let learner = w.pop.learner_ids[0];
+    let learner = OfUserId(w.pop.learner_ids[0]);
     let pathway = south[0].pathways[1].id;
+    let two_pathways = OfStandardId(two_pathways);
     let aim_id = c
         .assign_standard(two_pathways, learner, Some(pathway))
         .await
@@ -256,13 +260,13 @@ async fn r8_r9_r37_standards_with_codes_and_pathways_are_assigned() {
     assert_eq!(aim.standard_id, Some(two_pathways));
     assert_eq!(aim.total_elements, Some(25));
     assert_eq!(
-        w.sim.read(|s| s.learning_aims[&aim_id].pathway_id),
-        Some(pathway)
+        w.sim.read(|s| s.learning_aims[&aim_id.0].pathway_id),
+        Some(pathway.0)
     );
     assert_eq!(c.learning_aims(learner).await.unwrap().len(), 3);
     // a pathway of another standard is refused, permanently
     let e = c
-        .assign_standard(w.pop.standard_ids[0], learner, Some(pathway))
+        .assign_standard(OfStandardId(w.pop.standard_ids[0]), learner, Some(pathway))
         .await
         .unwrap_err();
     assert!(
@@ -275,9 +279,9 @@ async fn r8_r9_r37_standards_with_codes_and_pathways_are_assigned() {
 async fn r23_r25_r26_learning_aim_fields_including_the_assumed_names_round_trip() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[0];
+    let learner = OfUserId(w.pop.learner_ids[0]);
     let aim = c.learning_aims(learner).await.unwrap()[0].clone();
-    let before = w.sim.read(|s| s.learning_aims[&aim.id].last_modified);
+    let before = w.sim.read(|s| s.learning_aims[&aim.id.0].last_modified);
     let update = LearningAimUpdate {
         registration_number: Some("REG-1".into()),
         registration_date: Some(d(2024, 10, 1)),
@@ -288,7 +292,7 @@ async fn r23_r25_r26_learning_aim_fields_including_the_assumed_names_round_trip(
         ..LearningAimUpdate::default()
     };
     c.update_learning_aim(aim.id, &update).await.unwrap();
-    let stored = w.sim.read(|s| s.learning_aims[&aim.id].clone());
+    let stored = w.sim.read(|s| s.learning_aims[&aim.id.0].clone());
     assert_eq!(stored.certificate_received_date, Some(d(2025, 7, 14)));
     assert_eq!(stored.elements_done, Some(17));
     let read = c.get_learning_aim(aim.id).await.unwrap();
@@ -308,13 +312,13 @@ async fn r23_r25_r26_learning_aim_fields_including_the_assumed_names_round_trip(
 async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[0];
-    let assessor = w.pop.assessor_ids[0];
+    let learner = OfUserId(w.pop.learner_ids[0]);
+    let assessor = OfUserId(w.pop.assessor_ids[0]);
     let from = Utc.with_ymd_and_hms(2025, 7, 1, 9, 30, 0).unwrap();
     let visit = c
         .create_visit(&NewVisit {
             learner_id: learner,
-            organisation_id: w.pop.centre_id,
+            organisation_id: OfCentreId(w.pop.centre_id),
             date_from: from,
             date_to: from + chrono::Duration::minutes(60),
             visit_type_id: 2,
@@ -330,7 +334,7 @@ async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
         .find(|v| v.date_from == Some(from) && v.assessor_id == Some(assessor));
     assert_eq!(found.map(|v| v.id), Some(visit));
     assert!(
-        c.search_visits(w.pop.learner_ids.len() as i64 + 999_999)
+        c.search_visits(OfUserId(w.pop.learner_ids.len() as i64 + 999_999))
             .await
             .unwrap()
             .is_empty()
@@ -346,10 +350,10 @@ async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
         .unwrap();
     let stored = w
         .sim
-        .read(|s| (s.visits[&visit].clone(), s.reviews[&review].clone()));
+        .read(|s| (s.visits[&visit.0].clone(), s.reviews[&review.0].clone()));
     assert_eq!(stored.0.date_to, Some(from + chrono::Duration::minutes(60)));
     assert_eq!(stored.1.status, 1, "reviews are created with Status 1");
-    assert_eq!(stored.1.visit_id, Some(visit));
+    assert_eq!(stored.1.visit_id, Some(visit.0));
 
     let r = c.get_review(review).await.unwrap();
     assert_eq!(r.scheduled_for, Some(from));
@@ -359,7 +363,7 @@ async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
     // the review is started in OneFile; the learner's reviews show it
     let started = from + chrono::Duration::minutes(5);
     w.sim
-        .edit(|e| e.review(review).unwrap().started_on = Some(started));
+        .edit(|e| e.review(review.0).unwrap().started_on = Some(started));
     let all = c
         .search_reviews(&ReviewSearch::for_learner(learner))
         .await
@@ -369,7 +373,7 @@ async fn r16_r19_r21_a_visit_and_review_are_created_then_read_back() {
     assert_eq!(mine.started_on, Some(started));
     // and a date-range search over the centre pages to it
     let window = ReviewSearch {
-        organisation_id: Some(w.pop.centre_id),
+        organisation_id: Some(OfCentreId(w.pop.centre_id)),
         date_from: Some(from - chrono::Duration::days(1)),
         date_to: Some(from + chrono::Duration::days(1)),
         ..ReviewSearch::default()
@@ -384,7 +388,7 @@ async fn a_learner_missing_required_fields_is_refused_with_the_servers_message()
     let c = client(&w.sim);
     let e = c
         .create_user(&NewUser {
-            organisation_id: w.pop.centre_id,
+            organisation_id: OfCentreId(w.pop.centre_id),
             role: role::LEARNER,
             demographics: named("No", "Assessor", "x@example.org"),
             ..NewUser::default()

@@ -26,14 +26,14 @@ async fn r14_user_search_keeps_only_users_whose_mis_value_equals_the_one_asked()
     let c = client(&w.sim);
     let search = |r| UserSearch {
         mis_id: Some("L00001".into()),
-        ..UserSearch::new(centre, r)
+        ..UserSearch::new(w.centre(), r)
     };
     let mut got: Vec<i64> = c
         .search_users(&search(role::LEARNER))
         .await
         .unwrap()
         .iter()
-        .map(|u| u.id)
+        .map(|u| u.id.0)
         .collect();
     got.sort();
     assert_eq!(got, vec![w.pop.learner_ids[0], exact]);
@@ -42,7 +42,7 @@ async fn r14_user_search_keeps_only_users_whose_mis_value_equals_the_one_asked()
         .await
         .unwrap()
         .iter()
-        .map(|u| u.id)
+        .map(|u| u.id.0)
         .collect();
     assert_eq!(got, vec![other_role]);
     // the simulator did answer with more than that
@@ -67,7 +67,7 @@ async fn r21_aim_review_and_visit_searches_keep_only_the_learners_own_records() 
     };
     let w = world(OneFileSim::builder().quirks(q), 5).await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[2];
+    let learner = w.learner(2);
     let aims = c.learning_aims(learner).await.unwrap();
     assert_eq!(aims.len(), 2, "{aims:?}");
     assert!(aims.iter().all(|a| a.user_id == Some(learner)));
@@ -78,15 +78,15 @@ async fn r21_aim_review_and_visit_searches_keep_only_the_learners_own_records() 
     assert_eq!(reviews.len(), 3, "{reviews:?}");
     assert!(reviews.iter().all(|r| r.learner_id == Some(learner)));
     let from = chrono::Utc::now();
-    for l in [learner, w.pop.learner_ids[3]] {
+    for l in [learner, w.learner(3)] {
         c.create_visit(&picsync_onefile::NewVisit {
             learner_id: l,
-            organisation_id: w.pop.centre_id,
+            organisation_id: w.centre(),
             date_from: from,
             date_to: from + chrono::Duration::hours(1),
             visit_type_id: 0,
             sms_reminder: false,
-            assessor_id: w.pop.assessor_ids[0],
+            assessor_id: w.assessor(0),
         })
         .await
         .unwrap();
@@ -104,7 +104,7 @@ async fn r40_an_assumed_field_onefile_does_not_store_is_named_and_then_not_writt
     };
     let w = world(OneFileSim::builder().quirks(q), 2).await;
     let c = client(&w.sim);
-    let aims = c.learning_aims(w.pop.learner_ids[0]).await.unwrap();
+    let aims = c.learning_aims(w.learner(0)).await.unwrap();
     let received = LearningAimUpdate {
         certificate_received_date: NaiveDate::from_ymd_opt(2025, 9, 1),
         ..Default::default()
@@ -147,7 +147,7 @@ async fn r40_an_assumed_field_onefile_does_not_store_is_named_and_then_not_writt
 async fn an_assumed_field_that_sticks_is_read_back_once_only() {
     let w = world(OneFileSim::builder(), 2).await;
     let c = client(&w.sim);
-    let aims = c.learning_aims(w.pop.learner_ids[1]).await.unwrap();
+    let aims = c.learning_aims(w.learner(1)).await.unwrap();
     for (n, aim) in aims.iter().enumerate() {
         let day = NaiveDate::from_ymd_opt(2025, 9, 1 + n as u32);
         c.update_learning_aim(
@@ -161,7 +161,7 @@ async fn an_assumed_field_that_sticks_is_read_back_once_only() {
         .unwrap();
         assert_eq!(
             w.sim
-                .read(|s| s.learning_aims[&aim.id].certificate_received_date),
+                .read(|s| s.learning_aims[&aim.id.0].certificate_received_date),
             day
         );
     }
@@ -176,7 +176,7 @@ async fn s7_a_onefile_without_visit_search_answers_not_found() {
     };
     let w = world(OneFileSim::builder().quirks(q), 1).await;
     let e = client(&w.sim)
-        .search_visits(w.pop.learner_ids[0])
+        .search_visits(w.learner(0))
         .await
         .unwrap_err();
     assert!(

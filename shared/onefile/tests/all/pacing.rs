@@ -23,7 +23,7 @@ async fn r35_eight_tasks_sharing_one_tenant_bucket_never_exceed_the_limit() {
         .iter()
         .map(|learner| {
             let c = OneFileClient::new(config(&w.sim), pacer.clone()).unwrap();
-            let learner = *learner;
+            let learner = picsync_domain::OfUserId(*learner);
             tokio::spawn(async move {
                 for _ in 0..10 {
                     assert_eq!(c.get_user(learner).await.unwrap().id, learner);
@@ -61,7 +61,7 @@ async fn a_429_without_retry_after_waits_until_the_window_has_rolled_over() {
     .await;
     // An unpaced client: it will run into the limit.
     let c = client_with(config(&w.sim));
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     let started = Instant::now();
     for _ in 0..8 {
         c.get_user(learner).await.unwrap();
@@ -84,7 +84,7 @@ async fn a_429_with_retry_after_is_honoured() {
     // If Retry-After were ignored, the client would wait a whole (long) window.
     cfg.rate_window = Duration::from_secs(30);
     let c = client_with(cfg);
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     let started = Instant::now();
     for _ in 0..8 {
         c.get_user(learner).await.unwrap();
@@ -127,7 +127,7 @@ async fn a_429_pauses_every_task_of_the_tenant_not_only_the_one_refused() {
     // Task B, with its own client and session, has seen no 429 but must wait too.
     let b = OneFileClient::new(config(&w.sim), pacer.clone()).unwrap();
     let started = Instant::now();
-    b.get_user(w.pop.learner_ids[0]).await.unwrap();
+    b.get_user(w.learner(0)).await.unwrap();
     assert!(
         started.elapsed() >= WINDOW * 9 / 10,
         "{:?}",

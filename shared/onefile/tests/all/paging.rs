@@ -3,11 +3,12 @@
 use std::collections::BTreeSet;
 
 use crate::common::{client, config, world};
+use picsync_domain::{OfCentreId, OfReviewId, OfUserId};
 use picsync_onefile::{OneFileClient, ReviewSearch, UserSearch, role};
 use picsync_sim::onefile::{OneFileSim, Quirks};
 
 fn learners(centre: i64) -> UserSearch {
-    UserSearch::new(centre, role::LEARNER)
+    UserSearch::new(OfCentreId(centre), role::LEARNER)
 }
 
 #[tokio::test]
@@ -26,7 +27,7 @@ async fn paging_across_a_server_cap_of_50_when_asking_for_100_loses_nothing() {
         .await
         .unwrap()
         .iter()
-        .map(|u| u.id)
+        .map(|u| u.id.0)
         .collect();
     let want: BTreeSet<i64> = w.pop.learner_ids.iter().copied().collect();
     assert_eq!(got, want);
@@ -58,7 +59,7 @@ async fn without_a_cap_a_short_page_from_a_server_seen_serving_full_pages_ends_t
     );
     // the assessors (5 of them) now come back in a single call
     let assessors = c
-        .search_users(&UserSearch::new(w.pop.centre_id, role::ASSESSOR))
+        .search_users(&UserSearch::new(w.centre(), role::ASSESSOR))
         .await
         .unwrap();
     assert_eq!(assessors.len(), 5);
@@ -101,7 +102,7 @@ async fn a_small_configured_page_size_pages_through_everything() {
     // reviews of the whole centre page too (3 each)
     let reviews = c
         .search_reviews(&ReviewSearch {
-            organisation_id: Some(w.pop.centre_id),
+            organisation_id: Some(w.centre()),
             ..ReviewSearch::default()
         })
         .await
@@ -130,7 +131,7 @@ async fn last_modified_filter_returns_changed_users_and_archived_ones_are_includ
         ..learners(w.pop.centre_id)
     };
     let got = c.search_users(&q).await.unwrap();
-    let ids: Vec<i64> = got.iter().map(|u| u.id).collect();
+    let ids: Vec<i64> = got.iter().map(|u| u.id.0).collect();
     assert_eq!(ids, changed.to_vec());
     assert_eq!(got[1].archived, Some(true));
     // archived users remain in the full list
@@ -165,20 +166,21 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         picsync_sim::onefile::Population,
     ) = (north, south);
     let c = client(&sim);
-    let ours: std::collections::HashSet<i64> = north.learner_ids.iter().copied().collect();
-    let want: BTreeSet<i64> = sim.read(|s| {
+    let ours: std::collections::HashSet<OfUserId> =
+        north.learner_ids.iter().copied().map(OfUserId).collect();
+    let want: BTreeSet<OfReviewId> = sim.read(|s| {
         s.reviews
             .values()
-            .filter(|r| ours.contains(&r.learner_id))
-            .map(|r| r.id)
+            .filter(|r| ours.contains(&OfUserId(r.learner_id)))
+            .map(|r| OfReviewId(r.id))
             .collect()
     });
     assert_eq!(want.len(), 120);
-    let ids = |r: &picsync_onefile::CentreReviews| -> BTreeSet<i64> {
+    let ids = |r: &picsync_onefile::CentreReviews| -> BTreeSet<OfReviewId> {
         r.reviews.iter().map(|x| x.id).collect()
     };
 
-    let read = c.centre_reviews(north.centre_id, &ours).await.unwrap();
+    let read = c.centre_reviews(OfCentreId(north.centre_id), &ours).await.unwrap();
     assert_eq!(ids(&read), want);
     assert_eq!((read.foreign, read.unowned), (0, 0));
     assert!(read.paging.consistent(), "{:?}", read.paging);
@@ -189,8 +191,8 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
 
     // a learner left out of the centre's learners: its reviews are dropped
     let mut fewer = ours.clone();
-    fewer.remove(&north.learner_ids[0]);
-    let read = c.centre_reviews(north.centre_id, &fewer).await.unwrap();
+    fewer.remove(&OfUserId(north.learner_ids[0]));
+    let read = c.centre_reviews(OfCentreId(north.centre_id), &fewer).await.unwrap();
     assert_eq!((read.reviews.len(), read.foreign), (117, 3));
 
     // the server ignores the centre filter: the other centre's reviews are dropped
@@ -198,7 +200,7 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         ignore_review_organisation_filter: true,
         ..sim.quirks()
     });
-    let read = c.centre_reviews(north.centre_id, &ours).await.unwrap();
+    let read = c.centre_reviews(OfCentreId(north.centre_id), &ours).await.unwrap();
     assert_eq!(ids(&read), want);
     assert_eq!(read.foreign, 30);
     assert_eq!(read.served, 150);
@@ -210,7 +212,7 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         review_pages_overlap: true,
         ..sim.quirks()
     });
-    let read = c.centre_reviews(north.centre_id, &ours).await.unwrap();
+    let read = c.centre_reviews(OfCentreId(north.centre_id), &ours).await.unwrap();
     assert_eq!(ids(&read), want);
     assert_eq!(read.reviews.len(), 120);
     assert!(!read.paging.consistent());

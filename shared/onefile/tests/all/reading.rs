@@ -4,6 +4,7 @@
 
 use crate::common::{client, world};
 use chrono::{NaiveDate, Timelike};
+use picsync_domain::{OfCentreId, OfClassroomId, OfUserId};
 use picsync_onefile::{OneFileError, ReviewSearch, UserSearch, role};
 use picsync_sim::faults::Fault;
 use picsync_sim::onefile::{DateStyle, OneFileSim, Quirks};
@@ -23,15 +24,15 @@ async fn an_empty_result_reads_as_empty_whether_204_or_an_empty_array() {
         let c = client(&w.sim);
         let none = UserSearch {
             mis_id: Some("NO-SUCH".into()),
-            ..UserSearch::new(w.pop.centre_id, role::LEARNER)
+            ..UserSearch::new(w.centre(), role::LEARNER)
         };
         assert!(c.search_users(&none).await.unwrap().is_empty());
-        assert!(c.classrooms(999_999).await.unwrap().is_empty());
-        assert!(c.learning_aims(999_999).await.unwrap().is_empty());
-        let reviews = ReviewSearch::for_learner(999_999);
+        assert!(c.classrooms(OfCentreId(999_999)).await.unwrap().is_empty());
+        assert!(c.learning_aims(OfUserId(999_999)).await.unwrap().is_empty());
+        let reviews = ReviewSearch::for_learner(OfUserId(999_999));
         assert!(c.search_reviews(&reviews).await.unwrap().is_empty());
         // and a non-empty one still reads
-        let all = UserSearch::new(w.pop.centre_id, role::LEARNER);
+        let all = UserSearch::new(w.centre(), role::LEARNER);
         assert_eq!(c.search_users(&all).await.unwrap().len(), 2);
     }
 }
@@ -39,11 +40,11 @@ async fn an_empty_result_reads_as_empty_whether_204_or_an_empty_array() {
 #[tokio::test]
 async fn dates_in_every_style_read_the_same_with_date_only_values_in_london() {
     let w = world(OneFileSim::builder(), 1).await;
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     let summer = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
     w.sim
-        .edit(|e| e.user(learner).unwrap().demographics.date_of_birth = Some(summer));
-    let stored = w.sim.read(|s| s.users[&learner].last_modified);
+        .edit(|e| e.user(learner.0).unwrap().demographics.date_of_birth = Some(summer));
+    let stored = w.sim.read(|s| s.users[&learner.0].last_modified);
     let c = client(&w.sim);
     for date_style in [
         DateStyle::UtcMillis,
@@ -85,13 +86,13 @@ async fn missing_and_null_fields_read_as_none() {
         )
         .await;
         let c = client(&w.sim);
-        let u = c.get_user(w.pop.learner_ids[0]).await.unwrap();
+        let u = c.get_user(w.learner(0)).await.unwrap();
         assert_eq!(u.demographics.uln, None);
         assert_eq!(u.demographics.telephone, None);
         assert_eq!(u.progress, None);
         assert!(u.mis_id.is_some());
         let reviews = c
-            .search_reviews(&ReviewSearch::for_learner(w.pop.learner_ids[0]))
+            .search_reviews(&ReviewSearch::for_learner(w.learner(0)))
             .await
             .unwrap();
         assert_eq!(reviews.len(), 3);
@@ -106,21 +107,21 @@ async fn missing_and_null_fields_read_as_none() {
 #[tokio::test]
 async fn odd_but_valid_values_are_read_leniently() {
     let w = world(OneFileSim::builder(), 1).await;
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     w.sim.edit(|e| {
         let s = e.raw();
-        s.override_field(learner, "ClassroomID", json!("77"));
-        s.override_field(learner, "Archived", json!(0));
-        s.override_field(learner, "ULN", json!(1234567890));
+        s.override_field(learner.0, "ClassroomID", json!("77"));
+        s.override_field(learner.0, "Archived", json!(0));
+        s.override_field(learner.0, "ULN", json!(1234567890));
         s.override_field(
-            learner,
+            learner.0,
             "StartOn",
             json!("2024-09-02T00:00:00.1234567+01:00"),
         );
-        s.override_field(learner, "Telephone", json!(""));
+        s.override_field(learner.0, "Telephone", json!(""));
     });
     let u = client(&w.sim).get_user(learner).await.unwrap();
-    assert_eq!(u.classroom_id, Some(77));
+    assert_eq!(u.classroom_id, Some(OfClassroomId(77)));
     assert_eq!(u.archived, Some(false));
     assert_eq!(u.demographics.uln.as_deref(), Some("1234567890"));
     assert_eq!(
@@ -133,10 +134,10 @@ async fn odd_but_valid_values_are_read_leniently() {
 #[tokio::test]
 async fn a_bad_field_value_is_a_permanent_malformed_error_naming_endpoint_and_field() {
     let w = world(OneFileSim::builder(), 1).await;
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     w.sim.edit(|e| {
         e.raw()
-            .override_field(learner, "DOB", json!("next tuesday"));
+            .override_field(learner.0, "DOB", json!("next tuesday"));
     });
     let e = client(&w.sim).get_user(learner).await.unwrap_err();
     assert!(matches!(e, OneFileError::Malformed { .. }), "{e:?}");
@@ -152,7 +153,7 @@ async fn a_bad_field_value_is_a_permanent_malformed_error_naming_endpoint_and_fi
 async fn malformed_and_truncated_bodies_are_retried_and_then_read() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     w.sim
         .faults()
         .script("GET /user/{id}", [Fault::Malformed, Fault::Truncated]);

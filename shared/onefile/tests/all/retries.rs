@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use crate::common::{client, client_with, config, world};
 use chrono::{TimeZone, Utc};
+use picsync_domain::{OfAimId, OfUserId};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{NewReview, NewVisit, OneFileError, TransportKind, UserUpdate};
 use picsync_sim::faults::Fault;
 use picsync_sim::onefile::OneFileSim;
 
-fn review(learner: i64, assessor: i64) -> NewReview {
+fn review(learner: OfUserId, assessor: OfUserId) -> NewReview {
     NewReview {
         learner_id: learner,
         scheduled_for: Utc.with_ymd_and_hms(2025, 3, 3, 10, 0, 0).unwrap(),
@@ -24,7 +25,7 @@ fn review(learner: i64, assessor: i64) -> NewReview {
 async fn a_500_followed_by_success_is_retried() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     w.sim
         .faults()
         .script("GET /user/{id}", [Fault::Status(500)]);
@@ -40,7 +41,7 @@ async fn a_400_is_not_retried() {
         .faults()
         .script("POST /user/{id}", [Fault::Status(400)]);
     let e = c
-        .update_user(w.pop.learner_ids[0], &UserUpdate::default())
+        .update_user(w.learner(0), &UserUpdate::default())
         .await
         .unwrap_err();
     assert!(
@@ -55,7 +56,7 @@ async fn a_400_is_not_retried() {
 async fn a_real_validation_error_is_a_permanent_400_with_the_servers_message() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let e = c.create_review(&review(424_242, 1)).await.unwrap_err();
+    let e = c.create_review(&review(OfUserId(424_242), OfUserId(1))).await.unwrap_err();
     match &e {
         OneFileError::Status {
             status: 400,
@@ -77,7 +78,7 @@ async fn a_real_validation_error_is_a_permanent_400_with_the_servers_message() {
 async fn a_404_is_not_found_and_not_retried() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let e = c.get_learning_aim(987_654).await.unwrap_err();
+    let e = c.get_learning_aim(OfAimId(987_654)).await.unwrap_err();
     assert!(matches!(e, OneFileError::NotFound { .. }), "{e:?}");
     assert!(!e.is_retryable());
     assert_eq!(w.sim.counters().get("GET /learningaim/{id}"), 1);
@@ -89,7 +90,7 @@ async fn a_503_a_timeout_and_a_reset_are_each_retried_and_the_call_succeeds() {
     let mut cfg = config(&w.sim);
     cfg.timeout = Duration::from_millis(300);
     let c = client_with(cfg);
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     w.sim.faults().script(
         "POST /learningaim/search",
         [
@@ -190,8 +191,8 @@ async fn connection_refused_is_retried_then_reported_as_retryable() {
 async fn a_create_is_not_sent_again_when_onefile_may_have_acted() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[0];
-    let assessor = w.pop.assessor_ids[0];
+    let learner = w.learner(0);
+    let assessor = w.assessor(0);
     let before = w.sim.read(|s| s.reviews.len());
     // The review is created, then the connection drops mid-reply: the id is lost.
     w.sim.faults().script("POST /review", [Fault::Reset]);
@@ -211,7 +212,7 @@ async fn a_create_is_not_sent_again_when_onefile_may_have_acted() {
     w.sim.faults().script("POST /visit", [Fault::Status(500)]);
     let visit = NewVisit {
         learner_id: learner,
-        organisation_id: w.pop.centre_id,
+        organisation_id: w.centre(),
         date_from: Utc.with_ymd_and_hms(2025, 3, 3, 10, 0, 0).unwrap(),
         date_to: Utc.with_ymd_and_hms(2025, 3, 3, 11, 0, 0).unwrap(),
         visit_type_id: 1,
@@ -228,8 +229,8 @@ async fn a_create_refused_by_the_rate_limit_or_a_stale_session_is_sent_again() {
     let mut cfg = config(&w.sim);
     cfg.rate_window = Duration::from_millis(30);
     let c = client_with(cfg);
-    let learner = w.pop.learner_ids[0];
-    let assessor = w.pop.assessor_ids[0];
+    let learner = w.learner(0);
+    let assessor = w.assessor(0);
     let before = w.sim.read(|s| s.reviews.len());
     c.customer().await.unwrap();
     w.sim.expire_sessions();
@@ -238,7 +239,7 @@ async fn a_create_refused_by_the_rate_limit_or_a_stale_session_is_sent_again() {
     // 401 (stale session) → renewal → 429 (not processed) → wait → created once
     assert_eq!(w.sim.counters().get("POST /review"), 3);
     assert_eq!(w.sim.read(|s| s.reviews.len()), before + 1);
-    assert_eq!(w.sim.read(|s| s.reviews[&id].status), 1);
+    assert_eq!(w.sim.read(|s| s.reviews[&id.0].status), 1);
 }
 
 #[tokio::test]
@@ -251,12 +252,12 @@ async fn a_create_waiting_on_a_failed_authentication_is_retried_as_it_was_never_
     cfg.timeout = Duration::from_millis(200);
     let c2 = client_with(cfg);
     let before = w.sim.read(|s| s.reviews.len());
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     let id = c2
-        .create_review(&review(learner, w.pop.assessor_ids[0]))
+        .create_review(&review(learner, w.assessor(0)))
         .await
         .unwrap();
-    assert!(id > 0);
+    assert!(id.0 > 0);
     assert_eq!(w.sim.counters().get("POST /authentication"), 3);
     assert_eq!(w.sim.counters().get("POST /review"), 1);
     assert_eq!(w.sim.read(|s| s.reviews.len()), before + 1);

@@ -17,7 +17,7 @@ async fn a_session_expiring_mid_run_is_renewed_once_and_the_call_succeeds() {
     )
     .await;
     let c = client(&w.sim);
-    let learner = w.pop.learner_ids[0];
+    let learner = w.learner(0);
     assert_eq!(c.get_user(learner).await.unwrap().id, learner);
     tokio::time::sleep(Duration::from_millis(350)).await;
 
@@ -41,7 +41,7 @@ async fn concurrent_tasks_seeing_401_renew_the_shared_session_once() {
         .iter()
         .map(|id| {
             let c = c.clone();
-            let id = *id;
+            let id = picsync_domain::OfUserId(*id);
             tokio::spawn(async move { c.get_user(id).await.map(|u| u.id) })
         })
         .collect();
@@ -77,7 +77,7 @@ async fn bare_and_json_quoted_sessions_both_work() {
         .await;
         let c = client(&w.sim);
         let customer = c.customer().await.unwrap();
-        assert_eq!(customer.id, 1, "quote_session={quote_session}");
+        assert_eq!(customer.id.0, 1, "quote_session={quote_session}");
         assert_eq!(
             w.sim.unauthorised(),
             0,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use picsync_domain::{OfCentreId, OfUserId};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{OneFileClient, OneFileConfig, Pacer, SecretString};
 use picsync_sim::onefile::{OneFileSim, OneFileSimBuilder, Population};
@@ -49,4 +50,21 @@ pub(crate) fn client(sim: &OneFileSim) -> OneFileClient {
 /// A client with a custom configuration and no effective pacing.
 pub(crate) fn client_with(cfg: OneFileConfig) -> OneFileClient {
     OneFileClient::new(cfg, unpaced()).unwrap()
+}
+
+impl World {
+    /// The seeded centre, as the client names it.
+    pub(crate) fn centre(&self) -> OfCentreId {
+        OfCentreId(self.pop.centre_id)
+    }
+
+    /// The `i`th seeded learner, as the client names it.
+    pub(crate) fn learner(&self, i: usize) -> OfUserId {
+        OfUserId(self.pop.learner_ids[i])
+    }
+
+    /// The `i`th seeded assessor, as the client names it.
+    pub(crate) fn assessor(&self, i: usize) -> OfUserId {
+        OfUserId(self.pop.assessor_ids[i])
+    }
 }
