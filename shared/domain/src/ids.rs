@@ -23,6 +23,12 @@ macro_rules! pics_id {
         impl From<String> for $name {
             fn from(s: String) -> Self { Self(s) }
         }
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool { self.0 == other }
+        }
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool { self.0 == *other }
+        }
     };
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
 use secrecy::ExposeSecret;
+use picsync_domain::{LearnerId, OfficerId, OrganisationId, QualificationId, ReviewId};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Bearer, Token};
@@ -100,7 +101,7 @@ impl PicsClient {
     pub async fn list_learners(&self, q: &LearnerQuery) -> Result<Vec<LearnerSummary>, PicsError> {
         let asked = self.inner.cfg.page_size;
         let mut out: Vec<LearnerSummary> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen: HashMap<LearnerId, usize> = HashMap::new();
         let mut endpoint = String::new();
         for page in 1..=MAX_PAGES {
             let mut call = self.call(Method::GET, &["Learners"])?;
@@ -159,22 +160,22 @@ impl PicsClient {
     }
 
     /// One learner, whole (`GET /Learners/{id}`), with the RowVersion to write back.
-    pub async fn get_learner(&self, id: &str) -> Result<Learner, PicsError> {
-        self.get(&["Learners", id]).await
+    pub async fn get_learner(&self, id: &LearnerId) -> Result<Learner, PicsError> {
+        self.get(&["Learners", id.as_str()]).await
     }
 
     /// `PATCH /Learners/{id}` if the learner is still at `row_version` (R41); the new
     /// RowVersion.
     pub async fn patch_learner(
         &self,
-        id: &str,
+        id: &LearnerId,
         row_version: &str,
         p: &LearnerPatch,
     ) -> Result<RowVersion, PicsError> {
         let call = self
-            .call(Method::PATCH, &["Learners", id])?
+            .call(Method::PATCH, &["Learners", id.as_str()])?
             .json(p)?
-            .if_match(id, row_version)?;
+            .if_match(id.as_str(), row_version)?;
         Ok(self.execute(&call, write_answer).await?.0)
     }
 
@@ -182,18 +183,18 @@ impl PicsClient {
     /// `row_version` (R41); the learner's new RowVersion.
     pub async fn patch_qualification(
         &self,
-        learner: &str,
-        qualification: &str,
+        learner: &LearnerId,
+        qualification: &QualificationId,
         row_version: &str,
         p: &QualificationPatch,
     ) -> Result<RowVersion, PicsError> {
         let call = self
             .call(
                 Method::PATCH,
-                &["Learners", learner, "Qualifications", qualification],
+                &["Learners", learner.as_str(), "Qualifications", qualification.as_str()],
             )?
             .json(p)?
-            .if_match(learner, row_version)?;
+            .if_match(learner.as_str(), row_version)?;
         Ok(self.execute(&call, write_answer).await?.0)
     }
 
@@ -205,14 +206,14 @@ impl PicsClient {
     /// retry never creates a second review.
     pub async fn create_review(
         &self,
-        learner: &str,
+        learner: &LearnerId,
         row_version: &str,
         r: &NewReview,
-    ) -> Result<(String, RowVersion), PicsError> {
+    ) -> Result<(ReviewId, RowVersion), PicsError> {
         let call = self
-            .call(Method::POST, &["Learners", learner, "Reviews"])?
+            .call(Method::POST, &["Learners", learner.as_str(), "Reviews"])?
             .json(r)?
-            .if_match(learner, row_version)?;
+            .if_match(learner.as_str(), row_version)?;
         let (row_version, review_id) = self.execute(&call, write_answer).await?;
         let review_id = review_id.ok_or_else(|| PicsError::Malformed {
             endpoint: call.endpoint.clone(),
@@ -226,41 +227,41 @@ impl PicsClient {
     /// (R41); the learner's new RowVersion.
     pub async fn patch_review(
         &self,
-        learner: &str,
-        review: &str,
+        learner: &LearnerId,
+        review: &ReviewId,
         row_version: &str,
         p: &ReviewPatch,
     ) -> Result<RowVersion, PicsError> {
         let call = self
-            .call(Method::PATCH, &["Learners", learner, "Reviews", review])?
+            .call(Method::PATCH, &["Learners", learner.as_str(), "Reviews", review.as_str()])?
             .json(p)?
-            .if_match(learner, row_version)?;
+            .if_match(learner.as_str(), row_version)?;
         Ok(self.execute(&call, write_answer).await?.0)
     }
 
     /// `GET /Officers/{id}`.
-    pub async fn get_officer(&self, id: &str) -> Result<Officer, PicsError> {
-        self.get(&["Officers", id]).await
+    pub async fn get_officer(&self, id: &OfficerId) -> Result<Officer, PicsError> {
+        self.get(&["Officers", id.as_str()]).await
     }
 
     /// `PATCH /Officers/{id}` (no RowVersion: officers are not under a learner).
-    pub async fn patch_officer(&self, id: &str, p: &OfficerPatch) -> Result<(), PicsError> {
-        let call = self.call(Method::PATCH, &["Officers", id])?.json(p)?;
+    pub async fn patch_officer(&self, id: &OfficerId, p: &OfficerPatch) -> Result<(), PicsError> {
+        let call = self.call(Method::PATCH, &["Officers", id.as_str()])?.json(p)?;
         self.execute(&call, |_, _| Ok(())).await
     }
 
     /// `GET /Organisations/{id}`.
-    pub async fn get_organisation(&self, id: &str) -> Result<Organisation, PicsError> {
-        self.get(&["Organisations", id]).await
+    pub async fn get_organisation(&self, id: &OrganisationId) -> Result<Organisation, PicsError> {
+        self.get(&["Organisations", id.as_str()]).await
     }
 
     /// `PATCH /Organisations/{id}` (no RowVersion: organisations are not under a learner).
     pub async fn patch_organisation(
         &self,
-        id: &str,
+        id: &OrganisationId,
         p: &OrganisationPatch,
     ) -> Result<(), PicsError> {
-        let call = self.call(Method::PATCH, &["Organisations", id])?.json(p)?;
+        let call = self.call(Method::PATCH, &["Organisations", id.as_str()])?.json(p)?;
         self.execute(&call, |_, _| Ok(())).await
     }
 
@@ -405,7 +406,10 @@ fn read_json<T: DeserializeOwned>(call: &Call, reply: &Reply) -> Result<T, PicsE
 
 /// The RowVersion (from `{"RowVersion"}`, else the `ETag` header) and ReviewId of a write's
 /// answer.
-fn write_answer(call: &Call, reply: &Reply) -> Result<(RowVersion, Option<String>), PicsError> {
+fn write_answer(
+    call: &Call,
+    reply: &Reply,
+) -> Result<(RowVersion, Option<ReviewId>), PicsError> {
     let answer: Option<WriteAnswer> = if reply.body.trim().is_empty() {
         None
     } else {
@@ -486,7 +490,7 @@ mod tests {
             &reply(r#"{"ReviewId": 77, "RowVersion": "9"}"#, None),
         )
         .unwrap();
-        assert_eq!((rv.as_str(), id.as_deref()), ("9", Some("77")));
+        assert_eq!((rv.as_str(), id), ("9", Some(ReviewId::from("77"))));
         assert!(matches!(
             write_answer(&call, &reply("", None)),
             Err(PicsError::Malformed {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use picsync_domain::{DemographicField, Value};
+use picsync_domain::{DemographicField, OfAimId, OfReviewId, OfUserId, OfficerId, Value};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -20,7 +20,7 @@ use crate::wire;
 pub struct LearnerPatch {
     /// Link (`Some(Some(id))`) or unlink (`Some(None)`) the OneFile learner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_file_id: Option<Option<i64>>,
+    pub one_file_id: Option<Option<OfUserId>>,
     /// Demographic fields (R32 pull), each under its PICS name.
     #[serde(flatten)]
     pub demographics: DemographicsPatch,
@@ -92,7 +92,7 @@ pub struct QualificationPatch {
     pub certificate_received_date: Option<NaiveDate>,
     /// Link to a OneFile learning aim (R37).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub one_file_learning_aim_id: Option<i64>,
+    pub one_file_learning_aim_id: Option<OfAimId>,
 }
 
 /// `POST /Learners/{id}/Reviews`: a review downloaded from OneFile (R21, R22).
@@ -119,10 +119,10 @@ pub struct NewReview {
     pub actual_date_time: Option<NaiveDateTime>,
     /// Reviewer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reviewer_officer_id: Option<String>,
+    pub reviewer_officer_id: Option<OfficerId>,
     /// The OneFile review this PICS review mirrors (R19, R21).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub one_file_system_id: Option<i64>,
+    pub one_file_system_id: Option<OfReviewId>,
 }
 
 /// `PATCH /Learners/{id}/Reviews/{reviewId}`: the same fields as [`NewReview`].
@@ -149,10 +149,10 @@ pub struct ReviewPatch {
     pub actual_date_time: Option<NaiveDateTime>,
     /// Reviewer (R22).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reviewer_officer_id: Option<String>,
+    pub reviewer_officer_id: Option<OfficerId>,
     /// Link to the OneFile review after upload (R19).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub one_file_system_id: Option<i64>,
+    pub one_file_system_id: Option<OfReviewId>,
 }
 
 /// `PATCH /Officers/{id}`: the OneFile link (R11) or names (R32).
@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn learner_patch_sends_only_set_fields_and_null_to_clear() {
         let mut p = LearnerPatch {
-            one_file_id: Some(Some(42)),
+            one_file_id: Some(Some(OfUserId(42))),
             ..Default::default()
         };
         assert!(p.demographics.set(DemographicField::Email, &Value::Blank));
@@ -219,7 +219,7 @@ mod tests {
         let r = NewReview {
             type_: Some("Normal".into()),
             proposed_date_time: Some(t),
-            one_file_system_id: Some(7),
+            one_file_system_id: Some(OfReviewId(7)),
             ..Default::default()
         };
         assert_eq!(
@@ -232,7 +232,7 @@ mod tests {
     fn qualification_officer_and_organisation_patches_use_contract_names() {
         let q = QualificationPatch {
             certificate_applied_for_date: NaiveDate::from_ymd_opt(2024, 1, 2),
-            one_file_learning_aim_id: Some(9),
+            one_file_learning_aim_id: Some(OfAimId(9)),
             ..Default::default()
         };
         assert_eq!(

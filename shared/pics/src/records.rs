@@ -5,7 +5,10 @@
 //! value, review type) stay text; the domain interprets them.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use picsync_domain::Demographics;
+use picsync_domain::{
+    Demographics, LearnerId, OfAimId, OfReviewId, OfUserId, OfficerId, OrganisationId,
+    QualificationId, ReviewId,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::wire;
@@ -38,13 +41,13 @@ impl LearnerQuery {
 pub struct LearnerSummary {
     /// PICS learner id.
     #[serde(deserialize_with = "wire::id")]
-    pub learner_id: String,
+    pub learner_id: LearnerId,
     /// The learner's Ident code.
     #[serde(default, deserialize_with = "wire::text_or_empty")]
     pub ident: String,
     /// The linked OneFile learner, if any.
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    pub one_file_id: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_onefile_id")]
+    pub one_file_id: Option<OfUserId>,
     /// Live, Dormant, …
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub system_status: Option<String>,
@@ -65,7 +68,7 @@ pub struct LearnerSummary {
 pub struct Learner {
     /// PICS learner id.
     #[serde(deserialize_with = "wire::id")]
-    pub learner_id: String,
+    pub learner_id: LearnerId,
     /// The learner's Ident code (sent to OneFile as MISID).
     #[serde(default, deserialize_with = "wire::text_or_empty")]
     pub ident: String,
@@ -76,8 +79,8 @@ pub struct Learner {
     #[serde(default, deserialize_with = "wire::opt_datetime")]
     pub last_modified: Option<NaiveDateTime>,
     /// The linked OneFile learner, if any.
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    pub one_file_id: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_onefile_id")]
+    pub one_file_id: Option<OfUserId>,
     /// Live, Dormant, …
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub system_status: Option<String>,
@@ -96,8 +99,8 @@ pub struct Learner {
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub main_tag: Option<String>,
     /// The learner's Main Officer.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub main_officer_id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    pub main_officer_id: Option<OfficerId>,
     /// Officers attached to the learner, with their roles (R11).
     #[serde(default, deserialize_with = "wire::list")]
     pub officers: Vec<LearnerOfficer>,
@@ -118,7 +121,7 @@ pub struct Learner {
 pub struct LearnerOfficer {
     /// The officer.
     #[serde(deserialize_with = "wire::id")]
-    pub officer_id: String,
+    pub officer_id: OfficerId,
     /// The officer's role for this learner.
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub role: Option<String>,
@@ -130,7 +133,7 @@ pub struct LearnerOfficer {
 pub struct LearnerPlacement {
     /// The organisation.
     #[serde(deserialize_with = "wire::id")]
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     /// Placement type (`P` for the employer, §1).
     #[serde(rename = "Type", default, deserialize_with = "wire::opt_string")]
     pub type_: Option<String>,
@@ -145,7 +148,7 @@ pub struct LearnerPlacement {
 pub struct Qualification {
     /// PICS qualification id.
     #[serde(deserialize_with = "wire::id")]
-    pub qualification_id: String,
+    pub qualification_id: QualificationId,
     /// VQ Reference (matched against the OneFile learning-aim code).
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub vq_reference: Option<String>,
@@ -159,8 +162,8 @@ pub struct Qualification {
     #[serde(default, deserialize_with = "wire::opt_date")]
     pub planned_end_date: Option<NaiveDate>,
     /// Assessor of this qualification.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub assessor_officer_id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    pub assessor_officer_id: Option<OfficerId>,
     /// Whether units are attached (R24); `None` when PICS did not say.
     #[serde(default, deserialize_with = "wire::opt_bool")]
     pub has_units: Option<bool>,
@@ -183,8 +186,8 @@ pub struct Qualification {
     #[serde(default, deserialize_with = "wire::opt_date")]
     pub certificate_received_date: Option<NaiveDate>,
     /// The linked OneFile learning aim.
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    pub one_file_learning_aim_id: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_onefile_id")]
+    pub one_file_learning_aim_id: Option<OfAimId>,
 }
 
 /// A review of the learner.
@@ -193,7 +196,7 @@ pub struct Qualification {
 pub struct Review {
     /// PICS review id.
     #[serde(deserialize_with = "wire::id")]
-    pub review_id: String,
+    pub review_id: ReviewId,
     /// Normal, …
     #[serde(rename = "Type", default, deserialize_with = "wire::opt_string")]
     pub type_: Option<String>,
@@ -207,11 +210,11 @@ pub struct Review {
     #[serde(default, deserialize_with = "wire::opt_datetime")]
     pub actual_date_time: Option<NaiveDateTime>,
     /// The reviewer.
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub reviewer_officer_id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    pub reviewer_officer_id: Option<OfficerId>,
     /// The linked OneFile review ("OneFile System ID", R19).
-    #[serde(default, deserialize_with = "wire::opt_i64")]
-    pub one_file_system_id: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_onefile_id")]
+    pub one_file_system_id: Option<OfReviewId>,
 }
 
 /// A PICS officer (a OneFile assessor when linked).
@@ -220,7 +223,7 @@ pub struct Review {
 pub struct Officer {
     /// PICS officer id.
     #[serde(deserialize_with = "wire::id")]
-    pub officer_id: String,
+    pub officer_id: OfficerId,
     /// Ident code.
     #[serde(default, deserialize_with = "wire::text_or_empty")]
     pub ident: String,
@@ -244,7 +247,7 @@ pub struct Officer {
 pub struct Organisation {
     /// PICS organisation id.
     #[serde(deserialize_with = "wire::id")]
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     /// Ident code.
     #[serde(default, deserialize_with = "wire::text_or_empty")]
     pub ident: String,
@@ -274,8 +277,8 @@ pub(crate) struct Page<T> {
 pub(crate) struct WriteAnswer {
     #[serde(default, deserialize_with = "wire::opt_string")]
     pub row_version: Option<String>,
-    #[serde(default, deserialize_with = "wire::opt_string")]
-    pub review_id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    pub review_id: Option<ReviewId>,
 }
 
 #[cfg(test)]
@@ -300,7 +303,7 @@ mod tests {
         }"#;
         let l: Learner = serde_json::from_str(json).unwrap();
         assert_eq!(l.learner_id, "7d0c-11");
-        assert_eq!(l.one_file_id, Some(1234));
+        assert_eq!(l.one_file_id, Some(OfUserId(1234)));
         let d = &l.demographics;
         assert_eq!(d.first_name.as_deref(), Some("Ada"));
         assert_eq!(d.email, None, "blank reads as no value");

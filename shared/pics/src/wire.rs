@@ -7,6 +7,7 @@
 //! Anything else fails the read with a message saying what was expected.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use picsync_domain::OneFileId;
 use picsync_domain::time::{parse_onefile_datetime, sane_year, utc_to_london};
 use serde::de::{self, Deserialize, DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
@@ -38,11 +39,11 @@ fn blank(s: &str) -> bool {
     s.trim().is_empty()
 }
 
-/// A required id: a non-blank string, or a number (kept as its text).
-pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// A required id (or row version): a non-blank string, or a number (kept as its text).
+pub(crate) fn id<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<T, D::Error> {
     match Value::deserialize(d)? {
-        Value::String(s) if !blank(&s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
+        Value::String(s) if !blank(&s) => Ok(s.into()),
+        Value::Number(n) => Ok(n.to_string().into()),
         other => Err(de::Error::custom(format_args!(
             "expected an id (string or number), got {}",
             describe(&other)
@@ -58,6 +59,20 @@ pub(crate) fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
 /// An optional text: `null` or blank → `None`; numbers and booleans are kept as their text.
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     text_of(Value::deserialize(d)?).map_err(de::Error::custom)
+}
+
+/// An optional PICS id, read as [`opt_string`].
+pub(crate) fn opt_id<'de, D: Deserializer<'de>, T: From<String>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(opt_string(d)?.map(T::from))
+}
+
+/// An optional OneFile id, read as [`opt_i64`].
+pub(crate) fn opt_onefile_id<'de, D: Deserializer<'de>, T: OneFileId>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(opt_i64(d)?.map(T::from_raw))
 }
 
 /// [`opt_string`] of a value already read.

@@ -59,7 +59,7 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
     // normal calls, a renewal after a 401, and every kind of fault
     c.list_learners(&LearnerQuery::default()).await.unwrap();
     sim.expire_tokens();
-    let l = c.get_learner("L-00001").await.unwrap();
+    let l = c.get_learner(&"L-00001".into()).await.unwrap();
     sim.faults().script(
         "GET /learners/{id}",
         [
@@ -70,36 +70,36 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
             Fault::Status(429),
         ],
     );
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     sim.faults()
         .script("GET /learners/{id}", [Fault::Status(400)]);
-    record(&mut seen, &c.get_learner("L-00001").await.unwrap_err());
-    record(&mut seen, &c.get_learner("L-missing").await.unwrap_err());
+    record(&mut seen, &c.get_learner(&"L-00001".into()).await.unwrap_err());
+    record(&mut seen, &c.get_learner(&"L-missing".into()).await.unwrap_err());
     sim.faults().script(
         "GET /learners/{id}",
         [Fault::Status(401), Fault::Status(401)],
     );
-    record(&mut seen, &c.get_learner("L-00001").await.unwrap_err());
+    record(&mut seen, &c.get_learner(&"L-00001".into()).await.unwrap_err());
     sim.before_next_write("L-00001", |s| {
         s.learner_mut("L-00001").unwrap().demographics.sex = Some("F".into());
     });
     record(
         &mut seen,
-        &c.patch_learner("L-00001", &l.row_version, &LearnerPatch::default())
+        &c.patch_learner(&"L-00001".into(), &l.row_version, &LearnerPatch::default())
             .await
             .unwrap_err(),
     );
     sim.faults()
         .script("POST /authentication", [Fault::Status(503)]);
     sim.expire_tokens();
-    c.get_officer("O-1").await.unwrap();
+    c.get_officer(&"O-1".into()).await.unwrap();
 
     // refused credentials
     let mut bad = config(&sim);
     bad.password = WRONG_PASSWORD.into();
     let bad = PicsClient::new(bad).unwrap();
     seen.push(format!("{bad:?}"));
-    record(&mut seen, &bad.get_learner("L-00001").await.unwrap_err());
+    record(&mut seen, &bad.get_learner(&"L-00001".into()).await.unwrap_err());
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("PICS call"), "logs were captured: {logs}");

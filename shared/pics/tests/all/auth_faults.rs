@@ -15,9 +15,9 @@ async fn one_token_is_shared_by_every_clone() {
     let c = client(&sim);
     let clones: Vec<PicsClient> = (0..4).map(|_| c.clone()).collect();
     for k in &clones {
-        k.get_learner("L-00001").await.unwrap();
+        k.get_learner(&"L-00001".into()).await.unwrap();
     }
-    c.get_officer("O-1").await.unwrap();
+    c.get_officer(&"O-1".into()).await.unwrap();
     assert_eq!(sim.counters().get(AUTH), 1);
     // calls() counts every HTTP call of the client and its clones, authentication included
     assert_eq!(c.calls(), 6);
@@ -28,9 +28,9 @@ async fn one_token_is_shared_by_every_clone() {
 async fn a_401_mid_run_renews_once_and_the_call_succeeds() {
     let sim = full_builder().start().await.unwrap();
     let c = client(&sim);
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     sim.expire_tokens();
-    let l = c.get_learner("L-00001").await.unwrap();
+    let l = c.get_learner(&"L-00001".into()).await.unwrap();
     assert_eq!(l.learner_id, "L-00001");
     assert_eq!(sim.unauthorized(), 1);
     assert_eq!(sim.counters().get(AUTH), 2);
@@ -48,12 +48,12 @@ async fn concurrent_calls_meeting_one_expiry_renew_once() {
         .await
         .unwrap();
     let c = client(&sim);
-    c.get_learner("L-00000").await.unwrap();
+    c.get_learner(&"L-00000".into()).await.unwrap();
     sim.expire_tokens();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let c = c.clone();
-            tokio::spawn(async move { c.get_learner(&format!("L-{i:05}")).await })
+            tokio::spawn(async move { c.get_learner(&format!("L-{i:05}").into()).await })
         })
         .collect();
     for t in tasks {
@@ -70,10 +70,10 @@ async fn the_token_is_renewed_before_expiry_without_meeting_a_401() {
         .await
         .unwrap();
     let c = client(&sim);
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     // renewal is due after 90% of the lifetime (0.9 s); the old token is valid until 1 s
     tokio::time::sleep(Duration::from_millis(950)).await;
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     assert_eq!(sim.counters().get(AUTH), 2);
     assert_eq!(sim.unauthorized(), 0);
 }
@@ -84,7 +84,7 @@ async fn refused_credentials_are_unauthorized_and_not_retried() {
     let mut cfg = config(&sim);
     cfg.password = "wrong-password-123".into();
     let c = PicsClient::new(cfg).unwrap();
-    let e = c.get_learner("L-00001").await.unwrap_err();
+    let e = c.get_learner(&"L-00001".into()).await.unwrap_err();
     assert!(matches!(e, PicsError::Unauthorized { .. }), "{e:?}");
     assert!(!e.is_retryable());
     assert_eq!(sim.counters().get(AUTH), 1);
@@ -97,7 +97,7 @@ async fn a_token_refused_again_after_renewal_is_unauthorized() {
     let c = client(&sim);
     sim.faults()
         .script(GET_LEARNER, [Fault::Status(401), Fault::Status(401)]);
-    let e = c.get_learner("L-00001").await.unwrap_err();
+    let e = c.get_learner(&"L-00001".into()).await.unwrap_err();
     assert!(matches!(e, PicsError::Unauthorized { .. }), "{e:?}");
     // first token, one renewal, and no more
     assert_eq!(sim.counters().get(AUTH), 2);
@@ -110,7 +110,7 @@ async fn server_errors_are_retried_then_succeed() {
     let c = client(&sim);
     sim.faults()
         .script(GET_LEARNER, [Fault::Status(500), Fault::Status(503)]);
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     assert_eq!(sim.counters().get(GET_LEARNER), 3);
 }
 
@@ -120,7 +120,7 @@ async fn persistent_server_errors_are_reported_after_bounded_attempts() {
     let c = client(&sim);
     sim.faults()
         .script(GET_LEARNER, std::iter::repeat_n(Fault::Status(502), 10));
-    let e = c.get_learner("L-00001").await.unwrap_err();
+    let e = c.get_learner(&"L-00001".into()).await.unwrap_err();
     assert!(
         matches!(&e, PicsError::Status { code: 502, endpoint, .. } if endpoint == "GET /Learners/L-00001"),
         "{e:?}"
@@ -137,7 +137,7 @@ async fn client_errors_are_not_retried() {
     for code in [400u16, 403, 422] {
         sim.counters().reset();
         sim.faults().script(GET_LEARNER, [Fault::Status(code)]);
-        let e = c.get_learner("L-00001").await.unwrap_err();
+        let e = c.get_learner(&"L-00001".into()).await.unwrap_err();
         assert!(
             matches!(e, PicsError::Status { code: c, .. } if c == code),
             "{e:?}"
@@ -164,7 +164,7 @@ async fn timeouts_resets_and_broken_bodies_are_retried() {
         ],
     );
     let started = Instant::now();
-    let l = c.get_learner("L-00001").await.unwrap();
+    let l = c.get_learner(&"L-00001".into()).await.unwrap();
     assert_eq!(l.learner_id, "L-00001");
     assert_eq!(sim.counters().get(GET_LEARNER), 5);
     assert!(
@@ -180,9 +180,9 @@ async fn a_timeout_that_persists_is_a_retryable_transport_error() {
     cfg.timeout = Duration::from_millis(150);
     cfg.retry.max_attempts = 2;
     let c = PicsClient::new(cfg).unwrap();
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     sim.faults().script(GET_LEARNER, [Fault::Hang, Fault::Hang]);
-    let e = c.get_learner("L-00001").await.unwrap_err();
+    let e = c.get_learner(&"L-00001".into()).await.unwrap_err();
     assert!(
         matches!(&e, PicsError::Transport { retryable: true, message, .. } if message.contains("timed out")),
         "{e:?}"
@@ -197,10 +197,10 @@ async fn rate_limits_wait_for_retry_after() {
         .await
         .unwrap();
     let c = client(&sim);
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     sim.faults().script(GET_LEARNER, [Fault::Status(429)]);
     let started = Instant::now();
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(950), "waited {waited:?}");
     assert!(waited < Duration::from_secs(3), "waited {waited:?}");
@@ -215,7 +215,7 @@ async fn rate_limits_do_not_spend_attempts() {
     let mut script = vec![Fault::Status(429); attempts + 2];
     script.push(Fault::Status(500));
     sim.faults().script(GET_LEARNER, script);
-    c.get_learner("L-00001").await.unwrap();
+    c.get_learner(&"L-00001".into()).await.unwrap();
     assert_eq!(sim.counters().get(GET_LEARNER), attempts as u64 + 4);
 }
 
@@ -229,7 +229,7 @@ async fn a_refused_connection_is_a_transport_error() {
     cfg.retry = picsync_http::RetryPolicy::fast();
     cfg.retry.max_attempts = 2;
     let c = PicsClient::new(cfg).unwrap();
-    let e = c.get_learner("L-00001").await.unwrap_err();
+    let e = c.get_learner(&"L-00001".into()).await.unwrap_err();
     assert!(
         matches!(
             e,

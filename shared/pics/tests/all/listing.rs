@@ -14,10 +14,10 @@ async fn paging_reads_every_learner_across_several_pages() {
     cfg.page_size = 7;
     let c = picsync_pics::PicsClient::new(cfg).unwrap();
     let all = c.list_learners(&LearnerQuery::default()).await.unwrap();
-    let ids: Vec<String> = all.iter().map(|l| l.learner_id.clone()).collect();
+    let ids: Vec<String> = all.iter().map(|l| l.learner_id.to_string()).collect();
     let want: Vec<String> = (0..25).map(|i| format!("L-{i:05}")).collect();
     assert_eq!(ids, want);
-    assert_eq!(all[3].one_file_id, Some(1003));
+    assert_eq!(all[3].one_file_id, Some(picsync_domain::OfUserId(1003)));
     assert_eq!(all[3].ident, "ID00003");
     assert_eq!(all[3].system_status.as_deref(), Some("Live"));
     assert!(all[3].last_modified.is_some());

@@ -456,11 +456,10 @@ async fn sim_lists_2000_learners_quickly() {
         .await
         .unwrap();
     assert_eq!(linked.len(), 1000);
-    let one = c.get_learner("L-01999").await.unwrap();
+    let one = c.get_learner(&"L-01999".into()).await.unwrap();
     assert_eq!((one.qualifications.len(), one.reviews.len()), (5, 20));
     let rv = c
-        .patch_learner(
-            "L-01999",
+        .patch_learner(&"L-01999".into(),
             &one.row_version,
             &demographics_patch(&[(DemographicField::Sex, text("F"))]),
         )
