@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use picsync_domain::{Settings, TenantId, TenantProfile};
+use picsync_domain::{OfCentreId, Settings, TenantId, TenantProfile};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +66,7 @@ pub(crate) enum ConfigError {
 pub(crate) struct TenantSetup {
     pub id: TenantId,
     pub pics_url: String,
-    pub centre: Option<i64>,
+    pub centre: Option<OfCentreId>,
     pub secrets_file: Option<PathBuf>,
     pub settings: Settings,
 }

@@ -73,7 +73,7 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Result<u8, CliError> {
         TenantId::from("acme"),
         settings,
         &sims.pics.base_url(),
-        Some(world::CENTRE),
+        Some(picsync_domain::OfCentreId(world::CENTRE)),
         &TenantSecrets::new(
             SecretString::from(world::ONEFILE_TOKEN),
             world::PICS_USERNAME,

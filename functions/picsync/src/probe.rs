@@ -3,6 +3,7 @@
 //! why. It also checks whether the centre-wide review read (issue 16, `review_reads = "centre"`)
 //! agrees with per-learner searches.
 
+use picsync_domain::{OfCentreId, OfReviewId, OfUserId};
 use picsync_engine::Tenant;
 use picsync_onefile::{ReviewSearch, UserSearch, fields, role};
 use serde::Serialize;
@@ -204,8 +205,8 @@ const SAMPLE: usize = 20;
 /// Up to `k` learner ids spread evenly over the whole listing (sorted by id), so that learners
 /// late in the centre's list, and learners the centre-wide pages left out, are sampled too (a
 /// read cut short loses the end of the list; a sample taken from the pages cannot see that).
-fn spread(learners: &[picsync_onefile::User], k: usize) -> Vec<i64> {
-    let mut ids: Vec<i64> = learners.iter().map(|u| u.id).collect();
+fn spread(learners: &[picsync_onefile::User], k: usize) -> Vec<OfUserId> {
+    let mut ids: Vec<OfUserId> = learners.iter().map(|u| u.id).collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.len() <= k {
@@ -224,7 +225,7 @@ fn spread(learners: &[picsync_onefile::User], k: usize) -> Vec<i64> {
 /// failed. Read-only.
 async fn centre_reads(
     of: &picsync_onefile::OneFileClient,
-    centre: i64,
+    centre: OfCentreId,
     learners: &[picsync_onefile::User],
 ) -> Finding {
     use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -232,7 +233,7 @@ async fn centre_reads(
     if learners.is_empty() {
         return finding(ITEM, "unknown", "the centre has no learners");
     }
-    let ids: HashSet<i64> = learners.iter().map(|u| u.id).collect();
+    let ids: HashSet<OfUserId> = learners.iter().map(|u| u.id).collect();
     let read = match of.centre_reviews(centre, &ids).await {
         Ok(r) => r,
         Err(e) => {
@@ -243,7 +244,7 @@ async fn centre_reads(
             );
         }
     };
-    let mut by_learner: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    let mut by_learner: BTreeMap<OfUserId, BTreeSet<OfReviewId>> = BTreeMap::new();
     for r in &read.reviews {
         if let Some(l) = r.learner_id {
             by_learner.entry(l).or_default().insert(r.id);
@@ -291,16 +292,17 @@ async fn centre_reads(
     }
     let mut compared = 0;
     for l in &sample {
-        let own: BTreeSet<i64> = match of.search_reviews(&ReviewSearch::for_learner(*l)).await {
-            Ok(r) => r.iter().map(|r| r.id).collect(),
-            Err(e) => {
-                return finding(
-                    ITEM,
-                    "unknown",
-                    format!("the review search of learner {l} failed: {e}"),
-                );
-            }
-        };
+        let own: BTreeSet<OfReviewId> =
+            match of.search_reviews(&ReviewSearch::for_learner(*l)).await {
+                Ok(r) => r.iter().map(|r| r.id).collect(),
+                Err(e) => {
+                    return finding(
+                        ITEM,
+                        "unknown",
+                        format!("the review search of learner {l} failed: {e}"),
+                    );
+                }
+            };
         compared += own.len();
         let wide = by_learner.get(l).cloned().unwrap_or_default();
         if own != wide {

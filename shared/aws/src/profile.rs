@@ -66,7 +66,10 @@ mod tests {
             p.connection.pics_url,
             "https://acme.picsweb.co.uk/app/api/v1"
         );
-        assert_eq!(p.connection.onefile_centre, Some(10));
+        assert_eq!(
+            p.connection.onefile_centre,
+            Some(picsync_domain::OfCentreId(10))
+        );
         assert!(p.settings.integration_enabled);
     }
 

@@ -318,7 +318,7 @@ impl Stack {
         let profile = crate::TenantProfile {
             connection: crate::Connection {
                 pics_url: sims.pics.base_url(),
-                onefile_centre: Some(world::CENTRE),
+                onefile_centre: Some(picsync_domain::OfCentreId(world::CENTRE)),
             },
             settings,
         };

@@ -37,7 +37,9 @@ macro_rules! pics_id {
 /// The integer itself leaves the program only at the boundaries that cannot carry the type: the
 /// OneFile wire (the client's request bodies and paths) and the intent store, which keeps the id
 /// a create returned whatever was created (`Engine::create_once` gives it back typed).
-pub trait OneFileId: Copy + Eq + std::hash::Hash + fmt::Debug + fmt::Display {
+pub trait OneFileId:
+    Copy + Eq + std::hash::Hash + fmt::Debug + fmt::Display + Into<crate::Value>
+{
     /// The integer OneFile knows the record by.
     fn raw(self) -> i64;
     /// The id of the record OneFile knows by `raw`.

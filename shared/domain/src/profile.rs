@@ -23,7 +23,7 @@ pub struct TenantProfile {
     /// The PICS API base URL, without a trailing `/` (https, or http on loopback).
     pub pics_url: String,
     /// The OneFile centre, when the customer has several (positive).
-    pub onefile_centre: Option<i64>,
+    pub onefile_centre: Option<crate::OfCentreId>,
     pub settings: Settings,
 }
 
@@ -83,7 +83,7 @@ impl TenantProfile {
         };
         let onefile_centre = match table.remove("onefile_centre") {
             None => None,
-            Some(toml::Value::Integer(c)) if c > 0 => Some(c),
+            Some(toml::Value::Integer(c)) if c > 0 => Some(crate::OfCentreId(c)),
             Some(other) => {
                 let shown = match &other {
                     toml::Value::Integer(c) => c.to_string(),
@@ -132,7 +132,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.pics_url, "https://acme.picsweb.co.uk/app/api/v1");
-        assert_eq!(p.onefile_centre, Some(10));
+        assert_eq!(p.onefile_centre, Some(crate::OfCentreId(10)));
         assert!(p.settings.integration_enabled);
         assert_eq!(p.settings.environment, Environment::Beta);
         // no [settings]: the defaults (§2), OneFile live

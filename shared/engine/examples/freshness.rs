@@ -542,7 +542,7 @@ fn tenant(sims: &world::Running, window: Duration, mode: BenchMode) -> Result<Te
         settings,
         pics,
         onefile,
-        centre: Some(world::CENTRE),
+        centre: Some(picsync_domain::OfCentreId(world::CENTRE)),
     })
 }
 

@@ -2,13 +2,13 @@
 //! assessor, placement, classroom, learning aim, visit, review) and every assessor assignment
 //! gets its own audit entry (system, record kind and id, rule), written inside the create step.
 
-use picsync_domain::{LearnerId, Rule, Value};
+use picsync_domain::{LearnerId, OneFileId, Rule, Value};
 use picsync_state::State;
 
 use crate::Engine;
 use crate::error::Result;
 use crate::learner::RunCtx;
-use crate::writer::Audited;
+use crate::writer::{Audited, Creation};
 
 /// What the audit entry of one OneFile creation says besides the new id.
 #[derive(Debug, Clone)]
@@ -39,29 +39,26 @@ impl<S: State> Engine<S> {
     /// then. A crash after the entry and before the completion writes it a second time. So an
     /// entry can be duplicated but never lost. (A create whose search cannot find the record,
     /// such as an assignment, is repeated on resume, and audited again with it.)
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn create_once_audited<Fe, Fs, Fc>(
+    pub(crate) async fn create_once_audited<I, Fe, Fs, Fc>(
         &self,
         ctx: &RunCtx<'_>,
-        key: &str,
-        learner: &LearnerId,
-        kind: &str,
+        what: &Creation<'_>,
         audit: CreateAudit,
-        exists: impl FnOnce(i64) -> Fe,
+        exists: impl FnOnce(I) -> Fe,
         search: impl FnOnce() -> Fs,
         create: impl FnOnce() -> Fc,
-    ) -> Result<i64>
+    ) -> Result<I>
     where
+        I: OneFileId,
         Fe: std::future::Future<Output = Result<bool>>,
-        Fs: std::future::Future<Output = Result<Option<i64>>>,
-        Fc: std::future::Future<Output = Result<i64>>,
+        Fs: std::future::Future<Output = Result<Option<I>>>,
+        Fc: std::future::Future<Output = Result<I>>,
     {
         let audit = &audit;
+        let (learner, kind) = (what.learner, what.kind);
         self.create_once_verified(
             ctx,
-            key,
-            learner,
-            kind,
+            what,
             exists,
             || async move {
                 let found = search().await?;
@@ -86,7 +83,7 @@ impl<S: State> Engine<S> {
         learner: &LearnerId,
         kind: &str,
         audit: &CreateAudit,
-        id: i64,
+        id: impl OneFileId,
     ) -> Result<()> {
         let entity = audit
             .entity
@@ -100,7 +97,7 @@ impl<S: State> Engine<S> {
                 entity,
                 field: &audit.field,
                 old: &Value::Blank,
-                new: &Value::Int(id),
+                new: &id.into(),
                 rule: audit.rule,
             },
         );

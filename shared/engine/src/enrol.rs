@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::created::CreateAudit;
 use crate::error::{EngineError, Result};
 use crate::learner::{LearnerReport, RunCtx};
-use crate::writer::AimAssignment;
 use crate::writer::Audited;
+use crate::writer::{AimAssignment, Creation};
 use crate::{Engine, Tenant, mapping};
 
 /// A PICS write made with the learner's RowVersion (R41), see `Engine::write_if_match`.
@@ -53,7 +53,11 @@ pub struct EnrolReport {
 /// R12: every user of the centre holding the MIS value `mis`, of every documented role,
 /// archived included. `User/Search` is searched once per role (its `Role` filter is required);
 /// the client keeps only exact MIS matches (a "contains" match is not a holder).
-async fn users_holding(client: &of::OneFileClient, centre: i64, mis: &str) -> Result<Vec<OfUser>> {
+async fn users_holding(
+    client: &of::OneFileClient,
+    centre: OfCentreId,
+    mis: &str,
+) -> Result<Vec<OfUser>> {
     let mut out: Vec<OfUser> = Vec::new();
     for r in role::ALL {
         let q = UserSearch {
@@ -61,7 +65,7 @@ async fn users_holding(client: &of::OneFileClient, centre: i64, mis: &str) -> Re
             ..UserSearch::new(centre, r)
         };
         for u in client.search_users(&q).await? {
-            if !out.iter().any(|x| x.id.0 == u.id) {
+            if !out.iter().any(|x| x.id == u.id) {
                 let mut found = mapping::of_user(&u);
                 // a search by role that omits the role in its rows still says it
                 found.role = found.role.or(Some(r));
@@ -85,7 +89,6 @@ impl<S: State> Engine<S> {
         let ts = self.prepare_tenant(t, req.dry_run).await?;
         let centre = ts
             .centre
-            .map(|c| c.0)
             .ok_or_else(|| EngineError::Inconsistent("tenant has no OneFile centre".into()))?;
         let run_id = format!(
             "enrol-{}-{}",
@@ -101,7 +104,7 @@ impl<S: State> Engine<S> {
             req.dry_run,
         );
 
-        let pl = match t.pics.get_learner(req.learner.as_str()).await {
+        let pl = match t.pics.get_learner(&req.learner).await {
             Ok(l) => mapping::pics_learner(&l),
             Err(pics::PicsError::NotFound { .. }) => {
                 return Err(EngineError::Invalid(format!(
@@ -141,7 +144,7 @@ impl<S: State> Engine<S> {
                 .insert(pl.ident.trim().to_string(), same);
             for o in &officers {
                 match o.linked() {
-                    Some(id) => match t.onefile.get_user(id.0).await {
+                    Some(id) => match t.onefile.get_user(id).await {
                         Ok(u) => {
                             lookups.users_by_id.insert(id, mapping::of_user(&u));
                         }
@@ -165,11 +168,11 @@ impl<S: State> Engine<S> {
                 .collect();
             let classrooms = t.onefile.classrooms(centre).await?;
             // **Decision**: the centre's default classroom is its first (lowest id) classroom.
-            lookups.default_classroom = classrooms.iter().map(|c| c.id).min().map(OfClassroomId);
+            lookups.default_classroom = classrooms.iter().map(|c| c.id).min();
             lookups.classrooms = classrooms
                 .iter()
                 .map(|c| OfClassroom {
-                    id: OfClassroomId(c.id),
+                    id: c.id,
                     name: c.name.clone(),
                 })
                 .collect();
@@ -178,7 +181,7 @@ impl<S: State> Engine<S> {
             learner: &pl,
             officers: &officers,
             employer: employer.as_ref(),
-            centre: OfCentreId(centre),
+            centre,
             lookups: &lookups,
             catalogue: &ts.catalogue,
             settings: &t.settings,
@@ -236,11 +239,13 @@ impl<S: State> Engine<S> {
             let done = format!("enrolled:{}", pl.id);
             self.create_once(
                 &ctx,
-                &done,
-                &pl.id,
-                "enrolment",
+                &Creation {
+                    key: &done,
+                    learner: &pl.id,
+                    kind: "enrolment",
+                },
                 || async { Ok(None) },
-                || async { Ok(user.0) },
+                || async { Ok(user) },
             )
             .await?;
         }
@@ -262,7 +267,7 @@ impl<S: State> Engine<S> {
         let mut conflicts = 0;
         loop {
             report.passes += 1;
-            let pics = mapping::pics_learner(&ctx.tenant.pics.get_learner(learner.as_str()).await?);
+            let pics = mapping::pics_learner(&ctx.tenant.pics.get_learner(learner).await?);
             report.ident = pics.ident.clone();
             let view = self.read_view(ctx, pics, None).await?;
             let plan = picsync_domain::enrol_reviews::plan_enrolment_reviews(
@@ -270,7 +275,7 @@ impl<S: State> Engine<S> {
                 &Context {
                     settings: &ctx.tenant.settings,
                     catalogue: &ctx.catalogue,
-                    centre: Some(OfCentreId(ctx.centre)),
+                    centre: Some(ctx.centre),
                     baseline: &baseline,
                     mode: ctx.mode,
                     today: self.today(),
@@ -312,7 +317,7 @@ impl<S: State> Engine<S> {
         let dctx = Context {
             settings: &ctx.tenant.settings,
             catalogue: &ctx.catalogue,
-            centre: Some(OfCentreId(ctx.centre)),
+            centre: Some(ctx.centre),
             baseline: &baseline,
             mode: ctx.mode,
             today: self.today(),
@@ -355,12 +360,12 @@ impl<S: State> Engine<S> {
             return Ok(());
         }
         let patch = pics::LearnerPatch {
-            one_file_id: Some(Some(user.0)),
+            one_file_id: Some(Some(user)),
             ..Default::default()
         };
         self.write_if_match(ctx, pl, rv, PicsWrite::Learner(&patch), |fresh| match fresh
             .one_file_id
-            .filter(|o| *o != user.0)
+            .filter(|o| *o != user)
         {
             Some(other) => Err(EngineError::Inconsistent(format!(
                 "learner {} was linked to OneFile learner {other} by someone else meanwhile",
@@ -377,7 +382,7 @@ impl<S: State> Engine<S> {
                 entity: format!("learner {}", pl.ident),
                 field: "OneFileId",
                 old: &Value::Blank,
-                new: &Value::Int(user.0),
+                new: &user.into(),
                 rule,
             },
         );
@@ -401,10 +406,9 @@ impl<S: State> Engine<S> {
         let p = &ctx.tenant.pics;
         for _ in 0..=self.max_replans {
             let done = match write {
-                PicsWrite::Learner(patch) => p.patch_learner(pl.id.as_str(), rv, patch).await,
+                PicsWrite::Learner(patch) => p.patch_learner(&pl.id, rv, patch).await,
                 PicsWrite::Qualification(q, patch) => {
-                    p.patch_qualification(pl.id.as_str(), q.as_str(), rv, patch)
-                        .await
+                    p.patch_qualification(&pl.id, q, rv, patch).await
                 }
             };
             match done {
@@ -413,7 +417,7 @@ impl<S: State> Engine<S> {
                     return Ok(());
                 }
                 Err(e) if e.is_conflict() => {
-                    let fresh = p.get_learner(pl.id.as_str()).await?;
+                    let fresh = p.get_learner(&pl.id).await?;
                     check(&fresh)?;
                     *rv = fresh.row_version;
                 }
@@ -459,9 +463,11 @@ impl<S: State> Engine<S> {
                     let id = self
                         .create_once_audited(
                             ctx,
-                            &format!("assessor:{officer}"),
-                            learner,
-                            "assessor",
+                            &Creation {
+                                key: &format!("assessor:{officer}"),
+                                learner,
+                                kind: "assessor",
+                            },
                             CreateAudit::new(
                                 format!("created for officer {officer} ({first_name} {last_name})"),
                                 Rule::R11,
@@ -491,10 +497,9 @@ impl<S: State> Engine<S> {
                             },
                         )
                         .await?;
-                    self.link_officer(ctx, learner, officer, OfUserId(id))
-                        .await?;
+                    self.link_officer(ctx, learner, officer, id).await?;
                     actions.push(format!("OneFile assessor {id} created for officer {officer} ({first_name} {last_name}) (R11)"));
-                    assessors.insert(officer.clone(), OfUserId(id));
+                    assessors.insert(officer.clone(), id);
                 }
             }
         }
@@ -526,9 +531,11 @@ impl<S: State> Engine<S> {
                 let id = self
                     .create_once_audited(
                         ctx,
-                        &format!("placement:{organisation}"),
-                        learner,
-                        "placement",
+                        &Creation {
+                            key: &format!("placement:{organisation}"),
+                            learner,
+                            kind: "placement",
+                        },
                         CreateAudit::new(
                             format!("created for organisation {organisation} ({name})"),
                             Rule::R13,
@@ -553,12 +560,12 @@ impl<S: State> Engine<S> {
                         },
                     )
                     .await?;
-                self.link_organisation(ctx, learner, organisation, OfPlacementId(id))
+                self.link_organisation(ctx, learner, organisation, id)
                     .await?;
                 actions.push(format!(
                     "OneFile placement {id} created for organisation {organisation} ({name}) (R13)"
                 ));
-                OfPlacementId(id)
+                id
             }
         };
 
@@ -573,9 +580,11 @@ impl<S: State> Engine<S> {
                 let id = self
                     .create_once_audited(
                         ctx,
-                        &format!("classroom:{}", name.trim().to_lowercase()),
-                        learner,
-                        "classroom",
+                        &Creation {
+                            key: &format!("classroom:{}", name.trim().to_lowercase()),
+                            learner,
+                            kind: "classroom",
+                        },
                         CreateAudit::new(format!("created named {name:?}"), Rule::R7),
                         |id| async move {
                             Ok(of.classrooms(centre).await?.iter().any(|c| c.id == id))
@@ -599,7 +608,7 @@ impl<S: State> Engine<S> {
                     )
                     .await?;
                 actions.push(format!("OneFile classroom {id} ({name}) (R7)"));
-                OfClassroomId(id)
+                id
             }
         };
 
@@ -609,9 +618,11 @@ impl<S: State> Engine<S> {
         let user = self
             .create_once_audited(
                 ctx,
-                &format!("learner:{learner}"),
-                learner,
-                "learner",
+                &Creation {
+                    key: &format!("learner:{learner}"),
+                    learner,
+                    kind: "learner",
+                },
                 CreateAudit::new(format!("created with MIS value {}", e.mis_id), Rule::R6),
                 |id| self.user_exists(ctx, id),
                 || async {
@@ -627,16 +638,15 @@ impl<S: State> Engine<S> {
                         role: role::LEARNER,
                         demographics: d.clone(),
                         mis_id: Some(e.mis_id.clone()),
-                        default_assessor_id: Some(default_assessor.0),
+                        default_assessor_id: Some(default_assessor),
                         default_employer_id: None,
-                        classroom_id: Some(classroom.0),
-                        placement_id: Some(placement.0),
+                        classroom_id: Some(classroom),
+                        placement_id: Some(placement),
                     };
                     Ok(of.create_user(&u).await?.id)
                 },
             )
             .await?;
-        let user = OfUserId(user);
         // the learner's RowVersion, carried from write to write (a 412 re-reads it, R41)
         let mut rv = pl.row_version.clone();
         self.link_learner(ctx, pl, user, Rule::R6, &mut rv).await?;
@@ -646,7 +656,7 @@ impl<S: State> Engine<S> {
         ));
 
         // R8: learning aims, each linked back to its qualification
-        let mut assigned: Vec<i64> = Vec::new();
+        let mut assigned: Vec<OfAimId> = Vec::new();
         for a in &e.aims {
             let aim = self
                 .assign_standard(
@@ -702,9 +712,10 @@ impl<S: State> Engine<S> {
         ctx.tenant
             .pics
             .patch_officer(
-                officer.as_str(),
+                officer,
                 &pics::OfficerPatch {
-                    other_system_id: Some(assessor.0.to_string()),
+                    // R11: PICS holds the OneFile id as free text
+                    other_system_id: Some(assessor.to_string()),
                     ..Default::default()
                 },
             )
@@ -718,7 +729,7 @@ impl<S: State> Engine<S> {
                 entity: format!("officer {officer}"),
                 field: "OtherSystemId",
                 old: &Value::Blank,
-                new: &Value::Int(assessor.0),
+                new: &assessor.into(),
                 rule: Rule::R11,
             },
         );
@@ -736,9 +747,10 @@ impl<S: State> Engine<S> {
         ctx.tenant
             .pics
             .patch_organisation(
-                org.as_str(),
+                org,
                 &pics::OrganisationPatch {
-                    additional_id: Some(placement.0.to_string()),
+                    // R13: PICS holds the OneFile id as free text
+                    additional_id: Some(placement.to_string()),
                     ..Default::default()
                 },
             )
@@ -752,7 +764,7 @@ impl<S: State> Engine<S> {
                 entity: format!("organisation {org}"),
                 field: "AdditionalId",
                 old: &Value::Blank,
-                new: &Value::Int(placement.0),
+                new: &placement.into(),
                 rule: Rule::R13,
             },
         );
@@ -765,7 +777,7 @@ impl<S: State> Engine<S> {
         ctx: &RunCtx<'_>,
         pl: &PicsLearner,
         q: &QualificationId,
-        aim: i64,
+        aim: OfAimId,
         rv: &mut String,
     ) -> Result<()> {
         let patch = pics::QualificationPatch {
@@ -782,7 +794,7 @@ impl<S: State> Engine<S> {
                 entity: format!("qualification {q}"),
                 field: "OneFileLearningAimId",
                 old: &Value::Blank,
-                new: &Value::Int(aim),
+                new: &aim.into(),
                 rule: Rule::R8,
             },
         );
@@ -802,14 +814,14 @@ impl<S: State> Engine<S> {
         // record was deleted is a new learner to assign (B5)
         let key = format!(
             "assign:{learner}:{user}:{assessor}:{}",
-            standard.map_or(0, |s| s.0)
+            standard.map_or_else(|| "0".to_string(), |s| s.to_string())
         );
         // An assignment repeated after a crash assigns the same pair again, which OneFile treats
         // as the same assignment; the intent only saves the call.
         let assignment = of::Assignment {
-            learner_id: user.0,
+            learner_id: user,
             level: 1,
-            standard_id: standard.map(|s| s.0),
+            standard_id: standard,
         };
         let what = match standard {
             Some(s) => format!("assessor assigned for standard {s}"),
@@ -817,9 +829,11 @@ impl<S: State> Engine<S> {
         };
         self.create_once_audited(
             ctx,
-            &key,
-            learner,
-            "assignment",
+            &Creation {
+                key: &key,
+                learner,
+                kind: "assignment",
+            },
             CreateAudit {
                 entity: Some(format!("learner {user}")),
                 field: what,
@@ -831,9 +845,9 @@ impl<S: State> Engine<S> {
             || async {
                 ctx.tenant
                     .onefile
-                    .assign_user(assessor.0, &assignment)
+                    .assign_user(assessor, &assignment)
                     .await?;
-                Ok(assessor.0)
+                Ok(assessor)
             },
         )
         .await?;

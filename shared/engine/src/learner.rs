@@ -19,7 +19,7 @@ use crate::{Engine, Tenant, mapping};
 /// records many learners refer to (officers, organisations, assessors).
 pub(crate) struct RunCtx<'a> {
     pub tenant: &'a Tenant,
-    pub centre: i64,
+    pub centre: OfCentreId,
     pub catalogue: Catalogue,
     pub mode: Mode,
     pub run_id: String,
@@ -32,7 +32,7 @@ pub(crate) struct RunCtx<'a> {
 impl<'a> RunCtx<'a> {
     pub(crate) fn new(
         tenant: &'a Tenant,
-        centre: i64,
+        centre: OfCentreId,
         catalogue: Catalogue,
         mode: Mode,
         run_id: String,
@@ -134,7 +134,7 @@ where
 impl<S: State> Engine<S> {
     async fn officer(&self, ctx: &RunCtx<'_>, id: &OfficerId) -> Result<Option<PicsOfficer>> {
         cached(&ctx.officers, id.clone(), || async {
-            match ctx.tenant.pics.get_officer(id.as_str()).await {
+            match ctx.tenant.pics.get_officer(id).await {
                 Ok(o) => Ok(Some(mapping::pics_officer(&o))),
                 Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e.into()),
@@ -168,7 +168,7 @@ impl<S: State> Engine<S> {
         id: &OrganisationId,
     ) -> Result<Option<PicsOrganisation>> {
         cached(&ctx.organisations, id.clone(), || async {
-            match ctx.tenant.pics.get_organisation(id.as_str()).await {
+            match ctx.tenant.pics.get_organisation(id).await {
                 Ok(o) => Ok(Some(mapping::pics_organisation(&o))),
                 Err(picsync_pics::PicsError::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e.into()),
@@ -179,7 +179,7 @@ impl<S: State> Engine<S> {
 
     async fn assessor(&self, ctx: &RunCtx<'_>, id: OfUserId) -> Result<Option<OfUser>> {
         cached(&ctx.assessors, id, || async {
-            match ctx.tenant.onefile.get_user(id.0).await {
+            match ctx.tenant.onefile.get_user(id).await {
                 Ok(u) => Ok(Some(mapping::of_user(&u))),
                 Err(picsync_onefile::OneFileError::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e.into()),
@@ -208,7 +208,7 @@ impl<S: State> Engine<S> {
         Ok(ctx
             .tenant
             .onefile
-            .search_reviews(&ReviewSearch::for_learner(ofid.0))
+            .search_reviews(&ReviewSearch::for_learner(ofid))
             .await?
             .iter()
             .map(mapping::of_review)
@@ -241,7 +241,7 @@ impl<S: State> Engine<S> {
             .filter(|u| u.id == ofid && s.learner_demographics == settings::Direction::Ignore)
         {
             Some(u) => u,
-            None => match of.get_user(ofid.0).await {
+            None => match of.get_user(ofid).await {
                 Ok(u) => mapping::of_learner(&u),
                 Err(picsync_onefile::OneFileError::NotFound { .. }) => {
                     return Err(onefile_learner_gone(&pics, ofid));
@@ -249,7 +249,7 @@ impl<S: State> Engine<S> {
                 Err(e) => return Err(e.into()),
             },
         };
-        let aims = of.learning_aims(ofid.0).await?;
+        let aims = of.learning_aims(ofid).await?;
         let from_snapshot = snapshot.is_some() && (s.download_reviews || s.upload_reviews);
         let reviews = if !(s.download_reviews || s.upload_reviews) {
             Vec::new()
@@ -275,7 +275,7 @@ impl<S: State> Engine<S> {
         {
             employer = self.organisation(ctx, &org_id).await?;
             if let Some(pid) = employer.as_ref().and_then(PicsOrganisation::linked) {
-                match of.get_placement(pid.0).await {
+                match of.get_placement(pid).await {
                     Ok(p) => placement = Some(mapping::of_placement(&p)),
                     Err(picsync_onefile::OneFileError::NotFound { .. }) => {}
                     Err(e) => return Err(e.into()),
@@ -292,7 +292,8 @@ impl<S: State> Engine<S> {
             .filter_map(|i| {
                 let id = i.created_id?;
                 let review = i.key.strip_prefix(&prefix)?;
-                Some((ReviewId::from(review), OfReviewId(id)))
+                // the intent store keeps the created id as an integer
+                Some((ReviewId::from(review), OfReviewId::from_raw(id)))
             })
             .collect();
         let view = LearnerView {
@@ -511,7 +512,7 @@ impl<S: State> Engine<S> {
         // fresh read and plan; bounded.
         while report.passes < self.max_replans + 2 {
             report.passes += 1;
-            let pics = mapping::pics_learner(&ctx.tenant.pics.get_learner(learner.as_str()).await?);
+            let pics = mapping::pics_learner(&ctx.tenant.pics.get_learner(learner).await?);
             report.ident = pics.ident.clone();
             if let Err(reason) = in_scope(&pics, self.today()) {
                 report.out_of_scope = Some(reason);
@@ -534,7 +535,7 @@ impl<S: State> Engine<S> {
             let context = Context {
                 settings: &ctx.tenant.settings,
                 catalogue: &ctx.catalogue,
-                centre: Some(OfCentreId(ctx.centre)),
+                centre: Some(ctx.centre),
                 baseline: &st.baseline,
                 mode,
                 today: self.today(),
@@ -574,7 +575,7 @@ impl<S: State> Engine<S> {
                         &Context {
                             settings: &ctx.tenant.settings,
                             catalogue: &ctx.catalogue,
-                            centre: Some(OfCentreId(ctx.centre)),
+                            centre: Some(ctx.centre),
                             baseline: &st.baseline,
                             mode,
                             today: self.today(),
@@ -634,7 +635,7 @@ impl<S: State> Engine<S> {
                 v.onefile
                     .reviews
                     .iter()
-                    .map(|r| (r.id.0.to_string(), r.digest()))
+                    .map(|r| (r.id.to_string(), r.digest()))
                     .collect()
             });
         // The new baseline is what both sides agree on once the last plan is applied (R40).
@@ -650,7 +651,7 @@ impl<S: State> Engine<S> {
         // R40 for cursors: the sync's own writes move each side's LastModified; record the moved
         // values so that the next run does not take them for a user's change.
         if wrote_pics && let Some(rv) = final_rv {
-            let fresh = ctx.tenant.pics.get_learner(learner.as_str()).await?;
+            let fresh = ctx.tenant.pics.get_learner(learner).await?;
             // only when nobody wrote after us: otherwise their change must be seen next run
             if fresh.row_version == rv {
                 st.pics_seen = fresh.last_modified;
@@ -659,7 +660,7 @@ impl<S: State> Engine<S> {
         if wrote_onefile && let Some(id) = onefile_learner {
             // **Decision**: OneFile has no version to compare; a OneFile edit landing in the
             // moment between our write and this read is caught by the next full comparison (§6).
-            st.onefile_seen = ctx.tenant.onefile.get_user(id.0).await?.last_modified;
+            st.onefile_seen = ctx.tenant.onefile.get_user(id).await?.last_modified;
         }
         st.last_success = Some(self.now());
         // R37: a learner linked before picsync counts as linked on its first sync.

@@ -17,7 +17,7 @@ mod writer;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use picsync_domain::{Settings, TenantId};
+use picsync_domain::{OfCentreId, Settings, TenantId};
 use picsync_onefile::OneFileClient;
 use picsync_pics::PicsClient;
 use picsync_state::{RunRecord, State};
@@ -55,7 +55,7 @@ pub struct Tenant {
     pub pics: PicsClient,
     pub onefile: OneFileClient,
     /// The OneFile centre (organisation) to use when the customer has several.
-    pub centre: Option<i64>,
+    pub centre: Option<OfCentreId>,
 }
 
 impl Tenant {
@@ -67,7 +67,7 @@ impl Tenant {
         id: TenantId,
         settings: Settings,
         pics_url: &str,
-        centre: Option<i64>,
+        centre: Option<OfCentreId>,
         secrets: &picsync_state::secrets::TenantSecrets,
         pacer: picsync_onefile::Pacer,
         tune: impl FnOnce(&mut picsync_pics::PicsConfig, &mut picsync_onefile::OneFileConfig),

@@ -9,22 +9,22 @@ use crate::error::{EngineError, Result};
 
 pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
     PicsLearner {
-        id: LearnerId::new(&l.learner_id),
+        id: l.learner_id.clone(),
         ident: l.ident.clone(),
         row_version: l.row_version.clone(),
         last_modified: l.last_modified,
-        onefile_id: l.one_file_id.map(OfUserId),
+        onefile_id: l.one_file_id,
         system_status: SystemStatus::parse(l.system_status.as_deref()),
         episode_status: EpisodeStatus::parse(l.episode_status.as_deref()),
         actual_end_date: l.actual_end_date,
         demographics: l.demographics.clone(),
         main_tag: l.main_tag.clone(),
-        main_officer: l.main_officer_id.as_deref().map(OfficerId::from),
+        main_officer: l.main_officer_id.clone(),
         officers: l
             .officers
             .iter()
             .map(|o| LearnerOfficer {
-                officer: OfficerId::new(&o.officer_id),
+                officer: o.officer_id.clone(),
                 role: o.role.clone().unwrap_or_default(),
             })
             .collect(),
@@ -32,7 +32,7 @@ pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
             .placements
             .iter()
             .map(|p| PicsPlacement {
-                organisation: OrganisationId::new(&p.organisation_id),
+                organisation: p.organisation_id.clone(),
                 kind: p.type_.clone(),
                 start_date: p.start_date,
             })
@@ -41,12 +41,12 @@ pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
             .qualifications
             .iter()
             .map(|q| PicsQualification {
-                id: QualificationId::new(&q.qualification_id),
+                id: q.qualification_id.clone(),
                 vq_reference: q.vq_reference.clone(),
                 title: q.title.clone(),
                 start_date: q.start_date,
                 planned_end_date: q.planned_end_date,
-                assessor: q.assessor_officer_id.as_deref().map(OfficerId::from),
+                assessor: q.assessor_officer_id.clone(),
                 has_units: q.has_units.unwrap_or(false),
                 total_elements: q.total_elements,
                 elements_done: q.elements_done,
@@ -56,20 +56,20 @@ pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
                     certificate_applied_for: q.certificate_applied_for_date,
                     certificate_received: q.certificate_received_date,
                 },
-                onefile_aim: q.one_file_learning_aim_id.map(OfAimId),
+                onefile_aim: q.one_file_learning_aim_id,
             })
             .collect(),
         reviews: l
             .reviews
             .iter()
             .map(|r| PicsReview {
-                id: ReviewId::new(&r.review_id),
+                id: r.review_id.clone(),
                 kind: ReviewType::parse(r.type_.as_deref()),
                 proposed: r.proposed_date_time,
                 attended: Attendance::parse(r.attended_value.as_deref()),
                 actual: r.actual_date_time,
-                reviewer: r.reviewer_officer_id.as_deref().map(OfficerId::from),
-                onefile_id: r.one_file_system_id.map(OfReviewId),
+                reviewer: r.reviewer_officer_id.clone(),
+                onefile_id: r.one_file_system_id,
             })
             .collect(),
     }
@@ -77,7 +77,7 @@ pub fn pics_learner(l: &pics::Learner) -> PicsLearner {
 
 pub fn pics_officer(o: &pics::Officer) -> PicsOfficer {
     PicsOfficer {
-        id: OfficerId::new(&o.officer_id),
+        id: o.officer_id.clone(),
         ident: o.ident.clone(),
         first_name: o.first_name.clone(),
         surname: o.surname.clone(),
@@ -88,7 +88,7 @@ pub fn pics_officer(o: &pics::Officer) -> PicsOfficer {
 
 pub fn pics_organisation(o: &pics::Organisation) -> PicsOrganisation {
     PicsOrganisation {
-        id: OrganisationId::new(&o.organisation_id),
+        id: o.organisation_id.clone(),
         ident: o.ident.clone(),
         name: o.name.clone(),
         additional_id: o.additional_id.clone(),
@@ -97,7 +97,7 @@ pub fn pics_organisation(o: &pics::Organisation) -> PicsOrganisation {
 
 pub fn of_learner(u: &of::User) -> OfLearner {
     OfLearner {
-        id: OfUserId(u.id),
+        id: u.id,
         mis_id: u.mis_id.clone(),
         demographics: u.demographics.clone(),
         last_modified: u.last_modified,
@@ -106,7 +106,7 @@ pub fn of_learner(u: &of::User) -> OfLearner {
 
 pub fn of_user(u: &of::User) -> OfUser {
     OfUser {
-        id: OfUserId(u.id),
+        id: u.id,
         role: u.role,
         first_name: u.demographics.first_name.clone(),
         last_name: u.demographics.surname.clone(),
@@ -117,11 +117,11 @@ pub fn of_user(u: &of::User) -> OfUser {
 
 pub fn of_aim(a: &of::LearningAim, catalogue: &Catalogue) -> OfLearningAim {
     OfLearningAim {
-        id: OfAimId(a.id),
-        standard: a.standard_id.map(OfStandardId),
+        id: a.id,
+        standard: a.standard_id,
         code: a
             .standard_id
-            .and_then(|s| catalogue.code_of(OfStandardId(s)))
+            .and_then(|s| catalogue.code_of(s))
             .map(str::to_string),
         cert: CertValues {
             registration_number: a.registration_number.clone(),
@@ -136,8 +136,8 @@ pub fn of_aim(a: &of::LearningAim, catalogue: &Catalogue) -> OfLearningAim {
 
 pub fn of_review(r: &of::Review) -> OfReview {
     OfReview {
-        id: OfReviewId(r.id),
-        assessor: r.assessor_id.map(OfUserId),
+        id: r.id,
+        assessor: r.assessor_id,
         scheduled_for: r.scheduled_for,
         started_on: r.started_on,
     }
@@ -145,27 +145,27 @@ pub fn of_review(r: &of::Review) -> OfReview {
 
 pub fn of_placement(p: &of::Placement) -> OfPlacement {
     OfPlacement {
-        id: OfPlacementId(p.id),
+        id: p.id,
         name: p.name.clone(),
         mis_id: p.mis_id.clone(),
     }
 }
 
-pub fn catalogue_entries(centre: i64, standards: &[of::Standard]) -> Vec<CatalogueEntry> {
+pub fn catalogue_entries(centre: OfCentreId, standards: &[of::Standard]) -> Vec<CatalogueEntry> {
     standards
         .iter()
         .filter_map(|s| {
             let code = s.code.as_deref()?.trim();
             (!code.is_empty()).then(|| CatalogueEntry {
-                standard: OfStandardId(s.id),
-                centre: OfCentreId(centre),
+                standard: s.id,
+                centre,
                 code: code.to_string(),
                 title: s.title.clone(),
                 pathways: s
                     .pathways
                     .iter()
                     .map(|p| Pathway {
-                        id: OfPathwayId(p.id),
+                        id: p.id,
                         name: p.name.clone(),
                     })
                     .collect(),
@@ -246,7 +246,8 @@ pub fn qualification_patch(
         }
         QualField::TotalElements => p.total_elements = int(v, &w)?,
         QualField::ElementsDone => p.elements_done = int(v, &w)?,
-        QualField::OneFileAim => p.one_file_learning_aim_id = int(v, &w)?,
+        // the plan carries the id as a plain value
+        QualField::OneFileAim => p.one_file_learning_aim_id = int(v, &w)?.map(OfAimId::from_raw),
     }
     Ok(())
 }
@@ -268,8 +269,8 @@ pub fn review_patch(p: &mut pics::ReviewPatch, f: ReviewField, v: &Value) -> Res
         ReviewField::Proposed => p.proposed_date_time = local(v, &w)?,
         ReviewField::Actual => p.actual_date_time = local(v, &w)?,
         ReviewField::Attended => p.attended_value = text(v, &w)?,
-        ReviewField::Reviewer => p.reviewer_officer_id = text(v, &w)?,
-        ReviewField::OneFileId => p.one_file_system_id = int(v, &w)?,
+        ReviewField::Reviewer => p.reviewer_officer_id = text(v, &w)?.map(OfficerId::from),
+        ReviewField::OneFileId => p.one_file_system_id = int(v, &w)?.map(OfReviewId::from_raw),
     }
     Ok(())
 }

@@ -16,9 +16,9 @@ pub struct CheckReport {
     pub tenant: String,
     pub environment: String,
     pub onefile_base_url: String,
-    pub customer_id: i64,
+    pub customer_id: OfCustomerId,
     pub customer_name: Option<String>,
-    pub centres: Vec<(i64, Option<String>)>,
+    pub centres: Vec<(OfCentreId, Option<String>)>,
     pub pics_linked_learners: usize,
     pub integration_enabled: bool,
 }
@@ -74,7 +74,7 @@ impl<S: State> Engine<S> {
             // B10: only the catalogue's fields, re-applied on a fresh read after a lost race
             let now = self.now();
             self.update_tenant(&t.id, |ts| {
-                ts.centre = Some(OfCentreId(centre));
+                ts.centre = Some(centre);
                 ts.catalogue = catalogue.clone();
                 ts.catalogue_refreshed = Some(now);
                 true
@@ -110,7 +110,7 @@ impl<S: State> Engine<S> {
         onefile: OfUserId,
         dry_run: bool,
     ) -> Result<String> {
-        let pl = match t.pics.get_learner(learner.as_str()).await {
+        let pl = match t.pics.get_learner(learner).await {
             Ok(l) => mapping::pics_learner(&l),
             Err(picsync_pics::PicsError::NotFound { .. }) => {
                 return Err(EngineError::Invalid(format!(
@@ -119,7 +119,7 @@ impl<S: State> Engine<S> {
             }
             Err(e) => return Err(e.into()),
         };
-        let user = match t.onefile.get_user(onefile.0).await {
+        let user = match t.onefile.get_user(onefile).await {
             Ok(u) => u,
             Err(picsync_onefile::OneFileError::NotFound { .. }) => {
                 return Err(EngineError::Invalid(format!(
@@ -159,7 +159,7 @@ impl<S: State> Engine<S> {
                 modified_since: None,
             })
             .await?;
-        if let Some(o) = others.iter().find(|s| s.one_file_id == Some(onefile.0)) {
+        if let Some(o) = others.iter().find(|s| s.one_file_id == Some(onefile)) {
             return Err(EngineError::Invalid(format!(
                 "OneFile learner {onefile} is linked to PICS learner {} already",
                 o.ident
@@ -172,7 +172,7 @@ impl<S: State> Engine<S> {
             ));
         }
         let ts = self.prepare_tenant(t, false).await?;
-        let centre = ts.centre.map(|c| c.0).unwrap_or_default();
+        let centre = ts.centre.unwrap_or_default();
         let ctx = RunCtx::new(
             t,
             centre,

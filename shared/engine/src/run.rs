@@ -122,8 +122,8 @@ impl<S: State> Engine<S> {
     /// enabling recorded (R43). Writes nothing when `dry_run`.
     pub async fn prepare_tenant(&self, t: &Tenant, dry_run: bool) -> Result<TenantState> {
         // what OneFile was asked once is not asked again when a lost race makes us re-read
-        let mut centre: Option<i64> = None;
-        let mut loaded: Option<(i64, Catalogue)> = None;
+        let mut centre: Option<OfCentreId> = None;
+        let mut loaded: Option<(OfCentreId, Catalogue)> = None;
         let mut attempts = 0;
         loop {
             let mut ts = self.read_tenant(&t.id).await?;
@@ -142,8 +142,8 @@ impl<S: State> Engine<S> {
                 Some(c) => c,
                 None => *centre.insert(self.centre(t).await?),
             };
-            if ts.centre != Some(OfCentreId(c)) {
-                ts.centre = Some(OfCentreId(c));
+            if ts.centre != Some(c) {
+                ts.centre = Some(c);
                 ts.catalogue = Catalogue::default();
                 ts.catalogue_refreshed = None;
                 changed = true;
@@ -242,7 +242,7 @@ impl<S: State> Engine<S> {
     }
 
     /// The OneFile centre: the configured one, else the customer's only centre.
-    pub(crate) async fn centre(&self, t: &Tenant) -> Result<i64> {
+    pub(crate) async fn centre(&self, t: &Tenant) -> Result<OfCentreId> {
         if let Some(c) = t.centre {
             return Ok(c);
         }
@@ -270,11 +270,11 @@ impl<S: State> Engine<S> {
     /// OneFile's learning aims used for matching (R34): the tenant's centre's; with
     /// `multiple_centres`, those of every centre of the customer, the tenant's first, so that a
     /// qualification several centres offer needs a choice at enrolment (R10).
-    pub(crate) async fn load_catalogue(&self, t: &Tenant, centre: i64) -> Result<Catalogue> {
+    pub(crate) async fn load_catalogue(&self, t: &Tenant, centre: OfCentreId) -> Result<Catalogue> {
         let mut centres = vec![centre];
         if t.settings.multiple_centres {
             let customer = t.onefile.customer().await?;
-            let mut others: Vec<i64> = t
+            let mut others: Vec<OfCentreId> = t
                 .onefile
                 .centres(customer.id)
                 .await?
@@ -388,7 +388,6 @@ impl<S: State> Engine<S> {
         let &Started { run_id, now, today } = started;
         let centre = ts
             .centre
-            .map(|c| c.0)
             .ok_or_else(|| EngineError::Inconsistent("tenant has no OneFile centre".into()))?;
         let summaries = t
             .pics
@@ -401,14 +400,14 @@ impl<S: State> Engine<S> {
             (!opts.learners.is_empty()).then(|| opts.learners.iter().collect());
         if let Some(w) = &wanted {
             for l in w.iter() {
-                if !summaries.iter().any(|s| s.learner_id == l.as_str()) {
+                if !summaries.iter().any(|s| s.learner_id == **l) {
                     return Err(EngineError::Invalid(format!(
                         "learner {l} is not a PICS learner linked to OneFile"
                     )));
                 }
             }
         }
-        let users: HashMap<i64, OfLearner> = t
+        let users: HashMap<OfUserId, OfLearner> = t
             .onefile
             .search_users(&UserSearch::new(centre, role::LEARNER))
             .await?
@@ -451,7 +450,7 @@ impl<S: State> Engine<S> {
         run.calls_per_minute = t.onefile.pacer().limit().0;
         let mut tasks = Vec::new();
         for s in &summaries {
-            let id = LearnerId::new(&s.learner_id);
+            let id = s.learner_id.clone();
             if wanted.as_ref().is_some_and(|w| !w.contains(&id)) {
                 continue;
             }
@@ -475,7 +474,7 @@ impl<S: State> Engine<S> {
                     st.failures == 0
                         && st.last_success.is_some()
                         // D1: a learner now linked to another OneFile learner is compared
-                        && st.onefile_id.is_none_or(|id| s.one_file_id == Some(id.0))
+                        && st.onefile_id.is_none_or(|id| s.one_file_id == Some(id))
                         && pics_unchanged(s.last_modified, st.pics_seen)
                         && user.as_ref().is_some_and(|u| {
                             u.last_modified.is_some() && u.last_modified <= st.onefile_seen
@@ -533,8 +532,8 @@ impl<S: State> Engine<S> {
     async fn attach_centre_reviews(
         &self,
         t: &Tenant,
-        centre: i64,
-        users: &HashMap<i64, OfLearner>,
+        centre: OfCentreId,
+        users: &HashMap<OfUserId, OfLearner>,
         states: &HashMap<LearnerId, picsync_state::LearnerState>,
         tasks: &mut [LearnerTask],
     ) -> std::result::Result<(), String> {
@@ -550,13 +549,13 @@ impl<S: State> Engine<S> {
         if compared == 0 || compared * 10 < users.len() {
             return Ok(());
         }
-        let learners: HashSet<i64> = users.keys().copied().collect();
+        let learners: HashSet<OfUserId> = users.keys().copied().collect();
         let read = match t.onefile.centre_reviews(centre, &learners).await {
             Ok(r) => r,
             Err(e) => return Err(format!("the centre-wide review search failed: {e}")),
         };
         review_read_problem(&read)?;
-        let mut by_learner: HashMap<i64, Vec<OfReview>> = HashMap::new();
+        let mut by_learner: HashMap<OfUserId, Vec<OfReview>> = HashMap::new();
         for r in &read.reviews {
             if let Some(l) = r.learner_id {
                 by_learner.entry(l).or_default().push(mapping::of_review(r));
@@ -575,7 +574,7 @@ impl<S: State> Engine<S> {
                 continue;
             };
             // `get`, not `remove`: two PICS learners may name one OneFile learner
-            let reviews = by_learner.get(&u.id.0).cloned().unwrap_or_default();
+            let reviews = by_learner.get(&u.id).cloned().unwrap_or_default();
             let seen = states
                 .get(&task.learner)
                 .and_then(|st| st.reviews_seen.as_ref());
@@ -623,16 +622,16 @@ impl<S: State> Engine<S> {
     async fn recent_centre_reviews(
         &self,
         t: &Tenant,
-        centre: i64,
-        users: &HashMap<i64, OfLearner>,
+        centre: OfCentreId,
+        users: &HashMap<OfUserId, OfLearner>,
         now: DateTime<Utc>,
-    ) -> Option<std::result::Result<HashMap<i64, Vec<OfReview>>, String>> {
+    ) -> Option<std::result::Result<HashMap<OfUserId, Vec<OfReview>>, String>> {
         let s = &t.settings;
         if s.review_reads != ReviewReads::Centre || !(s.download_reviews || s.upload_reviews) {
             return None;
         }
         let window = recent_review_window(now);
-        let learners: HashSet<i64> = users.keys().copied().collect();
+        let learners: HashSet<OfUserId> = users.keys().copied().collect();
         let read = match t
             .onefile
             .centre_reviews_scheduled(centre, &learners, Some(window))
@@ -648,7 +647,7 @@ impl<S: State> Engine<S> {
         if let Err(reason) = review_read_problem(&read) {
             return Some(Err(reason));
         }
-        let mut by_learner: HashMap<i64, Vec<OfReview>> = HashMap::new();
+        let mut by_learner: HashMap<OfUserId, Vec<OfReview>> = HashMap::new();
         let mut outside_window = 0usize;
         for r in &read.reviews {
             let review = mapping::of_review(r);
@@ -681,7 +680,6 @@ impl<S: State> Engine<S> {
         let ts = self.prepare_tenant(t, dry_run).await?;
         let centre = ts
             .centre
-            .map(|c| c.0)
             .ok_or_else(|| EngineError::Inconsistent("tenant has no OneFile centre".into()))?;
         Ok(RunCtx::new(
             t,
@@ -1075,24 +1073,24 @@ pub fn in_window(scheduled: Option<DateTime<Utc>>, window: (DateTime<Utc>, DateT
 /// were not recorded (`reviews_seen` is `None`), nothing is known: no change (the full sweep
 /// compares it).
 pub(crate) fn reviews_changed(
-    recent: Option<&HashMap<i64, Vec<OfReview>>>,
+    recent: Option<&HashMap<OfUserId, Vec<OfReview>>>,
     user: Option<&OfLearner>,
     st: &picsync_state::LearnerState,
 ) -> bool {
     let (Some(recent), Some(user), Some(seen)) = (recent, user, st.reviews_seen.as_ref()) else {
         return false;
     };
-    recent.get(&user.id.0).is_some_and(|reviews| {
+    recent.get(&user.id).is_some_and(|reviews| {
         reviews
             .iter()
-            .any(|r| seen.get(&r.id.0.to_string()) != Some(&r.digest()))
+            .any(|r| seen.get(&r.id.to_string()) != Some(&r.digest()))
     })
 }
 
 /// Issue 16: whether a centre-wide read of a learner's reviews lacks one that its last sync
 /// recorded (`reviews_seen`).
 fn lacks_seen(reviews: &[OfReview], seen: &std::collections::BTreeMap<String, String>) -> bool {
-    let read: HashSet<String> = reviews.iter().map(|r| r.id.0.to_string()).collect();
+    let read: HashSet<String> = reviews.iter().map(|r| r.id.to_string()).collect();
     seen.keys().any(|id| !read.contains(id))
 }
 

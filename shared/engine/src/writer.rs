@@ -29,6 +29,17 @@ pub(crate) struct Audited<'a> {
     pub(crate) rule: Rule,
 }
 
+/// A OneFile record created at most once (§7): what its intent is known by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Creation<'a> {
+    /// The intent's key, stable across attempts (e.g. `assessor:<officer>`).
+    pub(crate) key: &'a str,
+    /// The PICS learner the record is created for.
+    pub(crate) learner: &'a LearnerId,
+    /// The kind of record, in logs and audit entries (e.g. "assessor").
+    pub(crate) kind: &'a str,
+}
+
 /// Where a create stands after its intent was claimed.
 enum Resume {
     Fresh,
@@ -89,67 +100,61 @@ impl<S: State> Engine<S> {
         }
     }
 
-    /// §7 in one place: claim the intent to create `key`; reuse the id of an earlier
+    /// §7 in one place: claim the intent to create `what`; reuse the id of an earlier
     /// creation; after an attempt that stopped part-way, search OneFile before creating again;
-    /// record the new id.
-    pub(crate) async fn create_once<Fs, Fc>(
+    /// record the new id. The id comes back typed as the record created (the intent store keeps
+    /// its integer).
+    pub(crate) async fn create_once<I, Fs, Fc>(
         &self,
         ctx: &RunCtx<'_>,
-        key: &str,
-        learner: &LearnerId,
-        kind: &str,
+        what: &Creation<'_>,
         search: impl FnOnce() -> Fs,
         create: impl FnOnce() -> Fc,
-    ) -> Result<i64>
+    ) -> Result<I>
     where
-        Fs: std::future::Future<Output = Result<Option<i64>>>,
-        Fc: std::future::Future<Output = Result<i64>>,
+        I: OneFileId,
+        Fs: std::future::Future<Output = Result<Option<I>>>,
+        Fc: std::future::Future<Output = Result<I>>,
     {
-        self.create_once_verified(
-            ctx,
-            key,
-            learner,
-            kind,
-            |_| async { Ok(true) },
-            search,
-            create,
-        )
-        .await
+        self.create_once_verified(ctx, what, |_| async { Ok(true) }, search, create)
+            .await
     }
 
     /// [`Engine::create_once`] for a record someone may delete in OneFile (B5): the id of an
     /// earlier creation is reused only while `exists(id)` says the record is still there; when
     /// it is gone the intent is retired and the record created again.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn create_once_verified<Fe, Fs, Fc>(
+    pub(crate) async fn create_once_verified<I, Fe, Fs, Fc>(
         &self,
         ctx: &RunCtx<'_>,
-        key: &str,
-        learner: &LearnerId,
-        kind: &str,
-        exists: impl FnOnce(i64) -> Fe,
+        what: &Creation<'_>,
+        exists: impl FnOnce(I) -> Fe,
         search: impl FnOnce() -> Fs,
         create: impl FnOnce() -> Fc,
-    ) -> Result<i64>
+    ) -> Result<I>
     where
+        I: OneFileId,
         Fe: std::future::Future<Output = Result<bool>>,
-        Fs: std::future::Future<Output = Result<Option<i64>>>,
-        Fc: std::future::Future<Output = Result<i64>>,
+        Fs: std::future::Future<Output = Result<Option<I>>>,
+        Fc: std::future::Future<Output = Result<I>>,
     {
+        let Creation { key, learner, kind } = *what;
         let resume = match self.claim(ctx, key, Some(learner), kind).await? {
             Ok(id) => {
+                let id = I::from_raw(id);
                 if exists(id).await? {
                     return Ok(id);
                 }
                 tracing::warn!(
                     key,
-                    id,
+                    %id,
                     "the {kind} created earlier no longer exists in OneFile; creating it again (§7)"
                 );
-                self.state.retire_intent(&ctx.tenant.id, key, id).await?;
+                self.state
+                    .retire_intent(&ctx.tenant.id, key, id.raw())
+                    .await?;
                 match self.claim(ctx, key, Some(learner), kind).await? {
                     // created again by another worker meanwhile
-                    Ok(other) => return Ok(other),
+                    Ok(other) => return Ok(I::from_raw(other)),
                     Err(resume) => resume,
                 }
             }
@@ -166,20 +171,20 @@ impl<S: State> Engine<S> {
                     // B16: the search may have taken long; renew the claim (still ours, or
                     // IntentBusy) so that it outlives the create
                     if let Ok(id) = self.claim(ctx, key, Some(learner), kind).await? {
-                        return Ok(id);
+                        return Ok(I::from_raw(id));
                     }
                 }
                 create().await?
             }
         };
         self.state
-            .complete_intent(&ctx.tenant.id, key, &self.holder, id)
+            .complete_intent(&ctx.tenant.id, key, &self.holder, id.raw())
             .await?;
         Ok(id)
     }
 
     /// B5: does OneFile still hold user `id` (a learner or an assessor)?
-    pub(crate) async fn user_exists(&self, ctx: &RunCtx<'_>, id: i64) -> Result<bool> {
+    pub(crate) async fn user_exists(&self, ctx: &RunCtx<'_>, id: OfUserId) -> Result<bool> {
         match ctx.tenant.onefile.get_user(id).await {
             Ok(_) => Ok(true),
             Err(of::OneFileError::NotFound { .. }) => Ok(false),
@@ -188,7 +193,11 @@ impl<S: State> Engine<S> {
     }
 
     /// B5: does OneFile still hold placement `id`?
-    pub(crate) async fn placement_exists(&self, ctx: &RunCtx<'_>, id: i64) -> Result<bool> {
+    pub(crate) async fn placement_exists(
+        &self,
+        ctx: &RunCtx<'_>,
+        id: OfPlacementId,
+    ) -> Result<bool> {
         match ctx.tenant.onefile.get_placement(id).await {
             Ok(_) => Ok(true),
             Err(of::OneFileError::NotFound { .. }) => Ok(false),
@@ -197,7 +206,12 @@ impl<S: State> Engine<S> {
     }
 
     /// B5: does OneFile learner `user` still hold learning aim `id`?
-    pub(crate) async fn aim_exists(&self, ctx: &RunCtx<'_>, user: i64, id: i64) -> Result<bool> {
+    pub(crate) async fn aim_exists(
+        &self,
+        ctx: &RunCtx<'_>,
+        user: OfUserId,
+        id: OfAimId,
+    ) -> Result<bool> {
         match ctx.tenant.onefile.learning_aims(user).await {
             Ok(aims) => Ok(aims.iter().any(|a| a.id == id)),
             // the learner itself is gone: so is the aim
@@ -263,7 +277,7 @@ impl<S: State> Engine<S> {
             }
         }
         if !audit.is_empty() {
-            *rv = p.patch_learner(learner.as_str(), rv, &patch).await?;
+            *rv = p.patch_learner(learner, rv, &patch).await?;
             n += audit.len();
             self.state.append_audit(&audit).await?;
         }
@@ -297,9 +311,7 @@ impl<S: State> Engine<S> {
             }
         }
         for (q, (patch, audit)) in quals {
-            *rv = p
-                .patch_qualification(learner.as_str(), q.as_str(), rv, &patch)
-                .await?;
+            *rv = p.patch_qualification(learner, q, rv, &patch).await?;
             n += audit.len();
             self.state.append_audit(&audit).await?;
         }
@@ -333,9 +345,7 @@ impl<S: State> Engine<S> {
             }
         }
         for (r, (patch, audit)) in reviews {
-            *rv = p
-                .patch_review(learner.as_str(), r.as_str(), rv, &patch)
-                .await?;
+            *rv = p.patch_review(learner, r, rv, &patch).await?;
             n += audit.len();
             self.state.append_audit(&audit).await?;
         }
@@ -346,10 +356,10 @@ impl<S: State> Engine<S> {
                     proposed_date_time: review.proposed,
                     attended_value: review.attended.as_ref().map(|a| a.as_str().to_string()),
                     actual_date_time: review.actual,
-                    reviewer_officer_id: review.reviewer.as_ref().map(|o| o.0.clone()),
-                    one_file_system_id: Some(review.onefile_review.0),
+                    reviewer_officer_id: review.reviewer.clone(),
+                    one_file_system_id: Some(review.onefile_review),
                 };
-                let created = match p.create_review(learner.as_str(), rv, &body).await {
+                let created = match p.create_review(learner, rv, &body).await {
                     Ok((id, new_rv)) => {
                         *rv = new_rv;
                         id
@@ -367,7 +377,7 @@ impl<S: State> Engine<S> {
                         entity: format!("review {created}"),
                         field: "created from OneFile review",
                         old: &Value::Blank,
-                        new: &Value::Int(review.onefile_review.0),
+                        new: &review.onefile_review.into(),
                         rule: *rule,
                     },
                 );
@@ -409,7 +419,7 @@ impl<S: State> Engine<S> {
             }
         }
         for (o, (patch, audit)) in officers {
-            p.patch_officer(o.as_str(), &patch).await?;
+            p.patch_officer(o, &patch).await?;
             ctx.forget_officer(o);
             n += audit.len();
             self.state.append_audit(&audit).await?;
@@ -426,7 +436,7 @@ impl<S: State> Engine<S> {
                     name: new.as_text().map(str::to_string),
                     ..Default::default()
                 };
-                p.patch_organisation(organisation.as_str(), &patch).await?;
+                p.patch_organisation(organisation, &patch).await?;
                 ctx.forget_organisation(organisation);
                 n += 1;
                 let e = self.audit_entry(
@@ -485,7 +495,7 @@ impl<S: State> Engine<S> {
             }
         }
         if !audit.is_empty() {
-            of.update_user(user.0, &update).await?;
+            of.update_user(user, &update).await?;
             n += audit.len();
             self.state.append_audit(&audit).await?;
         }
@@ -518,7 +528,7 @@ impl<S: State> Engine<S> {
             }
         }
         for (aim, (update, audit)) in aims {
-            of.update_learning_aim(aim.0, &update).await?;
+            of.update_learning_aim(aim, &update).await?;
             n += audit.len();
             self.state.append_audit(&audit).await?;
         }
@@ -535,11 +545,11 @@ impl<S: State> Engine<S> {
                     code,
                     rule,
                 } => {
-                    let claimed: Vec<i64> = view
+                    let claimed: Vec<OfAimId> = view
                         .pics
                         .qualifications
                         .iter()
-                        .filter_map(|q| q.onefile_aim.map(|a| a.0))
+                        .filter_map(|q| q.onefile_aim)
                         .collect();
                     let aim = self
                         .assign_standard(
@@ -567,7 +577,7 @@ impl<S: State> Engine<S> {
                     *rv = ctx
                         .tenant
                         .pics
-                        .patch_qualification(learner.as_str(), qualification.as_str(), rv, &patch)
+                        .patch_qualification(learner, qualification, rv, &patch)
                         .await?;
                     // the OneFile learning aim was audited as it was created (§7)
                     let e = [self.audit_entry(
@@ -578,7 +588,7 @@ impl<S: State> Engine<S> {
                             entity: format!("qualification {qualification}"),
                             field: "OneFileLearningAimId",
                             old: &Value::Blank,
-                            new: &Value::Int(aim),
+                            new: &aim.into(),
                             rule: *rule,
                         },
                     )];
@@ -601,7 +611,7 @@ impl<S: State> Engine<S> {
                             u.demographics.surname = new.as_text().map(str::to_string);
                         }
                     }
-                    of.update_user(assessor.0, &u).await?;
+                    of.update_user(*assessor, &u).await?;
                     ctx.forget_assessor(*assessor);
                     n += 1;
                     let e = self.audit_entry(
@@ -628,7 +638,7 @@ impl<S: State> Engine<S> {
                         name: new.as_text().map(str::to_string),
                         ..Default::default()
                     };
-                    of.update_placement(placement.0, &u).await?;
+                    of.update_placement(*placement, &u).await?;
                     n += 1;
                     let e = self.audit_entry(
                         ctx,
@@ -661,9 +671,9 @@ impl<S: State> Engine<S> {
     ) -> Result<usize> {
         let learner = &view.pics.id;
         let of = &ctx.tenant.onefile;
-        let user = view.onefile.learner.id.0;
-        let same_slot = |at: Option<DateTime<Utc>>, assessor: Option<i64>| {
-            at == Some(u.scheduled_for) && assessor == Some(u.assessor.0)
+        let user = view.onefile.learner.id;
+        let same_slot = |at: Option<DateTime<Utc>>, assessor: Option<OfUserId>| {
+            at == Some(u.scheduled_for) && assessor == Some(u.assessor)
         };
 
         // `Visit/Search` is Assumed: OneFile may answer 404 for it. Then the learner's reviews
@@ -673,9 +683,11 @@ impl<S: State> Engine<S> {
         let visit = self
             .create_once_audited(
                 ctx,
-                &format!("visit:{learner}:{}", u.review),
-                learner,
-                "visit",
+                &Creation {
+                    key: &format!("visit:{learner}:{}", u.review),
+                    learner,
+                    kind: "visit",
+                },
                 CreateAudit::new(format!("created for PICS review {}", u.review), u.rule),
                 |id| async move {
                     // B5 (the learner was deleted and enrolled again): the visit must be the
@@ -717,7 +729,7 @@ impl<S: State> Engine<S> {
                         date_to: u.ends,
                         visit_type_id: u.visit_type_id,
                         sms_reminder: false,
-                        assessor_id: u.assessor.0,
+                        assessor_id: u.assessor,
                     };
                     Ok(of.create_visit(&visit).await?)
                 },
@@ -736,7 +748,7 @@ impl<S: State> Engine<S> {
                 tracing::warn!(
                     learner = %learner,
                     review = %u.review,
-                    onefile_learner = user,
+                    onefile_learner = %user,
                     at = %u.scheduled_for,
                     "OneFile cannot search visits (POST /Visit/Search answered 404): a visit for \
                      this review may have been created before an interruption; no second visit \
@@ -751,9 +763,11 @@ impl<S: State> Engine<S> {
         let review = self
             .create_once_audited(
                 ctx,
-                &format!("review:{learner}:{}", u.review),
-                learner,
-                "review",
+                &Creation {
+                    key: &format!("review:{learner}:{}", u.review),
+                    learner,
+                    kind: "review",
+                },
                 CreateAudit::new(format!("created for PICS review {}", u.review), u.rule),
                 |id| async move {
                     let found = of
@@ -775,7 +789,7 @@ impl<S: State> Engine<S> {
                         learner_id: user,
                         scheduled_for: u.scheduled_for,
                         visit_id: visit,
-                        assessor_id: u.assessor.0,
+                        assessor_id: u.assessor,
                     };
                     Ok(of.create_review(&review).await?)
                 },
@@ -785,13 +799,13 @@ impl<S: State> Engine<S> {
         // R19: the PICS review now holds the OneFile id (and R22's reviewer, when it differs).
         let patch = pics::ReviewPatch {
             one_file_system_id: Some(review),
-            reviewer_officer_id: u.set_reviewer.as_ref().map(|o| o.0.clone()),
+            reviewer_officer_id: u.set_reviewer.clone(),
             ..Default::default()
         };
         *rv = ctx
             .tenant
             .pics
-            .patch_review(learner.as_str(), u.review.as_str(), rv, &patch)
+            .patch_review(learner, &u.review, rv, &patch)
             .await?;
         // the OneFile visit and review were audited as they were created (§7)
         let mut audit = vec![self.audit_entry(
@@ -802,7 +816,7 @@ impl<S: State> Engine<S> {
                 entity: format!("review {}", u.review),
                 field: "OneFileSystemId",
                 old: &Value::Blank,
-                new: &Value::Int(review),
+                new: &review.into(),
                 rule: Rule::R19,
             },
         )];
@@ -821,7 +835,7 @@ impl<S: State> Engine<S> {
                     entity: format!("review {}", u.review),
                     field: "ReviewerOfficerId",
                     old: &Value::text(old.as_ref().map(OfficerId::as_str)),
-                    new: &Value::Text(o.0.clone()),
+                    new: &Value::Text(o.to_string()),
                     rule: Rule::R22,
                 },
             ));
@@ -839,28 +853,26 @@ impl<S: State> Engine<S> {
         ctx: &RunCtx<'_>,
         a: AimAssignment<'_>,
         audit: CreateAudit,
-    ) -> Result<i64> {
+    ) -> Result<OfAimId> {
         let of = &ctx.tenant.onefile;
-        let user = a.user.0;
+        let user = a.user;
         self.create_once_audited(
             ctx,
-            &format!("aim:{}:{}", a.learner, a.qualification),
-            a.learner,
-            "learning aim",
+            &Creation {
+                key: &format!("aim:{}:{}", a.learner, a.qualification),
+                learner: a.learner,
+                kind: "learning aim",
+            },
             audit,
             |id| self.aim_exists(ctx, user, id),
             || async {
                 let aims = of.learning_aims(user).await?;
                 Ok(aims
                     .into_iter()
-                    .find(|x| x.standard_id == Some(a.standard.0) && !a.claimed.contains(&x.id))
+                    .find(|x| x.standard_id == Some(a.standard) && !a.claimed.contains(&x.id))
                     .map(|x| x.id))
             },
-            || async {
-                Ok(of
-                    .assign_standard(a.standard.0, user, a.pathway.map(|p| p.0))
-                    .await?)
-            },
+            || async { Ok(of.assign_standard(a.standard, user, a.pathway).await?) },
         )
         .await
     }
@@ -875,7 +887,7 @@ pub(crate) struct AimAssignment<'a> {
     pub standard: OfStandardId,
     pub pathway: Option<OfPathwayId>,
     /// Learning aims already linked to other qualifications: a resumed claim takes none.
-    pub claimed: &'a [i64],
+    pub claimed: &'a [OfAimId],
 }
 
 fn qual_field(f: QualField) -> String {

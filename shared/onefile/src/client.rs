@@ -14,12 +14,12 @@ use crate::fields as f;
 use crate::pacer::Pacer;
 use crate::paging::PagingCheck;
 use crate::records::*;
+use crate::transport::{Reply, Safety, Transport};
+use crate::wire::{Body, parse_new_id, parse_object};
 use picsync_domain::{
     OfAimId, OfCentreId, OfClassroomId, OfCustomerId, OfPathwayId, OfPlacementId, OfReviewId,
     OfStandardId, OfUserId, OfVisitId, OneFileId,
 };
-use crate::transport::{Reply, Safety, Transport};
-use crate::wire::{Body, parse_new_id, parse_object};
 
 /// A OneFile client for one tenant. Cheap to clone: clones share the session, the pacer and
 /// what was learnt about page sizes.
@@ -152,7 +152,10 @@ impl OneFileClient {
     }
 
     /// `POST /Classroom/Search`: the centre's classrooms.
-    pub async fn classrooms(&self, organisation_id: OfCentreId) -> Result<Vec<Classroom>, OneFileError> {
+    pub async fn classrooms(
+        &self,
+        organisation_id: OfCentreId,
+    ) -> Result<Vec<Classroom>, OneFileError> {
         let body = Body::new().id(f::ORGANISATION_ID, organisation_id).build();
         self.t.search_unpaged("/Classroom/Search", &body).await
     }
@@ -163,7 +166,10 @@ impl OneFileClient {
     }
 
     /// `POST /Placement/Search`: the centre's placements.
-    pub async fn placements(&self, organisation_id: OfCentreId) -> Result<Vec<Placement>, OneFileError> {
+    pub async fn placements(
+        &self,
+        organisation_id: OfCentreId,
+    ) -> Result<Vec<Placement>, OneFileError> {
         let body = Body::new().id(f::ORGANISATION_ID, organisation_id).build();
         self.t.search_unpaged("/Placement/Search", &body).await
     }
@@ -179,13 +185,20 @@ impl OneFileClient {
     }
 
     /// `POST /Placement/{id}`: a partial update.
-    pub async fn update_placement(&self, id: OfPlacementId, p: &PlacementUpdate) -> Result<(), OneFileError> {
+    pub async fn update_placement(
+        &self,
+        id: OfPlacementId,
+        p: &PlacementUpdate,
+    ) -> Result<(), OneFileError> {
         self.post_update(&format!("/Placement/{id}"), &p.to_wire())
             .await
     }
 
     /// `POST /Standard/Search`: learning aims available to the centre, with codes and pathways.
-    pub async fn standards(&self, organisation_id: OfCentreId) -> Result<Vec<Standard>, OneFileError> {
+    pub async fn standards(
+        &self,
+        organisation_id: OfCentreId,
+    ) -> Result<Vec<Standard>, OneFileError> {
         let body = Body::new().id(f::ORGANISATION_ID, organisation_id).build();
         self.t.search_unpaged("/Standard/Search", &body).await
     }

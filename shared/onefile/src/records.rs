@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use picsync_domain::{
-    DemographicField, Demographics, OfAimId, OfCentreId, OfClassroomId, OfCustomerId,
-    OfPathwayId, OfPlacementId, OfReviewId, OfStandardId, OfUserId, OfVisitId,
+    DemographicField, Demographics, OfAimId, OfCentreId, OfClassroomId, OfCustomerId, OfPathwayId,
+    OfPlacementId, OfReviewId, OfStandardId, OfUserId, OfVisitId,
 };
 use serde_json::{Map, Value};
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use picsync_domain::{LearnerId, OfficerId, OrganisationId, QualificationId, ReviewId};
 use reqwest::{Method, Url};
 use secrecy::ExposeSecret;
-use picsync_domain::{LearnerId, OfficerId, OrganisationId, QualificationId, ReviewId};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Bearer, Token};
@@ -191,7 +191,12 @@ impl PicsClient {
         let call = self
             .call(
                 Method::PATCH,
-                &["Learners", learner.as_str(), "Qualifications", qualification.as_str()],
+                &[
+                    "Learners",
+                    learner.as_str(),
+                    "Qualifications",
+                    qualification.as_str(),
+                ],
             )?
             .json(p)?
             .if_match(learner.as_str(), row_version)?;
@@ -233,7 +238,10 @@ impl PicsClient {
         p: &ReviewPatch,
     ) -> Result<RowVersion, PicsError> {
         let call = self
-            .call(Method::PATCH, &["Learners", learner.as_str(), "Reviews", review.as_str()])?
+            .call(
+                Method::PATCH,
+                &["Learners", learner.as_str(), "Reviews", review.as_str()],
+            )?
             .json(p)?
             .if_match(learner.as_str(), row_version)?;
         Ok(self.execute(&call, write_answer).await?.0)
@@ -246,7 +254,9 @@ impl PicsClient {
 
     /// `PATCH /Officers/{id}` (no RowVersion: officers are not under a learner).
     pub async fn patch_officer(&self, id: &OfficerId, p: &OfficerPatch) -> Result<(), PicsError> {
-        let call = self.call(Method::PATCH, &["Officers", id.as_str()])?.json(p)?;
+        let call = self
+            .call(Method::PATCH, &["Officers", id.as_str()])?
+            .json(p)?;
         self.execute(&call, |_, _| Ok(())).await
     }
 
@@ -261,7 +271,9 @@ impl PicsClient {
         id: &OrganisationId,
         p: &OrganisationPatch,
     ) -> Result<(), PicsError> {
-        let call = self.call(Method::PATCH, &["Organisations", id.as_str()])?.json(p)?;
+        let call = self
+            .call(Method::PATCH, &["Organisations", id.as_str()])?
+            .json(p)?;
         self.execute(&call, |_, _| Ok(())).await
     }
 
@@ -406,10 +418,7 @@ fn read_json<T: DeserializeOwned>(call: &Call, reply: &Reply) -> Result<T, PicsE
 
 /// The RowVersion (from `{"RowVersion"}`, else the `ETag` header) and ReviewId of a write's
 /// answer.
-fn write_answer(
-    call: &Call,
-    reply: &Reply,
-) -> Result<(RowVersion, Option<ReviewId>), PicsError> {
+fn write_answer(call: &Call, reply: &Reply) -> Result<(RowVersion, Option<ReviewId>), PicsError> {
     let answer: Option<WriteAnswer> = if reply.body.trim().is_empty() {
         None
     } else {

@@ -73,13 +73,22 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
     c.get_learner(&"L-00001".into()).await.unwrap();
     sim.faults()
         .script("GET /learners/{id}", [Fault::Status(400)]);
-    record(&mut seen, &c.get_learner(&"L-00001".into()).await.unwrap_err());
-    record(&mut seen, &c.get_learner(&"L-missing".into()).await.unwrap_err());
+    record(
+        &mut seen,
+        &c.get_learner(&"L-00001".into()).await.unwrap_err(),
+    );
+    record(
+        &mut seen,
+        &c.get_learner(&"L-missing".into()).await.unwrap_err(),
+    );
     sim.faults().script(
         "GET /learners/{id}",
         [Fault::Status(401), Fault::Status(401)],
     );
-    record(&mut seen, &c.get_learner(&"L-00001".into()).await.unwrap_err());
+    record(
+        &mut seen,
+        &c.get_learner(&"L-00001".into()).await.unwrap_err(),
+    );
     sim.before_next_write("L-00001", |s| {
         s.learner_mut("L-00001").unwrap().demographics.sex = Some("F".into());
     });
@@ -99,7 +108,10 @@ async fn credentials_never_appear_in_errors_debug_or_captured_logs() {
     bad.password = WRONG_PASSWORD.into();
     let bad = PicsClient::new(bad).unwrap();
     seen.push(format!("{bad:?}"));
-    record(&mut seen, &bad.get_learner(&"L-00001".into()).await.unwrap_err());
+    record(
+        &mut seen,
+        &bad.get_learner(&"L-00001".into()).await.unwrap_err(),
+    );
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("PICS call"), "logs were captured: {logs}");

@@ -96,7 +96,7 @@ fn tenant(s: &ChildSetup<'_>, baseline: bool) -> Result<Tenant, LabError> {
         TenantId::from("bench"),
         settings,
         s.pics_url,
-        Some(world::CENTRE),
+        Some(picsync_domain::OfCentreId(world::CENTRE)),
         &TenantSecrets::new(
             SecretString::from(world::ONEFILE_TOKEN),
             world::PICS_USERNAME,

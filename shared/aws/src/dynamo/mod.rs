@@ -56,7 +56,7 @@ pub struct Connection {
     pub pics_url: String,
     /// The OneFile centre, when the customer has several.
     #[serde(default)]
-    pub onefile_centre: Option<i64>,
+    pub onefile_centre: Option<picsync_domain::OfCentreId>,
 }
 
 /// The DynamoDB state backend. Cheap to clone.

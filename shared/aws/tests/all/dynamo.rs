@@ -194,7 +194,7 @@ async fn a_tenants_connection_round_trips() {
     assert_eq!(s.get_connection(&t).await.unwrap(), None);
     let c = Connection {
         pics_url: "https://acme.picsweb.co.uk/app/api/v1".into(),
-        onefile_centre: Some(10),
+        onefile_centre: Some(picsync_domain::OfCentreId(10)),
     };
     s.put_connection(&t, &c).await.unwrap();
     assert_eq!(s.get_connection(&t).await.unwrap(), Some(c));

@@ -5,8 +5,7 @@
 use crate::common::{client, world};
 use chrono::{NaiveDate, TimeZone, Utc};
 use picsync_domain::{
-    Demographics, OfCentreId, OfClassroomId, OfCustomerId, OfPlacementId,
-    OfStandardId, OfUserId,
+    Demographics, OfCentreId, OfClassroomId, OfCustomerId, OfPlacementId, OfStandardId, OfUserId,
 };
 use picsync_onefile::{
     Assignment, LearningAimUpdate, NewClassroom, NewPlacement, NewReview, NewUser, NewVisit,

@@ -180,7 +180,10 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         r.reviews.iter().map(|x| x.id).collect()
     };
 
-    let read = c.centre_reviews(OfCentreId(north.centre_id), &ours).await.unwrap();
+    let read = c
+        .centre_reviews(OfCentreId(north.centre_id), &ours)
+        .await
+        .unwrap();
     assert_eq!(ids(&read), want);
     assert_eq!((read.foreign, read.unowned), (0, 0));
     assert!(read.paging.consistent(), "{:?}", read.paging);
@@ -192,7 +195,10 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
     // a learner left out of the centre's learners: its reviews are dropped
     let mut fewer = ours.clone();
     fewer.remove(&OfUserId(north.learner_ids[0]));
-    let read = c.centre_reviews(OfCentreId(north.centre_id), &fewer).await.unwrap();
+    let read = c
+        .centre_reviews(OfCentreId(north.centre_id), &fewer)
+        .await
+        .unwrap();
     assert_eq!((read.reviews.len(), read.foreign), (117, 3));
 
     // the server ignores the centre filter: the other centre's reviews are dropped
@@ -200,7 +206,10 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         ignore_review_organisation_filter: true,
         ..sim.quirks()
     });
-    let read = c.centre_reviews(OfCentreId(north.centre_id), &ours).await.unwrap();
+    let read = c
+        .centre_reviews(OfCentreId(north.centre_id), &ours)
+        .await
+        .unwrap();
     assert_eq!(ids(&read), want);
     assert_eq!(read.foreign, 30);
     assert_eq!(read.served, 150);
@@ -212,7 +221,10 @@ async fn i16_centre_reviews_guard_every_owner_and_report_inconsistent_pages() {
         review_pages_overlap: true,
         ..sim.quirks()
     });
-    let read = c.centre_reviews(OfCentreId(north.centre_id), &ours).await.unwrap();
+    let read = c
+        .centre_reviews(OfCentreId(north.centre_id), &ours)
+        .await
+        .unwrap();
     assert_eq!(ids(&read), want);
     assert_eq!(read.reviews.len(), 120);
     assert!(!read.paging.consistent());

@@ -56,7 +56,10 @@ async fn a_400_is_not_retried() {
 async fn a_real_validation_error_is_a_permanent_400_with_the_servers_message() {
     let w = world(OneFileSim::builder(), 1).await;
     let c = client(&w.sim);
-    let e = c.create_review(&review(OfUserId(424_242), OfUserId(1))).await.unwrap_err();
+    let e = c
+        .create_review(&review(OfUserId(424_242), OfUserId(1)))
+        .await
+        .unwrap_err();
     match &e {
         OneFileError::Status {
             status: 400,

@@ -459,7 +459,8 @@ async fn sim_lists_2000_learners_quickly() {
     let one = c.get_learner(&"L-01999".into()).await.unwrap();
     assert_eq!((one.qualifications.len(), one.reviews.len()), (5, 20));
     let rv = c
-        .patch_learner(&"L-01999".into(),
+        .patch_learner(
+            &"L-01999".into(),
             &one.row_version,
             &demographics_patch(&[(DemographicField::Sex, text("F"))]),
         )

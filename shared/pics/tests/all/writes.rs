@@ -129,7 +129,9 @@ async fn r41_every_write_under_a_learner_is_conditional() {
         elements_done: Some(9),
         ..Default::default()
     };
-    let e = c.patch_qualification(&"L-00001".into(), &"Q-1".into(), &stale, &q).await;
+    let e = c
+        .patch_qualification(&"L-00001".into(), &"Q-1".into(), &stale, &q)
+        .await;
     assert!(matches!(e, Err(PicsError::Conflict { .. })), "{e:?}");
     let r = NewReview {
         type_: Some("Normal".into()),
@@ -142,7 +144,9 @@ async fn r41_every_write_under_a_learner_is_conditional() {
         attended_value: Some("Attended".into()),
         ..Default::default()
     };
-    let e = c.patch_review(&"L-00001".into(), &"R-1".into(), &stale, &p).await;
+    let e = c
+        .patch_review(&"L-00001".into(), &"R-1".into(), &stale, &p)
+        .await;
     assert!(matches!(e, Err(PicsError::Conflict { .. })), "{e:?}");
     assert_eq!(sim.state(), before, "no stale write changed anything");
 }
@@ -167,7 +171,8 @@ async fn qualification_and_review_writes_chain_row_versions() {
         .unwrap();
     let proposed = dt(2024, 8, 1, 14, 30, 0);
     let (review_id, next) = c
-        .create_review(&"L-00001".into(),
+        .create_review(
+            &"L-00001".into(),
             &rv,
             &NewReview {
                 type_: Some("Normal".into()),
@@ -183,7 +188,8 @@ async fn qualification_and_review_writes_chain_row_versions() {
     rv = next;
     let actual = dt(2024, 8, 1, 14, 35, 12);
     rv = c
-        .patch_review(&"L-00001".into(),
+        .patch_review(
+            &"L-00001".into(),
             &review_id,
             &rv,
             &ReviewPatch {
@@ -220,7 +226,10 @@ async fn a_second_review_with_the_same_onefile_id_is_a_duplicate() {
         ..Default::default()
     };
     let (_, rv) = c.create_review(&"L-00001".into(), &rv, &r).await.unwrap();
-    let e = c.create_review(&"L-00001".into(), &rv, &r).await.unwrap_err();
+    let e = c
+        .create_review(&"L-00001".into(), &rv, &r)
+        .await
+        .unwrap_err();
     assert!(matches!(e, PicsError::Duplicate { .. }), "{e:?}");
     assert!(!e.is_retryable());
     assert_eq!(sim.learner("L-00001").unwrap().reviews.len(), 2);
@@ -235,7 +244,8 @@ async fn a_create_whose_answer_is_lost_is_not_applied_twice() {
     sim.faults()
         .script("POST /learners/{id}/reviews", [Fault::Reset]);
     let e = c
-        .create_review(&"L-00001".into(),
+        .create_review(
+            &"L-00001".into(),
             &rv,
             &NewReview {
                 one_file_system_id: Some(OfReviewId(64)),
@@ -265,7 +275,12 @@ async fn writes_to_unknown_records_are_not_found_and_not_retried() {
     assert_eq!(sim.counters().get("GET /learners/{id}"), 1);
     let rv = c.get_learner(&"L-00001".into()).await.unwrap().row_version;
     let e = c
-        .patch_qualification(&"L-00001".into(), &"Q-missing".into(), &rv, &QualificationPatch::default())
+        .patch_qualification(
+            &"L-00001".into(),
+            &"Q-missing".into(),
+            &rv,
+            &QualificationPatch::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, PicsError::NotFound { .. }), "{e:?}");
@@ -282,7 +297,8 @@ async fn officers_and_organisations_read_and_patch() {
         (o.ident.as_str(), o.first_name.as_deref(), o.other_system_id),
         ("OFF1", Some("Grace"), None)
     );
-    c.patch_officer(&"O-1".into(),
+    c.patch_officer(
+        &"O-1".into(),
         &OfficerPatch {
             other_system_id: Some("5005".into()),
             surname: Some("Hopper-Murray".into()),
@@ -296,7 +312,8 @@ async fn officers_and_organisations_read_and_patch() {
     assert_eq!(o.surname.as_deref(), Some("Hopper-Murray"));
     let g = c.get_organisation(&"G-1".into()).await.unwrap();
     assert_eq!(g.name.as_deref(), Some("Acme Ltd"));
-    c.patch_organisation(&"G-1".into(),
+    c.patch_organisation(
+        &"G-1".into(),
         &OrganisationPatch {
             additional_id: Some("7007".into()),
             ..Default::default()

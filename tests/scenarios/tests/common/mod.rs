@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use picsync_domain::settings::Environment;
-use picsync_domain::{Settings, TenantId};
+use picsync_domain::{OfCentreId, Settings, TenantId};
 use picsync_engine::{Clock, Engine, Tenant};
 use picsync_http::RetryPolicy;
 use picsync_onefile::{OneFileClient, OneFileConfig, Pacer};
@@ -71,7 +71,7 @@ pub(crate) fn tenant(sims: &Running, settings: Settings) -> Tenant {
         settings,
         pics,
         onefile,
-        centre: Some(world::CENTRE),
+        centre: Some(OfCentreId(world::CENTRE)),
     }
 }
 
