@@ -35,8 +35,9 @@ macro_rules! pics_id {
 /// The id of a OneFile record: the integer OneFile knows it by, typed by the kind of record.
 ///
 /// The integer itself leaves the program only at the boundaries that cannot carry the type: the
-/// OneFile wire (the client's request bodies and paths) and the intent store, which keeps the id
-/// a create returned whatever was created (`Engine::create_once` gives it back typed).
+/// OneFile wire (the client's request bodies and paths), the intent store, which keeps the id
+/// a create returned whatever was created (`Engine::create_once` gives it back typed), and
+/// audit entries, which store it as [`Value::Int`](crate::Value::Int).
 pub trait OneFileId:
     Copy + Eq + std::hash::Hash + fmt::Debug + fmt::Display + Into<crate::Value>
 {
