@@ -82,6 +82,24 @@ pub(crate) struct Env {
     pub engine: Engine<EmbeddedState>,
 }
 
+impl Env {
+    /// Enrols the PICS learner `learner` (R6) with the request's defaults.
+    pub(crate) async fn enrol(
+        &self,
+        learner: &str,
+    ) -> Result<picsync_engine::EnrolReport, picsync_engine::EngineError> {
+        self.engine
+            .enrol(
+                &self.tenant,
+                &picsync_engine::EnrolRequest {
+                    learner: picsync_domain::LearnerId::new(learner),
+                    ..Default::default()
+                },
+            )
+            .await
+    }
+}
+
 pub(crate) async fn env(learners: usize) -> Env {
     let day = Day::now();
     let sims = world::start(learners, day.today, (300, WINDOW))

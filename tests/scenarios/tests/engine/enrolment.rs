@@ -8,9 +8,9 @@
 
 use crate::common::*;
 
+use picsync_domain::Rule;
 use picsync_domain::enrol::EnrolPlan;
-use picsync_domain::{LearnerId, Rule};
-use picsync_engine::{EngineError, EnrolReport, EnrolRequest};
+use picsync_engine::EngineError;
 use picsync_sim::faults::Fault;
 use picsync_sim::onefile::{Quirks, SimUser, role};
 use picsync_sim::world::CENTRE;
@@ -33,18 +33,6 @@ fn user(role: i64, first: &str, last: &str, mis: &str, archived: bool) -> SimUse
 
 fn add(env: &Env, u: SimUser) -> i64 {
     env.sims.onefile.edit(|e| e.add_user(u))
-}
-
-async fn enrol(env: &Env, learner: &str) -> Result<EnrolReport, EngineError> {
-    env.engine
-        .enrol(
-            &env.tenant,
-            &EnrolRequest {
-                learner: LearnerId::new(learner),
-                ..Default::default()
-            },
-        )
-        .await
 }
 
 fn users(env: &Env) -> usize {
@@ -71,7 +59,7 @@ async fn r14_a_learner_is_not_linked_to_a_onefile_learner_whose_mis_value_only_c
         &env,
         user(role::LEARNER, "Other", "Person", "L000290", false),
     );
-    let r = enrol(&env, ENROLLED).await.expect("the enrolment succeeds");
+    let r = env.enrol(ENROLLED).await.expect("the enrolment succeeds");
     assert!(
         matches!(r.plan, EnrolPlan::Create(_)),
         "R14: L000290 is not L00029: {:?}",
@@ -102,9 +90,7 @@ async fn r12_only_users_whose_mis_value_equals_the_ident_are_counted() {
         user(role::LEARNER, "Learner29", "Existing", " l00029 ", false),
     );
     let before = users(&env);
-    let r = enrol(&env, ENROLLED)
-        .await
-        .expect("R14: linked, not refused");
+    let r = env.enrol(ENROLLED).await.expect("R14: linked, not refused");
     assert_eq!(r.plan, EnrolPlan::Link(picsync_domain::OfUserId(exact)));
     assert_eq!(users(&env), before, "R14: nothing created");
     assert_eq!(
@@ -119,7 +105,7 @@ async fn r12_only_users_whose_mis_value_equals_the_ident_are_counted() {
     let a = add(&env, user(role::LEARNER, "Old", "Copy", "L00029", true));
     let b = add(&env, user(role::LEARNER, "New", "Copy", "L00029", false));
     let before = users(&env);
-    let err = enrol(&env, ENROLLED).await.unwrap_err();
+    let err = env.enrol(ENROLLED).await.unwrap_err();
     let EngineError::Enrol { problems, .. } = &err else {
         panic!("expected an R12 refusal, got {err}");
     };
@@ -146,7 +132,7 @@ async fn r14_an_enrolment_under_ignored_owner_filters_takes_only_its_own_records
         .onefile
         .faults()
         .script("POST /standard/{id}/assign/{id}", vec![Fault::Reset]);
-    let first = enrol(&env, ENROLLED).await;
+    let first = env.enrol(ENROLLED).await;
     assert!(first.is_err(), "the lost answer interrupts the enrolment");
     env.sims.onefile.faults().clear();
     let before_reviews = env
@@ -157,7 +143,8 @@ async fn r14_an_enrolment_under_ignored_owner_filters_takes_only_its_own_records
         .values()
         .map(|l| l.reviews.len())
         .sum::<usize>();
-    let r = enrol(&env, ENROLLED)
+    let r = env
+        .enrol(ENROLLED)
         .await
         .expect("the retried enrolment succeeds");
     let uid = r.onefile_learner.expect("a OneFile learner").0;
@@ -217,7 +204,7 @@ async fn r12_users_of_every_role_holding_the_ident_are_counted() {
         user(role::EMPLOYER, "Lone", "Employer", "OFF8", false),
     );
     let before = users(&env);
-    let err = enrol(&env, ENROLLED).await.unwrap_err();
+    let err = env.enrol(ENROLLED).await.unwrap_err();
     let EngineError::Enrol { problems, .. } = &err else {
         panic!("expected an R12 refusal, got {err}");
     };
@@ -270,7 +257,7 @@ async fn r12_an_officer_known_to_onefile_in_another_assessing_role_is_not_duplic
         user(role::TRAINEE_ASSESSOR, "Olive6", "Officer6", "OFF6", false),
     );
     let iqa = add(&env, user(role::IQA, "Olive7", "Officer7", "off7", false));
-    let r = enrol(&env, ENROLLED).await.expect("the enrolment succeeds");
+    let r = env.enrol(ENROLLED).await.expect("the enrolment succeeds");
     assert!(matches!(r.plan, EnrolPlan::Create(_)), "{:?}", r.plan);
     let uid = r.onefile_learner.unwrap().0;
     assert_eq!(

@@ -9,7 +9,7 @@ use crate::common::*;
 use chrono::NaiveDate;
 use picsync_domain::settings::Direction;
 use picsync_domain::{DemographicField, Demographics, FieldKind, LearnerId, Value};
-use picsync_engine::{EnrolRequest, NoProgress, RunOptions};
+use picsync_engine::{NoProgress, RunOptions};
 
 /// A value of its own for every field of the table: text naming the field and the side, dates
 /// a day and a month apart from `year`.
@@ -95,17 +95,7 @@ async fn s15_r6_enrolment_creates_the_onefile_learner_with_every_field_of_the_ta
     env.sims.pics.edit(|s| {
         s.learner_mut(learner).unwrap().demographics = want.clone();
     });
-    let report = env
-        .engine
-        .enrol(
-            &env.tenant,
-            &EnrolRequest {
-                learner: LearnerId::new(learner),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let report = env.enrol(learner).await.unwrap();
     let uid = report.onefile_learner.expect("a OneFile learner").0;
     let held = env
         .sims
