@@ -52,8 +52,9 @@
 //! OneFile allows 300 calls per minute per customer token and answers 429 above it. The kind of
 //! window, `Retry-After` and the body are undocumented; the client treats the window as a
 //! fixed minute (**Assumed**). It paces itself below the limit (R35): a [`Pacer`] per tenant,
-//! shared by every task of the tenant in the process, keeps every fixed window within
-//! `onefile_calls_per_minute`. Should a 429 come anyway, it is waited out (`Retry-After` when
+//! shared by every task of the tenant in the process, keeps every span of one window, fixed or
+//! sliding, within `onefile_calls_per_minute` (a sliding log of the last window's calls,
+//! handed from process to process by the Lambda functions). Should a 429 come anyway, it is waited out (`Retry-After` when
 //! present, else until the window can have rolled over, with jitter), the whole tenant pauses
 //! meanwhile, and no retry attempt is spent.
 //!

@@ -5,7 +5,7 @@
 //! **The guarantee.** A call is granted at `t` only while fewer than `L` (the tenant's
 //! `onefile_calls_per_minute`) grants lie in `(t - W, t]`, `W` being OneFile's window (a
 //! minute). So no span of one window, wherever it starts, holds more than `L` calls: OneFile's
-//! window kind is not documented (onefile-api "Rate limit"), and this holds for a fixed
+//! window kind is not documented (the crate page, "Rate limit"), and this holds for a fixed
 //! window, a sliding one, or a bucket of 300 refilled over a minute alike. `L` = 280 leaves 20
 //! of OneFile's 300 for the time between a grant and the call's arrival.
 //!
