@@ -89,7 +89,7 @@ impl<S: State> Engine<S> {
             .entity
             .clone()
             .unwrap_or_else(|| format!("{kind} {id}"));
-        let e = self.audit_entry(
+        self.audit(
             ctx,
             learner,
             Audited {
@@ -100,8 +100,8 @@ impl<S: State> Engine<S> {
                 new: &id.into(),
                 rule: audit.rule,
             },
-        );
-        self.state.append_audit(&[e]).await?;
+        )
+        .await?;
         Ok(())
     }
 }

@@ -374,7 +374,7 @@ impl<S: State> Engine<S> {
             None => Ok(()),
         })
         .await?;
-        let e = self.audit_entry(
+        self.audit(
             ctx,
             &pl.id,
             Audited {
@@ -385,8 +385,8 @@ impl<S: State> Engine<S> {
                 new: &user.into(),
                 rule,
             },
-        );
-        self.state.append_audit(&[e]).await?;
+        )
+        .await?;
         self.record_linked_on(&ctx.tenant.id, &pl.id, user).await?;
         Ok(())
     }
@@ -721,7 +721,7 @@ impl<S: State> Engine<S> {
             )
             .await?;
         ctx.forget_officer(officer);
-        let e = self.audit_entry(
+        self.audit(
             ctx,
             learner,
             Audited {
@@ -732,8 +732,8 @@ impl<S: State> Engine<S> {
                 new: &assessor.into(),
                 rule: Rule::R11,
             },
-        );
-        self.state.append_audit(&[e]).await?;
+        )
+        .await?;
         Ok(())
     }
 
@@ -756,7 +756,7 @@ impl<S: State> Engine<S> {
             )
             .await?;
         ctx.forget_organisation(org);
-        let e = self.audit_entry(
+        self.audit(
             ctx,
             learner,
             Audited {
@@ -767,8 +767,8 @@ impl<S: State> Engine<S> {
                 new: &placement.into(),
                 rule: Rule::R13,
             },
-        );
-        self.state.append_audit(&[e]).await?;
+        )
+        .await?;
         Ok(())
     }
 
@@ -786,7 +786,7 @@ impl<S: State> Engine<S> {
         };
         self.write_if_match(ctx, pl, rv, PicsWrite::Qualification(q, &patch), |_| Ok(()))
             .await?;
-        let e = self.audit_entry(
+        self.audit(
             ctx,
             &pl.id,
             Audited {
@@ -797,8 +797,8 @@ impl<S: State> Engine<S> {
                 new: &aim.into(),
                 rule: Rule::R8,
             },
-        );
-        self.state.append_audit(&[e]).await?;
+        )
+        .await?;
         Ok(())
     }
 

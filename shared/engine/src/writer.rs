@@ -67,6 +67,18 @@ impl<S: State> Engine<S> {
         }
     }
 
+    /// Writes the audit entry of one change (§7: every change written is audited).
+    pub(crate) async fn audit(
+        &self,
+        ctx: &RunCtx<'_>,
+        learner: &LearnerId,
+        change: Audited<'_>,
+    ) -> Result<()> {
+        let e = self.audit_entry(ctx, learner, change);
+        self.state.append_audit(&[e]).await?;
+        Ok(())
+    }
+
     /// Claims the intent to create `key`; `Done` gives the id created before.
     async fn claim(
         &self,
@@ -369,7 +381,8 @@ impl<S: State> Engine<S> {
                     Err(pics::PicsError::Duplicate { .. }) => continue,
                     Err(e) => return Err(e.into()),
                 };
-                let entry = self.audit_entry(
+                n += 1;
+                self.audit(
                     ctx,
                     learner,
                     Audited {
@@ -380,9 +393,8 @@ impl<S: State> Engine<S> {
                         new: &review.onefile_review.into(),
                         rule: *rule,
                     },
-                );
-                n += 1;
-                self.state.append_audit(&[entry]).await?;
+                )
+                .await?;
             }
         }
 
@@ -439,7 +451,7 @@ impl<S: State> Engine<S> {
                 p.patch_organisation(organisation, &patch).await?;
                 ctx.forget_organisation(organisation);
                 n += 1;
-                let e = self.audit_entry(
+                self.audit(
                     ctx,
                     learner,
                     Audited {
@@ -450,8 +462,8 @@ impl<S: State> Engine<S> {
                         new,
                         rule: *rule,
                     },
-                );
-                self.state.append_audit(&[e]).await?;
+                )
+                .await?;
             }
         }
         Ok(n)
@@ -614,7 +626,7 @@ impl<S: State> Engine<S> {
                     of.update_user(*assessor, &u).await?;
                     ctx.forget_assessor(*assessor);
                     n += 1;
-                    let e = self.audit_entry(
+                    self.audit(
                         ctx,
                         learner,
                         Audited {
@@ -625,8 +637,8 @@ impl<S: State> Engine<S> {
                             new,
                             rule: *rule,
                         },
-                    );
-                    self.state.append_audit(&[e]).await?;
+                    )
+                    .await?;
                 }
                 OneFileOp::SetPlacementName {
                     placement,
@@ -640,7 +652,7 @@ impl<S: State> Engine<S> {
                     };
                     of.update_placement(*placement, &u).await?;
                     n += 1;
-                    let e = self.audit_entry(
+                    self.audit(
                         ctx,
                         learner,
                         Audited {
@@ -651,8 +663,8 @@ impl<S: State> Engine<S> {
                             new,
                             rule: *rule,
                         },
-                    );
-                    self.state.append_audit(&[e]).await?;
+                    )
+                    .await?;
                 }
                 OneFileOp::SetLearner { .. } | OneFileOp::SetAim { .. } => {}
             }
