@@ -86,15 +86,7 @@ impl Config {
 
     /// Parses a config text; the error names the line (syntax) or the key (values).
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
-            match line {
-                Some(l) => format!("line {l}: {}", e.message()),
-                None => e.message().to_string(),
-            }
-        })?;
+        let table = picsync_domain::settings::toml_table(text)?;
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let path = e.path().to_string();
             if path.is_empty() || path == "." {

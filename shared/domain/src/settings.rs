@@ -194,7 +194,7 @@ impl Default for Settings {
 }
 
 /// A TOML text as a table; a syntax error names its line.
-pub(crate) fn toml_table(text: &str) -> Result<toml::Table, String> {
+pub fn toml_table(text: &str) -> Result<toml::Table, String> {
     toml::from_str(text).map_err(|e| {
         let line = e
             .span()
