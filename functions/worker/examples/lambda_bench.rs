@@ -216,11 +216,7 @@ async fn one_latency(
             continue;
         };
         let done = sims.pics.edit(|s| {
-            let q = s
-                .learner_mut(learner)?
-                .qualifications
-                .iter_mut()
-                .find(|q| q.qualification_id == qual)?;
+            let q = s.learner_mut(learner)?.qualification_mut(&qual)?;
             q.registration_number = Some(value.clone());
             Some(())
         });

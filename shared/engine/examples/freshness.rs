@@ -330,11 +330,7 @@ fn make_edit(
             let (qual, aim) = linked_qual()?;
             let value = format!("FR-{serial:06}");
             sims.pics.edit(|s| {
-                let q = s
-                    .learner_mut(learner)?
-                    .qualifications
-                    .iter_mut()
-                    .find(|q| q.qualification_id == qual)?;
+                let q = s.learner_mut(learner)?.qualification_mut(&qual)?;
                 q.registration_number = Some(value.clone());
                 Some(())
             })?;

@@ -213,13 +213,7 @@ async fn r40_a_certificate_received_date_onefile_does_not_store_fails_the_learne
     let received = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
     env.sims.pics.edit(|s| {
         for (l, q) in [("lrn-00000", "lrn-00000-q0"), ("lrn-00001", "lrn-00001-q0")] {
-            let ql = s
-                .learner_mut(l)
-                .unwrap()
-                .qualifications
-                .iter_mut()
-                .find(|x| x.qualification_id == q)
-                .unwrap();
+            let ql = s.learner_mut(l).unwrap().qualification_mut(q).unwrap();
             ql.certificate_received_date = Some(received);
         }
     });

@@ -220,12 +220,7 @@ async fn r37_only_qualifications_added_after_the_first_sync_are_assigned() {
     let start = f.day.today + Duration::days(7);
     f.sims.pics.edit(|s| {
         for (l, q) in &candidates {
-            let l = s.learner_mut(l).unwrap();
-            let q = l
-                .qualifications
-                .iter_mut()
-                .find(|x| &x.qualification_id == q)
-                .unwrap();
+            let q = s.learner_mut(l).unwrap().qualification_mut(q).unwrap();
             q.start_date = Some(start);
         }
     });

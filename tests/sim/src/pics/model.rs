@@ -52,6 +52,13 @@ impl SimLearner {
             .find(|q| q.qualification_id == id)
     }
 
+    /// The qualification with this id, to change.
+    pub fn qualification_mut(&mut self, id: &str) -> Option<&mut SimQualification> {
+        self.qualifications
+            .iter_mut()
+            .find(|q| q.qualification_id == id)
+    }
+
     /// The review with this id.
     pub fn review(&self, id: &str) -> Option<&SimReview> {
         self.reviews.iter().find(|r| r.review_id == id)

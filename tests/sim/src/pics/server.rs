@@ -403,9 +403,7 @@ fn serve(
             let f = patch::object(body).map_err(bad_request)?;
             learner_write(inner, &id, headers, StatusCode::OK, |_, l| {
                 let q = l
-                    .qualifications
-                    .iter_mut()
-                    .find(|q| q.qualification_id == qid)
+                    .qualification_mut(&qid)
                     .ok_or_else(|| not_found("qualification", &qid))?;
                 patch::qualification(q, &f).map_err(bad_request)?;
                 Ok(None)
