@@ -117,15 +117,7 @@ async fn round(stack: &Stack, w: &Worker) -> bool {
     if msgs.is_empty() {
         return false;
     }
-    let resp = w
-        .handle(LambdaEvent::new(event(&msgs), context(TIMEOUT)))
-        .await
-        .unwrap();
-    let failed: Vec<String> = resp
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
+    let failed = failed_ids(w, &msgs, context(TIMEOUT)).await;
     settle(stack, &msgs, &failed).await;
     true
 }
@@ -247,18 +239,7 @@ async fn s7_chaos_on_the_lambda_path_every_learner_but_the_broken_one_converges_
     // 2. an invocation that runs into its deadline: 1.5 s beyond its reserve
     let msgs = receive(&stack, &stack.queue_url).await;
     if !msgs.is_empty() {
-        let resp = w
-            .handle(LambdaEvent::new(
-                event(&msgs),
-                context(Duration::from_millis(2500)),
-            ))
-            .await
-            .unwrap();
-        let failed: Vec<String> = resp
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
+        let failed = failed_ids(&w, &msgs, context(Duration::from_millis(2500))).await;
         settle(&stack, &msgs, &failed).await;
     }
     // 3. a batch whose outcome writes fail (the first 6 of them)
@@ -297,12 +278,9 @@ async fn s7_chaos_on_the_lambda_path_every_learner_but_the_broken_one_converges_
     let lease = stack.state.get_lease(&t).await.unwrap().unwrap();
     assert!(lease.expires_at <= chrono::Utc::now(), "{lease:?}");
     // the broken learner is in the dead-letter queue with its reason
-    let dead = receive(&stack, &stack.dlq_url).await;
-    assert_eq!(dead.len(), 1);
-    let reason = dead[0].message_attributes().unwrap()["reason"]
-        .string_value()
-        .unwrap()
-        .to_string();
+    let reasons = dead_letter_reasons(&stack).await;
+    assert_eq!(reasons.len(), 1);
+    let reason = &reasons[0];
     assert!(
         reason.contains(&broken) && reason.contains("500"),
         "{reason}"

@@ -133,12 +133,7 @@ async fn s14_every_metric_line_is_emf_and_the_run_figures_equal_the_run_record()
         let mut ctx = Context::default();
         ctx.request_id = "req-emf".into();
         ctx.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 120_000;
-        let resp = w.handle(LambdaEvent::new(event(&msgs), ctx)).await.unwrap();
-        let failed: Vec<String> = resp
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
+        let failed = failed_ids(&w, &msgs, ctx).await;
         settle(&stack, &msgs, &failed).await;
     }
     let run = stack.state.get_run(&t, &run_id).await.unwrap().unwrap();

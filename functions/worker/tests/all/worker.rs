@@ -169,12 +169,9 @@ async fn s7_a_learner_failing_on_every_attempt_holds_up_no_other_and_reaches_the
     assert_eq!(run.status, RunStatus::CompletedWithFailures);
     assert_eq!((run.done, run.failed), (2, 1));
     assert!(run.failures[0].reason.contains("503"), "{:?}", run.failures);
-    let dead = receive(&stack, &stack.dlq_url).await;
-    assert_eq!(dead.len(), 1);
-    let reason = dead[0].message_attributes().unwrap()["reason"]
-        .string_value()
-        .unwrap()
-        .to_string();
+    let reasons = dead_letter_reasons(&stack).await;
+    assert_eq!(reasons.len(), 1);
+    let reason = &reasons[0];
     assert!(
         reason.contains("503") && reason.contains(x.as_str()),
         "{reason}"
@@ -212,11 +209,8 @@ async fn s7_a_learner_failing_for_good_in_consecutive_runs_reaches_the_dead_lett
             "run {run}: to the dead-letter queue only after 3 failed runs in a row"
         );
     }
-    let dead = receive(&stack, &stack.dlq_url).await;
-    let reason = dead[0].message_attributes().unwrap()["reason"]
-        .string_value()
-        .unwrap()
-        .to_string();
+    let reasons = dead_letter_reasons(&stack).await;
+    let reason = &reasons[0];
     assert!(
         reason.contains(x.as_str()) && reason.contains("404"),
         "{reason}"

@@ -72,6 +72,34 @@ pub(crate) fn event(msgs: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
     ev
 }
 
+/// Hands `msgs` to the worker as one invocation with `ctx`; the message ids it names as
+/// failed (its partial batch response).
+pub(crate) async fn failed_ids(
+    w: &Worker,
+    msgs: &[aws_sdk_sqs::types::Message],
+    ctx: Context,
+) -> Vec<String> {
+    let resp = w.handle(LambdaEvent::new(event(msgs), ctx)).await.unwrap();
+    resp.batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+/// The reasons of the tasks now in the dead-letter queue (its `reason` attribute).
+pub(crate) async fn dead_letter_reasons(stack: &Stack) -> Vec<String> {
+    receive(stack, &stack.dlq_url)
+        .await
+        .iter()
+        .map(|m| {
+            m.message_attributes().unwrap()["reason"]
+                .string_value()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 /// One batch through the worker, settled as the event source mapping does: processed
 /// messages deleted, returned ones made visible again at once (the visibility timeout, shortened).
 pub(crate) async fn batch(stack: &Stack, w: &Worker) -> Option<(usize, Vec<String>)> {
@@ -79,15 +107,7 @@ pub(crate) async fn batch(stack: &Stack, w: &Worker) -> Option<(usize, Vec<Strin
     if msgs.is_empty() {
         return None;
     }
-    let resp = w
-        .handle(LambdaEvent::new(event(&msgs), Context::default()))
-        .await
-        .unwrap();
-    let failed: Vec<String> = resp
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
+    let failed = failed_ids(w, &msgs, Context::default()).await;
     for m in &msgs {
         let handle = m.receipt_handle().unwrap();
         if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
